@@ -1,0 +1,3 @@
+using QwenSharp.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);
