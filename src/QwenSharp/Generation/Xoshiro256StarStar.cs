@@ -18,6 +18,9 @@ public sealed class Xoshiro256StarStar
         _s3 = SplitMix64(ref x);
     }
 
+    /// <summary>A generator with this exact 256-bit state (for checking against the authors' test vectors); not all zero.</summary>
+    internal Xoshiro256StarStar(ulong s0, ulong s1, ulong s2, ulong s3) => (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {
