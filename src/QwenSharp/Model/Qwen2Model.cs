@@ -81,6 +81,7 @@ public sealed class Qwen2Model : IDisposable
         }
 
         int rows = SelectLogitRows(batch, x, xn);                      // last hidden state of each wanted token
+        if (rows == 0) return ReadOnlySpan<float>.Empty;               // a prefill chunk that samples nothing
         NormRows(xn[..(rows * hidden)], Weights.norm, xn[..(rows * hidden)]); // final norm
         var logits = b.Logits.AsSpan(0, rows * Config.VocabSize);
         Linear(Weights.lm_head, xn[..(rows * hidden)], logits, rows);  // LM head
