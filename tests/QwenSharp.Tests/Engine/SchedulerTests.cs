@@ -41,7 +41,7 @@ public class SchedulerTests
     [Fact]
     public void ALongPromptIsComputedInChunksWithinTheTokenBudget()
     {
-        var d = new SchedulerDriver(Options(budget: 8));
+        var d = new SchedulerDriver(Options(budget: 8, maxSeqs: 4));
         long a = d.Submit(Prompt(1, 3), maxTokens: 10);
         d.Step();                                               // a's prompt
         long b = d.Submit(Prompt(2, 20), maxTokens: 2);
@@ -262,7 +262,7 @@ public class SchedulerTests
     [Fact]
     public void WrongCallsAreRefusedWithoutChangingTheBooks()
     {
-        var scheduler = new Scheduler(Options(budget: 4));
+        var scheduler = new Scheduler(Options(budget: 4, maxSeqs: 4));
         long id = scheduler.Submit(Prompt(1, 6), 3);
         var plan = scheduler.Schedule();
         Assert.False(plan.Sequences[0].WantsLogits);           // 4 of 6 tokens
@@ -276,5 +276,7 @@ public class SchedulerTests
         scheduler.Update(new[] { new SequenceOutcome(id, 1, false) });
         Assert.Equal(7, scheduler.Find(id)!.NumTokens);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Scheduler(Options(budget: 0)));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Scheduler(Options(budget: 8, maxSeqs: 9)));
+        Assert.Contains("MaxNumSeqs (9)", e.Message);
     }
 }
