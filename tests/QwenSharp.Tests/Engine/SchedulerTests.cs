@@ -141,6 +141,32 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void CachedPrefixesSurviveUntilThePoolNeedsTheirBlocksAndTheLeastRecentlyUsedGoFirst()
+    {
+        var d = new SchedulerDriver(Options(blocks: 8));
+        int[] old = Prompt(1, 13), recent = Prompt(2, 13), other = Prompt(3, 13);
+        d.Submit(old, 1);
+        d.RunUntilIdle();
+        d.Submit(recent, 1);
+        d.RunUntilIdle();                                       // 3 cached blocks each: 6 of 8
+        Assert.Equal(6, d.Scheduler.PrefixCache!.CachedBlocks);
+        Assert.Equal(8, d.Scheduler.Blocks.NumFree);            // cached but unowned blocks count as free
+
+        d.Submit(other, 1);                                     // needs 4 blocks: 2 never used, then 2 of the oldest
+        d.RunUntilIdle();
+        long computed = d.Model.ComputedTokens;
+        d.Submit(recent, 1);
+        d.RunUntilIdle();
+        Assert.Equal(1, d.Model.ComputedTokens - computed);     // the recent prefix is still all there
+        computed = d.Model.ComputedTokens;
+        d.Submit(old, 1);
+        d.RunUntilIdle();
+        Assert.Equal(9, d.Model.ComputedTokens - computed);     // the old one lost its last two blocks, kept its first
+        d.AssertOutputsMatchReference();
+        SchedulerInvariants.AssertAllFree(d.Scheduler);
+    }
+
+    [Fact]
     public void WithoutPrefixCachingEverythingIsComputed()
     {
         var d = new SchedulerDriver(Options(prefix: false));
