@@ -5,9 +5,10 @@ internal enum SequenceStatus { Waiting, Running, Finished }
 /// <summary>The scheduler's book on one request: its tokens, how many are in the KV cache, its blocks.</summary>
 internal sealed class Sequence
 {
-    public Sequence(long id, ReadOnlySpan<int> prompt, int maxTokens, int blockSize)
+    public Sequence(long id, long arrival, ReadOnlySpan<int> prompt, int maxTokens, int blockSize)
     {
         Id = id;
+        Arrival = arrival;
         PromptLength = prompt.Length;
         MaxTokens = maxTokens;
         // Sized for the longest it may grow, so the memories handed to the model never move.
@@ -17,8 +18,10 @@ internal sealed class Sequence
         BlockTable = new int[(Tokens.Length + blockSize - 1) / blockSize];
     }
 
-    /// <summary>Also the arrival order: a larger id is a newer sequence.</summary>
     public long Id { get; }
+
+    /// <summary>Submission order: a larger value is a newer sequence (the first preempted).</summary>
+    public long Arrival { get; }
     public int PromptLength { get; }
     public int MaxTokens { get; }
     public int[] Tokens { get; }          // [PromptLength + MaxTokens] prompt then generated ids

@@ -206,6 +206,30 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void WithCallerIdsTheLastSubmittedIsTheNewestWhateverItsId()
+    {
+        var scheduler = new Scheduler(Options(blocks: 8, prefix: false));
+        long[] ids = { 100, 5, 50 };
+        foreach (long id in ids) Assert.Equal(id, scheduler.Submit(id, Prompt((int)id, 4), 8));
+        Assert.Throws<ArgumentException>(() => scheduler.Submit(5, Prompt(1, 4), 8));
+        var tokens = ids.ToDictionary(id => id, id => Prompt((int)id, 4).ToList());
+        for (int step = 0; ; step++)
+        {
+            var plan = scheduler.Schedule();
+            if (plan.Preempted.Count > 0)
+            {
+                Assert.Equal(50, plan.Preempted[0]);
+                break;
+            }
+            Assert.True(step < 20, "no preemption");
+            scheduler.Update(plan.Sequences.Select(s => { tokens[s.SequenceId].Add(1); return new SequenceOutcome(s.SequenceId, 1, false); }).ToArray());
+        }
+        Assert.Equal(1, scheduler.Submit(Prompt(1, 4), 8));
+        Assert.Equal(3, scheduler.Submit(2, Prompt(1, 4), 8) + 1);
+        Assert.Equal(3, scheduler.Submit(Prompt(1, 4), 8));    // generated ids skip the ones in use
+    }
+
+    [Fact]
     public void APreemptedSequenceIsRecomputedFromItsPromptAndGeneratedTokens()
     {
         var d = new SchedulerDriver(Options(blocks: 8, prefix: false));
