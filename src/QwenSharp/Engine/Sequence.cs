@@ -16,6 +16,7 @@ internal sealed class Sequence
         prompt.CopyTo(Tokens);
         NumTokens = prompt.Length;
         BlockTable = new int[(Tokens.Length + blockSize - 1) / blockSize];
+        Chain = new List<PrefixBlock>(BlockTable.Length);
     }
 
     public long Id { get; }
@@ -35,7 +36,7 @@ internal sealed class Sequence
     public int NumBlocks { get; set; }
 
     /// <summary>Prefix-cache links of the full computed blocks, in order.</summary>
-    public List<PrefixBlock> Chain { get; } = new();
+    public List<PrefixBlock> Chain { get; }
 
     /// <summary>Prompt tokens served from the prefix cache at the first admission; -1 before it.</summary>
     public int CachedTokens { get; set; } = -1;

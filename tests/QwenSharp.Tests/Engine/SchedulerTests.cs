@@ -1,8 +1,9 @@
 using QwenSharp.Engine;
+using Xunit.Abstractions;
 
 namespace QwenSharp.Tests.Engine;
 
-public class SchedulerTests
+public class SchedulerTests(ITestOutputHelper output)
 {
     private static SchedulerOptions Options(int blocks = 64, int blockSize = 4, int maxSeqs = 16, int budget = 64, int maxLen = 128, bool prefix = true) =>
         new() { NumBlocks = blocks, BlockSize = blockSize, MaxNumSeqs = maxSeqs, MaxNumBatchedTokens = budget, MaxModelLen = maxLen, EnablePrefixCaching = prefix };
@@ -328,5 +329,40 @@ public class SchedulerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Scheduler(Options(budget: 0)));
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Scheduler(Options(budget: 8, maxSeqs: 9)));
         Assert.Contains("MaxNumSeqs (9)", e.Message);
+    }
+
+    [Fact]
+    public void DecodeStepsAllocateNothing()
+    {
+        var scheduler = new Scheduler(Options(blocks: 9000, maxSeqs: 32, budget: 512, maxLen: 1100));
+        var outcomes = new SequenceOutcome[32];
+        for (int i = 0; i < 32; i++) scheduler.Submit(Prompt(i % 4, 20), 1000);
+        void Step()
+        {
+            var plan = scheduler.Schedule();
+            int n = 0;
+            for (int i = 0; i < plan.Sequences.Count; i++)
+                if (plan.Sequences[i].WantsLogits) outcomes[n++] = new SequenceOutcome(plan.Sequences[i].SequenceId, 7, false);
+            scheduler.Update(outcomes.AsSpan(0, n));
+        }
+        // Once the JIT has settled (its tier-up may allocate on this thread), a window of steps allocates nothing.
+        long allocated = -1;
+        for (int window = 0; window < 8 && allocated != 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) Step();              // crosses block boundaries and caches the full blocks
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated != 0) Thread.Sleep(50);
+        }
+        Assert.Equal(0, allocated);
+        Assert.Equal(32, scheduler.NumRunning);
+        double best = double.MaxValue;
+        for (int w = 0; w < 5; w++)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < 10; i++) Step();
+            best = Math.Min(best, clock.Elapsed.TotalMicroseconds / 10);
+        }
+        output.WriteLine($"Schedule + Update of 32 decoding sequences: {best:F1} µs per step (best of 5 windows of 10)");
     }
 }
