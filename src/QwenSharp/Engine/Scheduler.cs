@@ -10,6 +10,16 @@ namespace QwenSharp.Engine;
 /// It sees token counts and block ids, never tensors. Not thread-safe: the engine loop owns it and applies
 /// submissions and aborts between steps.
 /// </summary>
+/// <remarks>
+/// The engine loop around it:
+/// <code>
+/// apply queued Submit/Abort calls
+/// var plan = scheduler.Schedule();               // empty: nothing to do, wait for a request
+/// model.Forward(plan.Sequences ...);             // one forward; one logits row per sequence with WantsLogits
+/// for each sequence with WantsLogits: sample a token, decide Finished (stop token/string, max tokens)
+/// scheduler.Update(outcomes);                    // finished sequences free their blocks here
+/// </code>
+/// </remarks>
 public sealed class Scheduler
 {
     private readonly SchedulerOptions _options;
