@@ -59,7 +59,8 @@ public static class ModelLocator
         if (value.StartsWith(ms, StringComparison.OrdinalIgnoreCase))
             return new ModelQuery(value, ModelSource.ModelScope, null, RepoName.Parse(value[ms.Length..]), null);
 
-        int slashes = value.Count(c => c == '/');
+        // Slashes of the name itself: a revision such as refs/pr/1 may add more.
+        int slashes = value.TakeWhile(c => c is not ('@' or ':')).Count(c => c == '/');
         foreach (string host in new[] { "hf.co/", "huggingface.co/" })
         {
             if (!value.StartsWith(host, StringComparison.OrdinalIgnoreCase) || slashes != 2) continue;
