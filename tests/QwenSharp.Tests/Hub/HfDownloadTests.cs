@@ -242,4 +242,30 @@ public class HfDownloadTests
         Assert.Contains("refused the connection", e.Message);
         Assert.Contains("HF_HUB_OFFLINE", e.Message);
     }
+
+    [Fact]
+    public async Task BlobLockedByAnotherProcess_IsWaitedFor()
+    {
+        // util-linux flock(1) takes the same flock(2) lock as Python's filelock does on .locks/<repo>/<etag>.lock.
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/flock")) return;
+        using var server = new FakeHubServer();
+        var repo = HubTestModels.Gguf();
+        server.Add(repo);
+        using var dir = new TempDir();
+        var options = HubTestModels.Options(dir, server);
+        string sha = FakeHubServer.Sha256(repo.Files["tiny-instruct-q8_0.gguf"]);
+        string lockFile = Path.Combine(options.HfCacheDir, ".locks", "models--Qwen--Tiny-Instruct-GGUF", sha + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockFile)!);
+        using var holder = System.Diagnostics.Process.Start("/usr/bin/flock", [lockFile, "sleep", "1.5"]);
+        // flock(1) creates the file and locks it at once; wait for that before competing for it.
+        for (int i = 0; i < 100 && !File.Exists(lockFile); i++) await Task.Delay(50);
+        await Task.Delay(50);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var located = await ModelLocator.LocateAsync("Qwen/Tiny-Instruct-GGUF:q8_0", options);
+
+        Assert.True(holder.HasExited);
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(0.5), $"did not wait for the lock ({clock.Elapsed})");
+        Assert.Equal(repo.Files["tiny-instruct-q8_0.gguf"], File.ReadAllBytes(located.Path));
+    }
 }
