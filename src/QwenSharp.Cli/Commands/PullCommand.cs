@@ -17,7 +17,7 @@ public sealed class PullCommand : ICliCommand
                     Qwen/Qwen2-7B-Instruct-GGUF:q4_k_m one GGUF file of a repo, matched case-insensitively
                     Qwen/Qwen2-7B-Instruct@<revision>  a branch, tag or commit (default main)
                     modelscope:qwen/Qwen2-7B-Instruct  from ModelScope (MODELSCOPE_ENDPOINT, MODELSCOPE_CACHE)
-                    qwen2:7b                           found in Ollama's store (pull it with 'ollama pull')
+                    qwen2:7b                           Ollama's store, pulled from its registry when missing
                     default: $QWENSHARP_MODEL, else Qwen/Qwen2-7B-Instruct-GGUF:q4_k_m
           --quiet   no progress lines
 

@@ -47,6 +47,26 @@ public sealed class FakeHubServer : IDisposable
 
     public void Add(Repo repo) => _repos[repo.Id] = repo;
 
+    /// <summary>An Ollama registry model: layers by media type, served as a Docker v2 manifest and blobs.</summary>
+    public void AddOllama(string ns, string model, string tag, params (string MediaType, byte[] Data)[] layers) =>
+        _ollama[$"{ns}/{model}/{tag}"] = layers;
+
+    private readonly Dictionary<string, (string MediaType, byte[] Data)[]> _ollama = new(StringComparer.Ordinal);
+    private static readonly byte[] OllamaConfig = "{}"u8.ToArray();
+
+    public static string Digest(byte[] data) => "sha256:" + Sha256(data);
+
+    public static byte[] OllamaManifest((string MediaType, byte[] Data)[] layers) => JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        schemaVersion = 2,
+        mediaType = "application/vnd.docker.distribution.manifest.v2+json",
+        config = new { mediaType = "application/vnd.docker.container.image.v1+json", digest = Digest(OllamaConfig), size = OllamaConfig.Length },
+        layers = layers.Select(l => new { mediaType = l.MediaType, digest = Digest(l.Data), size = l.Data.Length }),
+    });
+
+    private IEnumerable<byte[]> AllBlobs() =>
+        _repos.Values.SelectMany(x => x.Files.Values).Concat(_ollama.Values.SelectMany(l => l).Select(l => l.Data)).Append(OllamaConfig);
+
     /// <summary>A file is stored in LFS (and so redirected to the CDN) when it is a weight file, as on the Hub.</summary>
     public static bool IsLfs(string file) => file.EndsWith(".gguf") || file.EndsWith(".safetensors") || file.EndsWith(".bin");
 
@@ -107,9 +127,29 @@ public sealed class FakeHubServer : IDisposable
 
         if (r.Port == CdnPort && path.StartsWith("/cdn/"))
         {
-            var blob = _repos.Values.SelectMany(x => x.Files.Values).FirstOrDefault(b => Sha256(b) == path[5..]);
+            var blob = AllBlobs().FirstOrDefault(b => Sha256(b) == path[5..]);
             if (blob == null) { await Send(stream, 404, [], "not found"u8.ToArray(), head); return; }
             await SendBody(stream, r, Serve(blob), head);
+            return;
+        }
+
+        if (path.StartsWith("/v2/"))
+        {
+            // Ollama's registry: /v2/{ns}/{model}/manifests/{tag} and /v2/{ns}/{model}/blobs/sha256:{hex}
+            string[] v2 = path[4..].Split('/');
+            if (v2.Length == 4 && v2[2] == "manifests" && _ollama.TryGetValue($"{v2[0]}/{v2[1]}/{v2[3]}", out var layers))
+            {
+                await Send(stream, 200, [("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")], OllamaManifest(layers), head);
+                return;
+            }
+            var blob = v2.Length == 4 && v2[2] == "blobs" ? AllBlobs().FirstOrDefault(d => Digest(d) == v2[3]) : null;
+            if (blob != null)
+            {
+                // The registry redirects blob downloads to its CDN.
+                await Send(stream, 307, [("Location", $"http://127.0.0.1:{CdnPort}/cdn/{Sha256(blob)}")], [], head);
+                return;
+            }
+            await Send(stream, 404, [("Content-Type", "application/json")], Encoding.UTF8.GetBytes("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}"), head);
             return;
         }
 
@@ -246,7 +286,7 @@ public sealed class FakeHubServer : IDisposable
             headers.Add(("Content-Range", $"bytes {from}-{data.Length - 1}/{data.Length}"));
         }
         byte[] body = data[(int)from..];
-        if (!head && CutAfter.TryDequeue(out long cut) && cut < body.Length)
+        if (!head && CutAfter.TryPeek(out long cut) && cut < body.Length && CutAfter.TryDequeue(out _))
         {
             // Announce the whole body, send part of it, then close the connection (FIN, so what was sent arrives).
             await WriteHead(stream, status, headers, body.Length);

@@ -57,6 +57,7 @@ public static class HubTestModels
         HfCacheDir = Path.Combine(dir.Path, "hf", "hub"),
         HfEndpoint = server?.Endpoint ?? "http://127.0.0.1:9",
         ModelScopeEndpoint = server?.Endpoint ?? "http://127.0.0.1:9",
+        OllamaRegistryEndpoint = server?.Endpoint ?? "http://127.0.0.1:9",
         ModelScopeCacheDir = Path.Combine(dir.Path, "modelscope"),
         OllamaModelDirs = [Path.Combine(dir.Path, "ollama")],
         DownloadRetries = 3,

@@ -79,11 +79,49 @@ public class OllamaStoreTests
     [Fact]
     public async Task MissingName_SaysWhereItLooked()
     {
+        using var server = new FakeHubServer();
         using var dir = new TempDir();
-        var options = HubTestModels.Options(dir);
+        var options = HubTestModels.Options(dir, server);
         var e = await Assert.ThrowsAsync<HubException>(() => ModelLocator.LocateAsync("qwen2:72b", options));
         Assert.Contains(Path.Combine(options.OllamaModelDirs[0], "manifests", "registry.ollama.ai", "library", "qwen2", "72b"), e.Message);
-        Assert.Contains("ollama pull qwen2:72b", e.Message);
+        Assert.Contains($"Ollama's registry ({server.Endpoint}) has no qwen2:72b", e.Message);
+
+        e = await Assert.ThrowsAsync<HubException>(() => ModelLocator.LocateAsync("qwen2:72b", options with { Offline = true }));
+        Assert.Contains("HF_HUB_OFFLINE", e.Message);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task MissingName_IsPulledFromTheRegistry_IntoTheStoreAsOllamaLaysItOut()
+    {
+        using var server = new FakeHubServer();
+        var gguf = HubTestModels.Random(300_000, 7, gguf: true);
+        var license = Encoding.UTF8.GetBytes("Apache License 2.0");
+        server.AddOllama("library", "qwen2", "0.5b",
+            (OllamaStore.ModelLayer, gguf), (OllamaStore.TemplateLayer, Encoding.UTF8.GetBytes(Template)),
+            ("application/vnd.ollama.image.license", license), (OllamaStore.ParamsLayer, Encoding.UTF8.GetBytes(Params)));
+        server.CutAfter.Enqueue(100_000);
+        using var dir = new TempDir();
+        var options = HubTestModels.Options(dir, server);
+        string store = options.OllamaModelDirs[0];
+
+        var located = await ModelLocator.LocateAsync("qwen2:0.5b", options);
+
+        Assert.True(located.Downloaded);
+        Assert.Equal(Path.Combine(store, "blobs", "sha256-" + FakeHubServer.Sha256(gguf)), located.Path);
+        Assert.Equal(gguf, File.ReadAllBytes(located.Path));
+        Assert.Equal(Template, located.Ollama!.Template);
+        Assert.Equal(Params, located.Ollama.Parameters);
+        var layers = new (string, byte[])[] { (OllamaStore.ModelLayer, gguf), (OllamaStore.TemplateLayer, Encoding.UTF8.GetBytes(Template)),
+            ("application/vnd.ollama.image.license", license), (OllamaStore.ParamsLayer, Encoding.UTF8.GetBytes(Params)) };
+        Assert.Equal(FakeHubServer.OllamaManifest(layers), File.ReadAllBytes(Path.Combine(store, "manifests", "registry.ollama.ai", "library", "qwen2", "0.5b")));
+        Assert.Contains(server.Requests, r => r.Headers.TryGetValue("Range", out var range) && range == "bytes=100000-");
+        Assert.DoesNotContain(server.Requests, r => r.Target.Contains(FakeHubServer.Sha256(license)));
+
+        int before = server.Requests.Count;
+        var again = await ModelLocator.LocateAsync("qwen2:0.5b", options);
+        Assert.Equal(located.Path, again.Path);
+        Assert.Equal(before, server.Requests.Count);
     }
 
     [Fact]
