@@ -29,6 +29,8 @@ public sealed class FakeHubServer : IDisposable
     public ConcurrentQueue<Request> Requests { get; } = new();
     /// <summary>Close the connection after this many body bytes of the next CDN transfers (one use each).</summary>
     public ConcurrentQueue<long> CutAfter { get; } = new();
+    /// <summary>Send this many body bytes of the next CDN transfers, then nothing for 10 s (one use each).</summary>
+    public ConcurrentQueue<long> StallAfter { get; } = new();
     /// <summary>Flip one byte in the middle of every LFS file served.</summary>
     public bool Corrupt { get; set; }
     public string? AcceptedToken { get; set; }
@@ -294,6 +296,14 @@ public sealed class FakeHubServer : IDisposable
             await stream.FlushAsync();
             stream.Socket.Shutdown(SocketShutdown.Send);
             stream.Socket.Close();
+            return;
+        }
+        if (!head && StallAfter.TryPeek(out long stall) && stall < body.Length && StallAfter.TryDequeue(out _))
+        {
+            await WriteHead(stream, status, headers, body.Length);
+            await stream.WriteAsync(body.AsMemory(0, (int)stall));
+            await stream.FlushAsync();
+            await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token);
             return;
         }
         await Send(stream, status, headers, body, head);

@@ -129,6 +129,24 @@ public class HfDownloadTests
     }
 
     [Fact]
+    public async Task StalledTransfer_IsAbandonedAfterTheStallTimeout_AndResumed()
+    {
+        using var server = new FakeHubServer();
+        var repo = HubTestModels.Gguf();
+        server.Add(repo);
+        server.StallAfter.Enqueue(120_000);
+        using var dir = new TempDir();
+        var options = HubTestModels.Options(dir, server) with { StallTimeout = TimeSpan.FromMilliseconds(500) };
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var located = await ModelLocator.LocateAsync("Qwen/Tiny-Instruct-GGUF:q4_k_m", options);
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"waited for the stalled server ({clock.Elapsed})");
+        Assert.Equal(repo.Files["tiny-instruct-q4_k_m.gguf"], File.ReadAllBytes(located.Path));
+        Assert.Equal("bytes=120000-", server.Requests.Last(r => r.Port == server.CdnPort).Headers["Range"]);
+    }
+
+    [Fact]
     public async Task InterruptedRun_LeavesAnIncompleteBlob_ThatTheNextRunResumes()
     {
         using var server = new FakeHubServer();
