@@ -262,6 +262,16 @@ public class HfDownloadTests
     }
 
     [Fact]
+    public async Task UnresolvableHost_SaysNoNetworkOrDns()
+    {
+        // .invalid never resolves (RFC 6761), with or without a network.
+        using var dir = new TempDir();
+        var options = HubTestModels.Options(dir) with { HfEndpoint = "http://hub.qwensharp.invalid" };
+        var e = await Assert.ThrowsAsync<HubException>(() => ModelLocator.LocateAsync("Qwen/Tiny-Instruct", options));
+        Assert.Contains("cannot resolve hub.qwensharp.invalid (no network or no DNS)", e.Message);
+    }
+
+    [Fact]
     public async Task BlobLockedByAnotherProcess_IsWaitedFor()
     {
         // util-linux flock(1) takes the same flock(2) lock as Python's filelock does on .locks/<repo>/<etag>.lock.
