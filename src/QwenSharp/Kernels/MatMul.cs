@@ -154,25 +154,51 @@ public static unsafe class MatMul
     {
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
         var many = job->Plain ? null : DotFast.SelectMany(job->Type);
+        var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
         int rows = job->Rows, cols = job->Cols;
+        long aRow = job->ARowBytes;
         float* out16 = stackalloc float[DotFast.MaxTokens];
         for (int t0 = 0; t0 < job->Tokens; t0 += TokenTile)
         {
             int count = Math.Min(TokenTile, job->Tokens - t0);
-            byte* a0 = job->A + t0 * job->ARowBytes;
-            for (int r = r0; r < r1; r++)
+            byte* a0 = job->A + t0 * aRow;
+            int r = r0;
+            if (block != null && count >= 4)
+            {
+                // 2 rows × 4 tokens in registers; the tile's last 1..3 tokens and an odd row go the Many way.
+                for (; r + 2 <= r1; r += 2)
+                {
+                    byte* w0 = job->W + r * job->WRowBytes;
+                    int t = 0;
+                    for (; t + 4 <= count; t += 4)
+                    {
+                        block(w0, w0 + job->WRowBytes, a0 + t * aRow, aRow, cols, out16);
+                        for (int k = 0; k < 4; k++)
+                        {
+                            job->Y[(long)(t0 + t + k) * rows + r] = out16[k];
+                            job->Y[(long)(t0 + t + k) * rows + r + 1] = out16[4 + k];
+                        }
+                    }
+                    for (int rr = r; rr < r + 2 && t < count; rr++)
+                    {
+                        many(job->W + rr * job->WRowBytes, a0 + t * aRow, aRow, cols, count - t, out16);
+                        for (int k = 0; k < count - t; k++) job->Y[(long)(t0 + t + k) * rows + rr] = out16[k];
+                    }
+                }
+            }
+            for (; r < r1; r++)
             {
                 byte* wr = job->W + r * job->WRowBytes;
                 float* yr = job->Y + (long)t0 * rows + r;
                 if (count == 1 && one != null) *yr = one(wr, a0, cols);
                 else if (many != null)
                 {
-                    many(wr, a0, job->ARowBytes, cols, count, out16);
+                    many(wr, a0, aRow, cols, count, out16);
                     for (int t = 0; t < count; t++) yr[(long)t * rows] = out16[t];
                 }
                 else
                 {
-                    for (int t = 0; t < count; t++) yr[(long)t * rows] = DotPlain.Dot(job->Type, wr, a0 + t * job->ARowBytes, cols);
+                    for (int t = 0; t < count; t++) yr[(long)t * rows] = DotPlain.Dot(job->Type, wr, a0 + t * aRow, cols);
                 }
             }
         }
