@@ -32,8 +32,10 @@ public sealed class KernelsBenchmark : IBenchmark
         bool exact = args.Contains("--exact");
         using var pool = new WorkerPool(threads);
         Console.WriteLine($"threads {threads}{(exact ? ", exact path" : "")}");
-        Console.WriteLine("| type | shape | matvec ms | matvec GB/s | gemm512 ms | gemm512 GFLOP/s |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        int gi = Array.IndexOf(args, "--ggml");
+        bool ggml = gi >= 0 && KernelGgmlReference.TryLoad(gi + 1 < args.Length && !args[gi + 1].StartsWith('-') ? args[gi + 1] : null);
+        Console.WriteLine("| type | shape | matvec ms | matvec GB/s | gemm512 ms | gemm512 GFLOP/s |" + (ggml ? " llama.cpp vec_dot matvec ms (1 thread) |" : ""));
+        Console.WriteLine("|---|---|---|---|---|---|" + (ggml ? "---|" : ""));
         foreach (var type in types)
             foreach (var (rows, cols) in new[] { (4864, 896), (896, 4864) })
             {
@@ -43,9 +45,22 @@ public sealed class KernelsBenchmark : IBenchmark
                 var y = new float[512 * rows];
                 double mv = Median(() => Multiply(m.View, x, y, 1, pool, exact), 60);
                 double mm = Median(() => Multiply(m.View, x, y, 512, pool, exact), 3);
-                Console.WriteLine($"| {type} | {rows}x{cols} | {mv * 1e3:F3} | {m.Bytes / mv / 1e9:F1} | {mm * 1e3:F1} | {2.0 * rows * cols * 512 / mm / 1e9:F1} |");
+                string reference = ggml ? $" {GgmlMatVec(m.View, x, y) * 1e3:F3} |" : "";
+                Console.WriteLine($"| {type} | {rows}x{cols} | {mv * 1e3:F3} | {m.Bytes / mv / 1e9:F1} | {mm * 1e3:F1} | {2.0 * rows * cols * 512 / mm / 1e9:F1} |{reference}");
             }
         return 0;
+    }
+
+    private static unsafe double GgmlMatVec(TensorView w, float[] x, float[] y)
+    {
+        var scratch = new byte[x.Length * 4];
+        fixed (float* px = x, py = y)
+        fixed (byte* ps = scratch)
+        {
+            float* cx = px, cy = py;
+            byte* cs = ps;
+            return Median(() => KernelGgmlReference.MatVec(w, cx, cy, cs), 60);
+        }
     }
 
     private static void Multiply(TensorView w, float[] x, float[] y, int tokens, WorkerPool pool, bool exact)

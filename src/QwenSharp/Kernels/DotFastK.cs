@@ -1,32 +1,141 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Kernels;
 
-// K-quants · Q8_K. A super-block is unpacked once into 256 unsigned quants, a scale per int32 lane (each lane of
-// vpdpbusd covers 4 consecutive values, so a lane never straddles two scale groups) and an offset term
-// f·Σ_g c_g·bsum_g, then reused for every token:
-//   Q4_K: value = d·sc·q − dmin·m          → offset f = dmin, c_g = m of g's 32-group;
-//   Q6_K: value = d·sc·(q − 32)            → offset f = d,    c_g = 32·sc_g (ggml's trick with bsums).
+// K-quants · Q8_K, the way ggml's AVX2 kernels do it: per 32 values vpmaddubsw (unsigned quant × int8
+// activation → int16 pairs; no saturation: at most 2·63·127) then vpmaddwd by the int16 sub-block scale, summed
+// into int32 lanes per super-block, then one FMA by d·y.d. The offsets use Q8_K's bsums (sums of 16 activations):
+//   Q4_K: value = d·sc·q − dmin·m   → subtract dmin·y.d·Σ_j m_j·(bsum_2j + bsum_2j+1);
+//   Q6_K: value = d·sc·(q − 32)     → subtract d·y.d·32·Σ_g sc_g·bsum_g.
+// One token: unpacked in registers. Several tokens: each super-block unpacked once into a KBlock on the stack.
 internal static unsafe partial class DotFast
 {
     private struct KBlock
     {
         public fixed byte Q[256];
-        public fixed int Lanes[64];   // 8 chunks of 32 values × 8 lanes
-        public fixed int C[16];
+        public fixed short Scales[128]; // 8 chunks of 32 values × 16 int16 lanes
+        public fixed short C[16];       // offset coefficient per group of 16
         public float D;
         public float F;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaledDot(Vector256<byte> q, sbyte* a, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Avx.LoadVector256(a)), scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int OffsetSum(short* c, short* bsums)
+    {
+        var p = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(c), Avx.LoadVector256(bsums));
+        return Vector256.Sum(p);
+    }
+
+    /// <summary>Q4_K's 8 six-bit scales and mins as bytes (ggml's kmask shuffle of the 12 packed bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4KScales(byte* packed, byte* scales8, byte* mins8)
+    {
+        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(packed), u1 = Unsafe.ReadUnaligned<uint>(packed + 4), u2 = Unsafe.ReadUnaligned<uint>(packed + 8);
+        uint* s = (uint*)scales8;
+        uint* m = (uint*)mins8;
+        s[0] = u0 & kmask1;
+        s[1] = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+        m[0] = u1 & kmask1;
+        m[1] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    }
+
+    private static float Q4_KOne(byte* w, byte* a, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        float off = 0;
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        short* c = stackalloc short[16];
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ4_K), a += sizeof(BlockQ8_K))
+        {
+            var x = (BlockQ4_K*)w;
+            var y = (BlockQ8_K*)a;
+            Q4KScales((byte*)&x->Scales, sc, mn);
+            for (int j = 0; j < 8; j++) c[2 * j] = c[2 * j + 1] = mn[j];
+            byte* qs = (byte*)&x->Qs;
+            sbyte* q8 = (sbyte*)&y->Qs;
+            var sumi = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                var v = Avx.LoadVector256(qs + 32 * k);
+                var lo = Avx2.And(v, m4);
+                var hi = Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4);
+                sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)sc[2 * k])));
+                sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)sc[2 * k + 1])));
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(FloatFormats.HalfTable[x->D] * y->D), acc);
+            off += FloatFormats.HalfTable[x->DMin] * y->D * OffsetSum(c, (short*)&y->BSums);
+        }
+        return Vector256.Sum(acc) - off;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6KQuants(BlockQ6_K* x, int half, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3, out Vector256<byte> q4)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        var m30 = Vector256.Create((byte)0x30);
+        byte* ql = (byte*)&x->Ql + 64 * half;
+        var h = Avx.LoadVector256((byte*)&x->Qh + 32 * half).AsUInt16();
+        var l0 = Avx.LoadVector256(ql);
+        var l1 = Avx.LoadVector256(ql + 32);
+        q1 = Avx2.Or(Avx2.And(l0, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 4).AsByte(), m30));
+        q2 = Avx2.Or(Avx2.And(l1, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 2).AsByte(), m30));
+        q3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte(), m4), Avx2.And(h.AsByte(), m30));
+        q4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte(), m4), Avx2.And(Avx2.ShiftRightLogical(h, 2).AsByte(), m30));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> PairScale(sbyte* sc, int g) =>
+        Vector256.Create(Vector128.Create((short)sc[g]), Vector128.Create((short)sc[g + 1]));
+
+    private static float Q6_KOne(byte* w, byte* a, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        float off = 0;
+        short* c = stackalloc short[16];
+        for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ6_K), a += sizeof(BlockQ8_K))
+        {
+            var x = (BlockQ6_K*)w;
+            var y = (BlockQ8_K*)a;
+            sbyte* sc = (sbyte*)&x->Scales;
+            sbyte* q8 = (sbyte*)&y->Qs;
+            var sumi = Vector256<int>.Zero;
+            for (int half = 0; half < 2; half++)
+            {
+                Q6KQuants(x, half, out var q1, out var q2, out var q3, out var q4);
+                sbyte* a8 = q8 + 128 * half;
+                int g = 8 * half;
+                sumi = Avx2.Add(sumi, ScaledDot(q1, a8, PairScale(sc, g)));
+                sumi = Avx2.Add(sumi, ScaledDot(q2, a8 + 32, PairScale(sc, g + 2)));
+                sumi = Avx2.Add(sumi, ScaledDot(q3, a8 + 64, PairScale(sc, g + 4)));
+                sumi = Avx2.Add(sumi, ScaledDot(q4, a8 + 96, PairScale(sc, g + 6)));
+            }
+            for (int j = 0; j < 16; j++) c[j] = (short)(32 * sc[j]);
+            float d = FloatFormats.HalfTable[x->D] * y->D;
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            off += d * OffsetSum(c, (short*)&y->BSums);
+        }
+        return Vector256.Sum(acc) - off;
+    }
+
     private static void UnpackQ4K(byte* block, KBlock* k)
     {
-        var b = (BlockQ4_K*)block;
-        k->D = FloatFormats.HalfTable[b->D];
-        k->F = FloatFormats.HalfTable[b->DMin];
-        byte* packed = (byte*)&b->Scales;
-        byte* qs = (byte*)&b->Qs;
+        var x = (BlockQ4_K*)block;
+        k->D = FloatFormats.HalfTable[x->D];
+        k->F = FloatFormats.HalfTable[x->DMin];
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        Q4KScales((byte*)&x->Scales, sc, mn);
+        byte* qs = (byte*)&x->Qs;
         var m4 = Vector256.Create((byte)0x0F);
         for (int c = 0; c < 4; c++)
         {
@@ -36,60 +145,28 @@ internal static unsafe partial class DotFast
         }
         for (int j = 0; j < 8; j++)
         {
-            KQuantScales.ScaleMinK4(j, packed, out int sc, out int m);
-            Avx.Store(k->Lanes + 8 * j, Vector256.Create(sc));
-            k->C[2 * j] = k->C[2 * j + 1] = m;
+            Avx.Store(k->Scales + 16 * j, Vector256.Create((short)sc[j]));
+            k->C[2 * j] = k->C[2 * j + 1] = mn[j];
         }
     }
 
     private static void UnpackQ6K(byte* block, KBlock* k)
     {
-        var b = (BlockQ6_K*)block;
-        k->D = FloatFormats.HalfTable[b->D];
+        var x = (BlockQ6_K*)block;
+        k->D = FloatFormats.HalfTable[x->D];
         k->F = k->D;
-        sbyte* sc = (sbyte*)&b->Scales;
-        var m4 = Vector256.Create((byte)0x0F);
-        var m30 = Vector256.Create((byte)0x30);
-        for (int n = 0; n < 2; n++)
+        sbyte* sc = (sbyte*)&x->Scales;
+        for (int half = 0; half < 2; half++)
         {
-            byte* ql = (byte*)&b->Ql + 64 * n;
-            var h = Avx.LoadVector256((byte*)&b->Qh + 32 * n).AsUInt16();
-            var l0 = Avx.LoadVector256(ql);
-            var l1 = Avx.LoadVector256(ql + 32);
-            byte* q = k->Q + 128 * n;
-            Avx.Store(q, Avx2.Or(Avx2.And(l0, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 4).AsByte(), m30)));
-            Avx.Store(q + 32, Avx2.Or(Avx2.And(l1, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 2).AsByte(), m30)));
-            Avx.Store(q + 64, Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte(), m4), Avx2.And(h.AsByte(), m30)));
-            Avx.Store(q + 96, Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte(), m4), Avx2.And(Avx2.ShiftRightLogical(h, 2).AsByte(), m30)));
+            Q6KQuants(x, half, out var q1, out var q2, out var q3, out var q4);
+            byte* q = k->Q + 128 * half;
+            Avx.Store(q, q1);
+            Avx.Store(q + 32, q2);
+            Avx.Store(q + 64, q3);
+            Avx.Store(q + 96, q4);
         }
-        for (int c = 0; c < 8; c++)
-        {
-            int s0 = sc[2 * c], s1 = sc[2 * c + 1];
-            Avx.Store(k->Lanes + 8 * c, Vector256.Create(s0, s0, s0, s0, s1, s1, s1, s1));
-        }
-        for (int g = 0; g < 16; g++) k->C[g] = 32 * sc[g];
-    }
-
-    /// <summary>Adds one unpacked super-block's contribution for each token: vector part into acc[t], the
-    /// offset part into off[t].</summary>
-    private static void KBlockTokens(KBlock* k, byte* a, long stride, int tokens, Vector256<float>* acc, float* off)
-    {
-        for (int t = 0; t < tokens; t++, a += stride)
-        {
-            var y = (BlockQ8_K*)a;
-            sbyte* q8 = (sbyte*)&y->Qs;
-            short* bsums = (short*)&y->BSums;
-            var isum = Vector256<int>.Zero;
-            for (int c = 0; c < 8; c++)
-            {
-                var p = DotU8S8(Vector256<int>.Zero, Avx.LoadVector256(k->Q + 32 * c), Avx.LoadVector256(q8 + 32 * c));
-                isum = Avx2.Add(isum, Avx2.MultiplyLow(p, Avx.LoadVector256(k->Lanes + 8 * c)));
-            }
-            int csum = 0;
-            for (int g = 0; g < 16; g++) csum += k->C[g] * bsums[g];
-            acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(k->D * y->D), acc[t]);
-            off[t] += k->F * y->D * csum;
-        }
+        for (int c = 0; c < 8; c++) Avx.Store(k->Scales + 16 * c, PairScale(sc, 2 * c));
+        for (int g = 0; g < 16; g++) k->C[g] = (short)(32 * sc[g]);
     }
 
     private static void KMany(delegate*<byte*, KBlock*, void> unpack, int blockBytes, byte* w, byte* a, long stride, int n, int tokens, float* y)
@@ -101,7 +178,17 @@ internal static unsafe partial class DotFast
         for (int b = 0; b < n / 256; b++)
         {
             unpack(w + (long)b * blockBytes, &k);
-            KBlockTokens(&k, a + (long)b * sizeof(BlockQ8_K), stride, tokens, acc, off);
+            byte* at = a + (long)b * sizeof(BlockQ8_K);
+            for (int t = 0; t < tokens; t++, at += stride)
+            {
+                var yb = (BlockQ8_K*)at;
+                sbyte* q8 = (sbyte*)&yb->Qs;
+                var sumi = Vector256<int>.Zero;
+                for (int c = 0; c < 8; c++)
+                    sumi = Avx2.Add(sumi, ScaledDot(Avx.LoadVector256(k.Q + 32 * c), q8 + 32 * c, Avx.LoadVector256(k.Scales + 16 * c)));
+                acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(k.D * yb->D), acc[t]);
+                off[t] += k.F * yb->D * OffsetSum(k.C, (short*)&yb->BSums);
+            }
         }
         for (int t = 0; t < tokens; t++) y[t] = Vector256.Sum(acc[t]) - off[t];
     }
@@ -111,18 +198,4 @@ internal static unsafe partial class DotFast
 
     private static void Q6_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
         KMany(&UnpackQ6K, sizeof(BlockQ6_K), w, a, stride, n, tokens, y);
-
-    private static float Q4_KOne(byte* w, byte* a, int n)
-    {
-        float y;
-        Q4_KMany(w, a, 0, n, 1, &y);
-        return y;
-    }
-
-    private static float Q6_KOne(byte* w, byte* a, int n)
-    {
-        float y;
-        Q6_KMany(w, a, 0, n, 1, &y);
-        return y;
-    }
 }

@@ -32,48 +32,82 @@ internal static unsafe class FloatDot
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load(GgmlType type, byte* w, int i)
+    // The element format as a type parameter, so that the JIT compiles one loop per format with no branch inside.
+    private interface IFormat
     {
-        if (type == GgmlType.F32) return Avx.LoadVector256((float*)w + i);
-        var h = Avx2.ConvertToVector256Int32(Sse2.LoadVector128((ushort*)w + i)).AsUInt32();
-        if (type == GgmlType.BF16) return Avx2.ShiftLeftLogical(h, 16).AsSingle();
-        // fp16 → fp32 by bits: (exponent|mantissa) << 13, times 2^112 re-biases normals and subnormals alike;
-        // exponent 31 (inf, NaN) gets the f32 all-ones exponent; then the sign.
-        var em = Avx2.And(h, Vector256.Create(0x7fffu));
-        var shifted = Avx2.ShiftLeftLogical(em, 13);
-        var f = Avx.Multiply(shifted.AsSingle(), Vector256.Create(5.192296858534828e33f));
-        var special = Avx2.CompareGreaterThan(em.AsInt32(), Vector256.Create(0x7bff)).AsSingle();
-        f = Avx.BlendVariable(f, Avx2.Or(shifted, Vector256.Create(0x7f800000u)).AsSingle(), special);
-        return Avx2.Or(f.AsUInt32(), Avx2.ShiftLeftLogical(Avx2.And(h, Vector256.Create(0x8000u)), 16)).AsSingle();
+        static abstract Vector256<float> Load(byte* w, int i);
+        static abstract float Scalar(byte* w, int i);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Scalar(GgmlType type, byte* w, int i) => type switch
+    private struct F32Format : IFormat
     {
-        GgmlType.F32 => ((float*)w)[i],
-        GgmlType.F16 => FloatFormats.HalfTable[((ushort*)w)[i]],
-        _ => FloatFormats.BFloat16ToSingle(((ushort*)w)[i]),
-    };
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i) => Avx.LoadVector256((float*)w + i);
+        public static float Scalar(byte* w, int i) => ((float*)w)[i];
+    }
+
+    private struct BF16Format : IFormat
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i) =>
+            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128((ushort*)w + i)), 16).AsSingle();
+        public static float Scalar(byte* w, int i) => FloatFormats.BFloat16ToSingle(((ushort*)w)[i]);
+    }
+
+    private struct F16Format : IFormat
+    {
+        /// <summary>fp16 → fp32 by bits (.NET exposes no vcvtph2ps): the halves sign-extended to int32 put the
+        /// sign in bit 31; (exponent|mantissa) &lt;&lt; 13 times 2^112 re-biases normals and subnormals alike;
+        /// exponent 31 (inf, NaN) gets the f32 all-ones exponent.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i)
+        {
+            var h = Avx2.ConvertToVector256Int32(Sse2.LoadVector128((short*)w + i));
+            var em = Avx2.And(h, Vector256.Create(0x7fff));
+            var shifted = Avx2.ShiftLeftLogical(em, 13);
+            var f = Avx.Multiply(shifted.AsSingle(), Vector256.Create(5.192296858534828e33f));
+            var special = Avx2.CompareGreaterThan(em, Vector256.Create(0x7bff)).AsSingle();
+            f = Avx.BlendVariable(f, Avx2.Or(shifted, Vector256.Create(0x7f800000)).AsSingle(), special);
+            return Avx.Or(f, Avx2.And(h, Vector256.Create(int.MinValue)).AsSingle());
+        }
+        public static float Scalar(byte* w, int i) => FloatFormats.HalfTable[((ushort*)w)[i]];
+    }
 
     /// <summary>A weight row as f32 (F32 rows are used in place by the callers).</summary>
     public static void ToSingle(GgmlType type, byte* w, float* dst, int n)
     {
+        switch (type)
+        {
+            case GgmlType.F32: ToSingle<F32Format>(w, dst, n); break;
+            case GgmlType.F16: ToSingle<F16Format>(w, dst, n); break;
+            default: ToSingle<BF16Format>(w, dst, n); break;
+        }
+    }
+
+    private static void ToSingle<T>(byte* w, float* dst, int n) where T : struct, IFormat
+    {
         int i = 0;
         if (Avx2.IsSupported)
-            for (; i + 8 <= n; i += 8) Avx.Store(dst + i, Load(type, w, i));
-        for (; i < n; i++) dst[i] = Scalar(type, w, i);
+            for (; i + 8 <= n; i += 8) Avx.Store(dst + i, T.Load(w, i));
+        for (; i < n; i++) dst[i] = T.Scalar(w, i);
     }
 
     /// <summary>One row · one token.</summary>
-    public static float One(GgmlType type, byte* w, float* a, int n)
+    public static float One(GgmlType type, byte* w, float* a, int n) => type switch
+    {
+        GgmlType.F32 => One<F32Format>(w, a, n),
+        GgmlType.F16 => One<F16Format>(w, a, n),
+        _ => One<BF16Format>(w, a, n),
+    };
+
+    private static float One<T>(byte* w, float* a, int n) where T : struct, IFormat
     {
         if (!(Avx2.IsSupported && Fma.IsSupported))
         {
-            if (type == GgmlType.F32)
+            if (typeof(T) == typeof(F32Format))
                 return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(w, n), new ReadOnlySpan<float>(a, n));
             float s = 0;
-            for (int j = 0; j < n; j++) s += Scalar(type, w, j) * a[j];
+            for (int j = 0; j < n; j++) s += T.Scalar(w, j) * a[j];
             return s;
         }
         var acc0 = Vector256<float>.Zero;
@@ -81,12 +115,12 @@ internal static unsafe class FloatDot
         int i = 0;
         for (; i + 16 <= n; i += 16)
         {
-            acc0 = Fma.MultiplyAdd(Load(type, w, i), Avx.LoadVector256(a + i), acc0);
-            acc1 = Fma.MultiplyAdd(Load(type, w, i + 8), Avx.LoadVector256(a + i + 8), acc1);
+            acc0 = Fma.MultiplyAdd(T.Load(w, i), Avx.LoadVector256(a + i), acc0);
+            acc1 = Fma.MultiplyAdd(T.Load(w, i + 8), Avx.LoadVector256(a + i + 8), acc1);
         }
-        for (; i + 8 <= n; i += 8) acc0 = Fma.MultiplyAdd(Load(type, w, i), Avx.LoadVector256(a + i), acc0);
+        for (; i + 8 <= n; i += 8) acc0 = Fma.MultiplyAdd(T.Load(w, i), Avx.LoadVector256(a + i), acc0);
         float sum = Vector256.Sum(Avx.Add(acc0, acc1));
-        for (; i < n; i++) sum += Scalar(type, w, i) * a[i];
+        for (; i < n; i++) sum += T.Scalar(w, i) * a[i];
         return sum;
     }
 
