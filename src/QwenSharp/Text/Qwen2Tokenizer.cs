@@ -59,14 +59,20 @@ public sealed class Qwen2Tokenizer
             _byteToId[b] = id;
         }
         _merges = new MergeTable(merges.Count);
+        var lookup = _tokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> joined = stackalloc char[256];
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var (left, right) = merges[rank];
-            if (!vocab.TryGetValue(left, out int l))
+            if (!_tokenToId.TryGetValue(left, out int l))
                 throw new FormatException($"{mergeLocation(rank)}: the merge's left token '{left}' is not in the vocabulary.");
-            if (!vocab.TryGetValue(right, out int r))
+            if (!_tokenToId.TryGetValue(right, out int r))
                 throw new FormatException($"{mergeLocation(rank)}: the merge's right token '{right}' is not in the vocabulary.");
-            if (!vocab.TryGetValue(left + right, out int m))
+            int length = left.Length + right.Length;
+            var both = length <= joined.Length ? joined[..length] : new char[length];
+            left.CopyTo(both);
+            right.CopyTo(both[left.Length..]);
+            if (!lookup.TryGetValue(both, out int m))
                 throw new FormatException($"{mergeLocation(rank)}: the merged token '{left + right}' is not in the vocabulary.");
             _merges.Add(l, r, rank, m);
         }
