@@ -35,6 +35,18 @@ internal static class ByteLevelAlphabet
         return bytes;
     }
 
+    /// <summary>Writes the bytes of a token spelt wholly in the alphabet; false when a character is not in it.</summary>
+    public static bool TryDecode(string token, Span<byte> destination)
+    {
+        for (int i = 0; i < token.Length; i++)
+        {
+            int b = CharToByte(token[i]);
+            if (b < 0) return false;
+            destination[i] = (byte)b;
+        }
+        return true;
+    }
+
     public static string Encode(ReadOnlySpan<byte> bytes)
     {
         var chars = new char[bytes.Length];

@@ -36,12 +36,13 @@ internal static class GgufVocabularyReader
                     throw new FormatException($"GGUF tokenizer: token {id} '{tokens[id]}' has the unknown token type {types[id]} (expected 1 normal, 3 control, 4 user-defined or 5 unused).");
             }
         }
-        var pairs = new (string, string)[merges.Count];
+        var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        var resolved = new (int, int, int)[merges.Count];
         for (int i = 0; i < merges.Count; i++)
         {
             int at = i;
-            pairs[i] = VocabMergesReader.SplitMerge(merges[i], () => $"GGUF tokenizer.ggml.merges[{at}]");
+            resolved[i] = MergeResolver.Resolve(lookup, merges[i], () => $"GGUF tokenizer.ggml.merges[{at}]");
         }
-        return new Qwen2Tokenizer(vocab, pairs, added, i => $"GGUF tokenizer.ggml.merges[{i}]", "GGUF tokenizer");
+        return new Qwen2Tokenizer(vocab, resolved, added, "GGUF tokenizer");
     }
 }

@@ -17,7 +17,7 @@ public sealed class Qwen2Tokenizer
     private const int MaxCachedWordLength = 48;
     private const int MaxCacheEntries = 200_000;
 
-    private readonly byte[]?[] _tokenBytes;          // by id: the bytes a token stands for; null for unused ids
+    private readonly ArraySegment<byte>[] _tokenBytes; // by id: the bytes a token stands for; default for unused ids
     private readonly string?[] _idToToken;           // by id: vocabulary spelling, or an added token's content
     private readonly Dictionary<string, int> _tokenToId;
     private readonly bool[] _special;
@@ -27,30 +27,37 @@ public sealed class Qwen2Tokenizer
     private readonly AddedTokenMatcher _normalizedAdded;
     private readonly ThreadLocal<EncodeState> _state;
 
-    /// <param name="vocab">the BPE vocabulary: byte-level spelling → id</param>
-    /// <param name="merges">the merge rules, lowest rank first</param>
+    /// <param name="vocab">the BPE vocabulary, byte-level spelling → id (taken over: added tokens join it)</param>
+    /// <param name="merges">the merge rules as ids (left, right, merged), lowest rank first</param>
     /// <param name="addedTokens">tokens matched whole in the text</param>
-    /// <param name="mergeLocation">names merge i for error messages ("merges.txt line 7")</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier
-    internal Qwen2Tokenizer(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges,
-        IReadOnlyList<AddedToken> addedTokens, Func<int, string> mergeLocation, string source)
+    internal Qwen2Tokenizer(Dictionary<string, int> vocab, IReadOnlyList<(int Left, int Right, int Merged)> merges,
+        IReadOnlyList<AddedToken> addedTokens, string source)
     {
-        int size = 0;
+        int size = 0, totalBytes = 0;
         foreach (var (token, id) in vocab)
         {
             if (id < 0) throw new FormatException($"{source}: token '{token}' has the negative id {id}.");
             size = Math.Max(size, id + 1);
+            totalBytes += token.Length;
         }
         foreach (var t in addedTokens) size = Math.Max(size, t.Id + 1);
-        _tokenBytes = new byte[size][];
+        _tokenBytes = new ArraySegment<byte>[size];
         _idToToken = new string[size];
         _special = new bool[size];
-        _tokenToId = new Dictionary<string, int>(vocab.Count + addedTokens.Count, StringComparer.Ordinal);
+        _tokenToId = vocab;
+        // One pool for the bytes of all vocabulary tokens (a byte-level token has one byte per char).
+        var pool = new byte[totalBytes];
+        int used = 0;
         foreach (var (token, id) in vocab)
         {
             _idToToken[id] = token;
-            _tokenBytes[id] = ByteLevelAlphabet.Decode(token);
-            _tokenToId[token] = id;
+            if (ByteLevelAlphabet.TryDecode(token, pool.AsSpan(used)))
+            {
+                _tokenBytes[id] = new ArraySegment<byte>(pool, used, token.Length);
+                used += token.Length;
+            }
+            else _tokenBytes[id] = System.Text.Encoding.UTF8.GetBytes(token);
         }
         for (int b = 0; b < 256; b++)
         {
@@ -59,21 +66,9 @@ public sealed class Qwen2Tokenizer
             _byteToId[b] = id;
         }
         _merges = new MergeTable(merges.Count);
-        var lookup = _tokenToId.GetAlternateLookup<ReadOnlySpan<char>>();
-        Span<char> joined = stackalloc char[256];
         for (int rank = 0; rank < merges.Count; rank++)
         {
-            var (left, right) = merges[rank];
-            if (!_tokenToId.TryGetValue(left, out int l))
-                throw new FormatException($"{mergeLocation(rank)}: the merge's left token '{left}' is not in the vocabulary.");
-            if (!_tokenToId.TryGetValue(right, out int r))
-                throw new FormatException($"{mergeLocation(rank)}: the merge's right token '{right}' is not in the vocabulary.");
-            int length = left.Length + right.Length;
-            var both = length <= joined.Length ? joined[..length] : new char[length];
-            left.CopyTo(both);
-            right.CopyTo(both[left.Length..]);
-            if (!lookup.TryGetValue(both, out int m))
-                throw new FormatException($"{mergeLocation(rank)}: the merged token '{left + right}' is not in the vocabulary.");
+            var (l, r, m) = merges[rank];
             _merges.Add(l, r, rank, m);
         }
         foreach (var t in addedTokens)
@@ -140,11 +135,11 @@ public sealed class Qwen2Tokenizer
 
     /// <summary>The bytes the token stands for (an added token: its UTF-8 content).</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) =>
-        (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id] is { } b ? b
+        (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null ? _tokenBytes[id]
             : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
 
     /// <summary>True when <paramref name="id"/> names a token (ids of padding rows do not).</summary>
-    public bool IsKnown(int id) => (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id] != null;
+    public bool IsKnown(int id) => (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null;
 
     public int[] Encode(string text)
     {
@@ -186,9 +181,9 @@ public sealed class Qwen2Tokenizer
 
     internal void AppendTokenBytes(int id, bool skipSpecialTokens, IBufferWriter<byte> output)
     {
-        if ((uint)id >= (uint)_tokenBytes.Length || _tokenBytes[id] is not { } bytes) return;
+        if ((uint)id >= (uint)_tokenBytes.Length || _tokenBytes[id].Array == null) return;
         if (skipSpecialTokens && _special[id]) return;
-        output.Write(bytes);
+        output.Write(_tokenBytes[id].AsSpan());
     }
 
     private void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, EncodeState st)

@@ -15,7 +15,8 @@ internal static class TokenizerJsonReader
         if (!File.Exists(path)) throw new FileNotFoundException($"Tokenizer file {path} does not exist.", path);
         byte[] data = File.ReadAllBytes(path);
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        var merges = new List<(string, string)>();
+        var merges = new List<(int, int, int)>();
+        List<(string, string)>? pendingMerges = null;
         var added = new List<AddedToken>();
         bool sawModel = false;
         try
@@ -29,7 +30,7 @@ internal static class TokenizerJsonReader
                 switch (name)
                 {
                     case "model":
-                        ReadModel(ref reader, path, vocab, merges);
+                        ReadModel(ref reader, path, vocab, merges, ref pendingMerges);
                         sawModel = true;
                         break;
                     case "added_tokens":
@@ -52,11 +53,22 @@ internal static class TokenizerJsonReader
             throw new FormatException($"{path} is not valid JSON (line {e.LineNumber + 1}): {e.Message}", e);
         }
         if (!sawModel) throw new FormatException($"{path} has no \"model\" section, so it is not a Hugging Face tokenizer.json.");
-        return new Qwen2Tokenizer(vocab, merges, added, i => $"{path}: model.merges[{i}]", path);
+        if (pendingMerges != null)
+        {
+            // merges came before the vocabulary in the file: resolve them now
+            var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+            for (int i = 0; i < pendingMerges.Count; i++)
+            {
+                int at = i;
+                merges.Add(MergeResolver.Resolve(lookup, pendingMerges[i].Item1, pendingMerges[i].Item2, () => $"{path}: model.merges[{at}]"));
+            }
+        }
+        return new Qwen2Tokenizer(vocab, merges, added, path);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier
-    private static void ReadModel(ref Utf8JsonReader reader, string path, Dictionary<string, int> vocab, List<(string, string)> merges)
+    private static void ReadModel(ref Utf8JsonReader reader, string path, Dictionary<string, int> vocab, List<(int, int, int)> merges,
+        ref List<(string, string)>? pendingMerges)
     {
         Expect(ref reader, JsonTokenType.StartObject, path, read: false);
         string? type = null;
@@ -82,25 +94,42 @@ internal static class TokenizerJsonReader
                     break;
                 case "merges":
                     Expect(ref reader, JsonTokenType.StartArray, path, read: false);
+                    var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+                    char[] left = new char[512], right = new char[512];
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {
+                        int index = merges.Count + (pendingMerges?.Count ?? 0);
+                        Func<string> where = () => $"{path}: model.merges[{index}]";
+                        int leftLength, rightLength;
                         if (reader.TokenType == JsonTokenType.String)
                         {
                             // the older form: "left right"
-                            merges.Add(VocabMergesReader.SplitMerge(reader.GetString()!, () => $"{path}: model.merges[{merges.Count}]"));
+                            string line = reader.GetString()!;
+                            int space = line.IndexOf(' ');
+                            if (space <= 0 || space == line.Length - 1 || line.IndexOf(' ', space + 1) >= 0 || line.Length > 512)
+                                throw new FormatException($"{where()}: '{line}' is not a merge rule (two tokens separated by one space).");
+                            line.AsSpan(0, space).CopyTo(left);
+                            leftLength = space;
+                            line.AsSpan(space + 1).CopyTo(right);
+                            rightLength = line.Length - space - 1;
                         }
                         else
                         {
                             Expect(ref reader, JsonTokenType.StartArray, path, read: false);
                             reader.Read();
-                            string left = reader.GetString()!;
+                            leftLength = CopyToken(ref reader, left.AsSpan(), where);
                             reader.Read();
-                            string right = reader.GetString()!;
+                            rightLength = CopyToken(ref reader, right.AsSpan(), where);
                             reader.Read();
                             if (reader.TokenType != JsonTokenType.EndArray)
-                                throw new FormatException($"{path}: model.merges[{merges.Count}] is not a pair of tokens.");
-                            merges.Add((left, right));
+                                throw new FormatException($"{where()} is not a pair of tokens.");
                         }
+                        if (vocab.Count == 0)
+                        {
+                            (pendingMerges ??= new()).Add((new string(left, 0, leftLength), new string(right, 0, rightLength)));
+                            continue;
+                        }
+                        merges.Add(MergeResolver.Resolve(lookup, left.AsSpan(0, leftLength), right.AsSpan(0, rightLength), where));
                     }
                     break;
                 case "byte_fallback" when reader.TokenType == JsonTokenType.True:
@@ -115,6 +144,13 @@ internal static class TokenizerJsonReader
             }
         }
         if (type == null) throw new FormatException($"{path}: the model has no \"type\"; expected \"BPE\".");
+    }
+
+    private static int CopyToken(ref Utf8JsonReader reader, Span<char> destination, Func<string> where)
+    {
+        if (reader.TokenType != JsonTokenType.String) throw new FormatException($"{where()}: a token is not a string.");
+        if (reader.ValueSpan.Length > destination.Length) throw new FormatException($"{where()}: a token is longer than {destination.Length} bytes.");
+        return reader.CopyString(destination);
     }
 
     private static void ReadAddedTokens(JsonElement array, string path, List<AddedToken> added)

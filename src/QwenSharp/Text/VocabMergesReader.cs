@@ -12,29 +12,19 @@ internal static class VocabMergesReader
     public static Qwen2Tokenizer Read(string vocabPath, string mergesPath, string? configPath)
     {
         var vocab = ReadVocab(vocabPath);
-        var merges = new List<(string, string)>();
-        var mergeLines = new List<int>();
+        var merges = new List<(int, int, int)>();
         if (!File.Exists(mergesPath)) throw new FileNotFoundException($"Merges file {mergesPath} does not exist.", mergesPath);
+        var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         int lineNumber = 0;
         foreach (string line in File.ReadLines(mergesPath))
         {
             lineNumber++;
             if (line.StartsWith("#version", StringComparison.Ordinal) || line.Length == 0) continue;
             int at = lineNumber;
-            merges.Add(SplitMerge(line, () => $"{mergesPath} line {at}"));
-            mergeLines.Add(lineNumber);
+            merges.Add(MergeResolver.Resolve(lookup, line, () => $"{mergesPath} line {at}"));
         }
         var added = configPath != null ? ReadAddedTokensDecoder(configPath) : new List<AddedToken>();
-        return new Qwen2Tokenizer(vocab, merges, added, i => $"{mergesPath} line {mergeLines[i]}", vocabPath);
-    }
-
-    /// <summary>A merge rule "left right": exactly two tokens separated by one space.</summary>
-    internal static (string, string) SplitMerge(string line, Func<string> where)
-    {
-        int space = line.IndexOf(' ');
-        if (space <= 0 || space == line.Length - 1 || line.IndexOf(' ', space + 1) >= 0)
-            throw new FormatException($"{where()}: '{line}' is not a merge rule (two tokens separated by one space).");
-        return (line[..space], line[(space + 1)..]);
+        return new Qwen2Tokenizer(vocab, merges, added, vocabPath);
     }
 
     private static Dictionary<string, int> ReadVocab(string path)

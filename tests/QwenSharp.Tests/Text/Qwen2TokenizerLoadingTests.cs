@@ -61,8 +61,10 @@ public sealed class Qwen2TokenizerLoadingTests
         // one with lstrip and rstrip, to check that white space beside it is swallowed as HF does
         entries.Add(Entry(151669, "<|strip|>", special: true, strip: true));
         string text = File.ReadAllText(Fixtures.Path("qwen2-tokenizer/tokenizer.json"));
-        int at = text.IndexOf("\"added_tokens\": [", StringComparison.Ordinal) + "\"added_tokens\": [".Length;
-        text = text[..at] + string.Join(",", entries) + "," + text[at..];
+        // after the last listed token: HF gives added tokens that are not in the vocabulary the next free ids in
+        // list order (the "id" field only draws a warning), so real files list them in id order, as here
+        int at = text.IndexOf("\n  ],", text.IndexOf("\"added_tokens\": [", StringComparison.Ordinal), StringComparison.Ordinal);
+        text = text[..at] + "," + string.Join(",", entries) + text[at..];
         string path = dir.File("tokenizer.json");
         File.WriteAllText(path, text);
         var ours = Qwen2Tokenizer.FromTokenizerJson(path);
@@ -74,7 +76,7 @@ public sealed class Qwen2TokenizerLoadingTests
             "a <|strip|> b", "a\n\t<|strip|>\n\nb", "<|strip|>", "  <|strip|>", "<think></think><tool_response>x</tool_response>",
             "<|object_ref_start|>the cat<|object_ref_end|><|box_start|>(1,2)<|box_end|>", "<thinking> <tool_call", "<|im_start|>assistant\n<think>",
         ];
-        foreach (string text in texts) Assert.Equal(hf.Encode(text), ours.Encode(text));
+        foreach (string sample in texts) Assert.Equal(hf.Encode(sample), ours.Encode(sample));
         Assert.Equal(151670, ours.VocabSize);
         Assert.False(ours.IsSpecial(151667));
         Assert.True(ours.IsSpecial(151652));
@@ -123,9 +125,10 @@ public sealed class Qwen2TokenizerLoadingTests
         using var dir = Fixtures.TempDir();
         File.WriteAllText(dir.File("vocab.json"), JsonSerializer.Serialize(Enumerable.Range(0, 256)
             .ToDictionary(b => QwenSharp.Text.ByteLevelAlphabet.ByteToChar((byte)b).ToString(), b => b)));
-        File.WriteAllText(dir.File("merges.txt"), "#version: 0.2\na b\nab\n");
+        File.WriteAllText(dir.File("merges.txt"), "#version: 0.2\nĠ Ġ Ġ\na b\n");
         var e = Assert.Throws<FormatException>(() => Qwen2Tokenizer.FromVocabAndMerges(dir.File("vocab.json"), dir.File("merges.txt")));
-        Assert.Contains("merges.txt line 3", e.Message);
+        Assert.Contains("merges.txt line 2", e.Message);
+        Assert.Contains("not a merge rule", e.Message);
         File.WriteAllText(dir.File("merges.txt"), "#version: 0.2\na b\n");
         e = Assert.Throws<FormatException>(() => Qwen2Tokenizer.FromVocabAndMerges(dir.File("vocab.json"), dir.File("merges.txt")));
         Assert.Contains("merges.txt line 2", e.Message);
