@@ -20,19 +20,7 @@ public sealed partial class ChatTemplate
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Model folder {dir} does not exist.");
         string configPath = Path.Combine(dir, "tokenizer_config.json");
-        JsonObject? config = null;
-        if (File.Exists(configPath))
-        {
-            try
-            {
-                config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
-                         ?? throw new InvalidDataException($"{configPath} is not a JSON object.");
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{configPath} is not valid JSON (line {e.LineNumber + 1}): {e.Message}");
-            }
-        }
+        JsonObject? config = ReadConfig(configPath);
         string? bos = TokenText(config, "bos_token", configPath), eos = TokenText(config, "eos_token", configPath);
 
         var sources = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -84,6 +72,29 @@ public sealed partial class ChatTemplate
             throw new NotSupportedException(
                 $"Reading the chat template from the GGUF file {path} (metadata tokenizer.chat_template) is not available yet; pass a model folder.");
         throw new FileNotFoundException($"Model {path} is neither a folder nor a .gguf file.");
+    }
+
+    /// <summary>bos_token and eos_token of a model folder's tokenizer_config.json (null when absent), for
+    /// rendering a template that comes from elsewhere.</summary>
+    public static (string? BosToken, string? EosToken) ReadSpecialTokens(string modelFolder)
+    {
+        string configPath = Path.Combine(modelFolder, "tokenizer_config.json");
+        var config = ReadConfig(configPath);
+        return (TokenText(config, "bos_token", configPath), TokenText(config, "eos_token", configPath));
+    }
+
+    private static JsonObject? ReadConfig(string configPath)
+    {
+        if (!File.Exists(configPath)) return null;
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
+                   ?? throw new InvalidDataException($"{configPath} is not a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{configPath} is not valid JSON (line {e.LineNumber + 1}): {e.Message}");
+        }
     }
 
     private static string? TokenText(JsonObject? config, string key, string configPath) => config?[key] switch
