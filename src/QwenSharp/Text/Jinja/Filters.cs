@@ -148,13 +148,14 @@ internal static class Filters
             case "round":
             {
                 a.Check(name, "precision", "method");
-                long precision = PyOperators.AsInt(a.Get(0, "precision", 0L)) ?? 0;
-                double x = value is long l ? l : value is double d ? d : throw TemplateException.Runtime("round expects a number");
+                long precision = PyOperators.AsInt(a.Get(0, "precision", 0L)) ?? throw TemplateException.Runtime("round precision must be an int");
                 string method = a.Get(1, "method", "common") as string ?? "common";
+                if (value is not (long or double or bool)) throw TemplateException.Runtime($"round expects a number, not {PyOperators.TypeName(value)}");
+                if (method == "common") return PyRound.Round(value is bool b ? (b ? 1L : 0L) : value!, precision);
+                double x = value is double d ? d : PyOperators.AsInt(value)!.Value;
                 double factor = Math.Pow(10, precision);
                 return method switch
                 {
-                    "common" => Math.Round(x * factor, MidpointRounding.AwayFromZero) / factor,
                     "floor" => Math.Floor(x * factor) / factor,
                     "ceil" => Math.Ceiling(x * factor) / factor,
                     _ => throw TemplateException.Runtime("method must be common, ceil or floor"),

@@ -132,7 +132,7 @@ internal static class PyOperators
                     case "/": return y == 0 ? throw ZeroDivision("division") : (double)x / y;
                     case "//": return y == 0 ? throw ZeroDivision("integer division or modulo") : FloorDiv(x, y);
                     case "%": return y == 0 ? throw ZeroDivision("integer modulo") : x - y * FloorDiv(x, y);
-                    case "**": return y >= 0 ? IntPow(x, y) : Math.Pow(x, y);
+                    case "**": return y >= 0 ? IntPow(x, y) : (object)Math.Pow(x, y);
                 }
             }
             if (IsNumber(a) && IsNumber(b) && a is not BigInteger && b is not BigInteger)
