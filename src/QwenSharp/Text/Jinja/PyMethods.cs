@@ -61,12 +61,12 @@ internal static class PyMethods
             case IReadOnlyList<object?> list when PyOperators.AsInt(key) is long i:
                 if (i < 0) i += list.Count;
                 if (i >= 0 && i < list.Count) return list[(int)i];
-                return new Undefined($"'{ObjectName(obj)}' has no element {PyFormat.Repr(key)}");
+                return new Undefined($"{ObjectName(obj)} has no element {PyFormat.Repr(key)}");
             case string s when PyOperators.AsInt(key) is long i:
-                return PyString.At(s, i) ?? (object)new Undefined($"'{ObjectName(obj)}' has no element {PyFormat.Repr(key)}");
+                return PyString.At(s, i) ?? (object)new Undefined($"{ObjectName(obj)} has no element {PyFormat.Repr(key)}");
         }
         if (key is string name) return GetAttr(obj, name);
-        return new Undefined($"'{ObjectName(obj)}' has no element {PyFormat.Repr(key)}");
+        return new Undefined($"{ObjectName(obj)} has no element {PyFormat.Repr(key)}");
     }
 
     public static object? Slice(object? obj, long? start, long? stop, long? step) => obj switch

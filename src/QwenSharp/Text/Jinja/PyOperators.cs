@@ -169,6 +169,8 @@ internal static class PyOperators
             case "*" when b is IReadOnlyList<object?> l && ia != null: return RepeatList(l, ia.Value);
             case "%" when a is string:
                 throw TemplateException.Unsupported("printf-style string formatting with '%'");
+            case "+" when a is string || (a is IReadOnlyList<object?> && b is not IReadOnlyList<object?>):
+                throw TemplateException.Runtime($"can only concatenate {TypeName(a)} (not \"{TypeName(b)}\") to {TypeName(a)}");
         }
         throw TemplateException.Runtime($"unsupported operand type(s) for {op}: '{TypeName(a)}' and '{TypeName(b)}'");
     }
