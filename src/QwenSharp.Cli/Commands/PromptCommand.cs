@@ -62,13 +62,19 @@ public sealed class PromptCommand : ICliCommand
 
     private static ChatTemplate LoadTemplate(string model, string? templatePath)
     {
-        if (File.Exists(model) && model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-            throw new CliException($"Reading the chat template and special tokens of the GGUF file {model} is not available yet; pass a model folder.");
-        if (!Directory.Exists(model)) throw new CliException($"Model folder {model} does not exist.");
-        if (templatePath == null) return ChatTemplate.FromModelFolder(model);
+        model = ModelPaths.Resolve(model);
+        if (templatePath == null) return ChatTemplate.FromModel(model);
         if (!File.Exists(templatePath)) throw new CliException($"Chat template file {templatePath} does not exist.");
-        var (bos, eos) = ChatTemplate.ReadSpecialTokens(model);
+        (string? bos, string? eos) = QwenSharp.Formats.GgufProbe.IsGguf(model)
+            ? ReadGgufSpecialTokens(model)
+            : ChatTemplate.ReadSpecialTokens(model);
         return ChatTemplate.Parse(File.ReadAllText(templatePath), templatePath, bos, eos);
+    }
+
+    private static (string?, string?) ReadGgufSpecialTokens(string path)
+    {
+        using var gguf = QwenSharp.Formats.GgufFile.Open(path);
+        return ChatTemplate.ReadSpecialTokens(gguf);
     }
 
     private static JsonNode? ReadJson(string path, string option)

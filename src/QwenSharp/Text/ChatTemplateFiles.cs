@@ -61,17 +61,35 @@ public sealed partial class ChatTemplate
     }
 
     /// <summary>
-    /// The chat template of a model given as a folder. GGUF files carry theirs in the metadata key
-    /// <c>tokenizer.chat_template</c>; reading it belongs to the GGUF reader, so a .gguf path is refused here
-    /// until that is wired (use <see cref="Parse"/> with the metadata string).
+    /// The chat template of a model: a folder's (tokenizer_config.json or chat_template.jinja), or a GGUF file's
+    /// metadata <c>tokenizer.chat_template</c> with its bos/eos token texts from the vocabulary.
     /// </summary>
     public static ChatTemplate FromModel(string path)
     {
         if (Directory.Exists(path)) return FromModelFolder(path);
-        if (File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-            throw new NotSupportedException(
-                $"Reading the chat template from the GGUF file {path} (metadata tokenizer.chat_template) is not available yet; pass a model folder.");
-        throw new FileNotFoundException($"Model {path} is neither a folder nor a .gguf file.");
+        if (Formats.GgufProbe.IsGguf(path))
+        {
+            using var gguf = Formats.GgufFile.Open(path);
+            return FromGguf(gguf);
+        }
+        throw new FileNotFoundException($"Model {path} is neither a folder nor a GGUF file.");
+    }
+
+    public static ChatTemplate FromGguf(Formats.GgufFile gguf)
+    {
+        var (bos, eos) = ReadSpecialTokens(gguf);
+        if (!gguf.Metadata.TryGetString(Formats.GgufNames.Keys.ChatTemplate, out var source))
+            throw new FileNotFoundException($"GGUF file {gguf.Path} has no chat template (metadata tokenizer.chat_template).");
+        return Parse(source, gguf.Path + ":tokenizer.chat_template", bos, eos);
+    }
+
+    /// <summary>The texts of a GGUF file's bos and eos tokens (null when absent).</summary>
+    public static (string? BosToken, string? EosToken) ReadSpecialTokens(Formats.GgufFile gguf)
+    {
+        var m = gguf.Metadata;
+        if (!m.TryGetArray(Formats.GgufNames.Keys.Tokens, out var array) || array.Items is not string[] tokens) return (null, null);
+        string? Text(string key) => m.TryGetUInt32(key, out uint id) && id < tokens.Length ? tokens[id] : null;
+        return (Text(Formats.GgufNames.Keys.BosTokenId), Text(Formats.GgufNames.Keys.EosTokenId));
     }
 
     /// <summary>bos_token and eos_token of a model folder's tokenizer_config.json (null when absent), for
