@@ -131,6 +131,7 @@ public static class OllamaEndpoints
         if (string.IsNullOrEmpty(requested)) throw ApiException.BadRequest("'model' is required.", "model");
         string model = ctx.ResolveModel(requested, ollama: true);
         f.Bool("verbose");
+        f.Raw("CustomHeaders");
         f.RejectUnread();
         var info = ctx.Backend.Info;
         return Results.Json(new OllamaShow
@@ -159,6 +160,7 @@ public static class OllamaEndpoints
     private static void ReadCommon(RequestFields f)
     {
         f.Raw("keep_alive");
+        f.Raw("CustomHeaders"); // OllamaSharp serializes its per-request header map into the body; it carries no parameter
         if (f.Raw("format") is { } format && !(format.ValueKind == JsonValueKind.String && format.GetString() == ""))
             throw ApiException.BadRequest("'format' is not supported: QwenSharp has no structured-output decoding.", "format");
         if (f.Raw("think") is { } think && think.ValueKind != JsonValueKind.False)

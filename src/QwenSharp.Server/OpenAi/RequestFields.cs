@@ -19,7 +19,7 @@ public sealed class RequestFields
         if (root.ValueKind != JsonValueKind.Object)
             throw ApiException.BadRequest(prefix.Length == 0
                 ? $"The request body must be a JSON object, got {Describe(root.ValueKind)}."
-                : $"'{prefix.TrimEnd('.')}' must be an object, got {Describe(root.ValueKind)}.", prefix.TrimEnd('.'));
+                : $"'{prefix.TrimEnd('.')}' must be an object, got {Describe(root.ValueKind)}.", prefix.Length == 0 ? null : prefix.TrimEnd('.'));
         _root = root;
     }
 
@@ -160,8 +160,9 @@ public sealed class RequestFields
     private static string RangeText(double min, double max, bool minExclusive)
     {
         static string F(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        bool hasMin = !double.IsNegativeInfinity(min) && min > long.MinValue;
-        bool hasMax = !double.IsPositiveInfinity(max) && max < long.MaxValue;
+        // int and long extremes stand for "no bound" (the getters' defaults).
+        bool hasMin = !double.IsNegativeInfinity(min) && min > int.MinValue;
+        bool hasMax = !double.IsPositiveInfinity(max) && max < int.MaxValue;
         if (hasMin && hasMax) return minExclusive ? $"in ({F(min)}, {F(max)}]" : $"in [{F(min)}, {F(max)}]";
         if (hasMin) return minExclusive ? $"greater than {F(min)}" : $"at least {F(min)}";
         if (hasMax) return $"at most {F(max)}";
