@@ -61,6 +61,7 @@ public static class QwenServer
         app.MapPost("/v1/chat/completions", (HttpContext h) => ChatCompletionsEndpoint.HandleAsync(h, ctx));
         app.MapPost("/v1/completions", (HttpContext h) => CompletionsEndpoint.HandleAsync(h, ctx));
         app.MapGet("/v1/models", () => InfoEndpoints.Models(ctx));
+        app.MapGet("/v1/models/{**id}", (string id) => InfoEndpoints.Model(ctx, id));
         app.MapGet("/health", () => Results.Ok());
         app.MapGet("/version", InfoEndpoints.VersionInfo);
         app.MapGet("/metrics", () => InfoEndpoints.Metrics(ctx));
@@ -101,6 +102,7 @@ public static class QwenServer
                 _ => (500, $"Internal error: {e.Message}", (string?)null),
             };
             if (status >= 500 && e is not OperationCanceledException) ctx.Logger.LogError(e, "Request {Path} failed.", http.Request.Path.Value);
+            else ctx.Logger.LogInformation("Request {Path} refused with {Status}: {Message}", http.Request.Path.Value, status, message);
             await WriteError(http, status, message, param);
         }
         catch (Exception e)

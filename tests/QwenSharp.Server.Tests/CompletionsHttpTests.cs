@@ -134,3 +134,37 @@ public sealed class CompletionsHttpTests(SharedServer shared)
             Assert.Matches(@"^qwensharp:[a-z0-9_]+(\{[^}]*\})? [-+0-9.eE]+$|^qwensharp:[a-z0-9_]+\{[^}]*\} (NaN|\+Inf)$", line);
     }
 }
+
+/// <summary>Ollama's routes with stream=false: one JSON object with the whole answer.</summary>
+[Collection(SharedServerCollection.Name)]
+public sealed class OllamaHttpTests(SharedServer shared)
+{
+    [Fact]
+    public async Task Non_streaming_chat_and_generate_answer_in_one_object()
+    {
+        var (status, body) = await PostAsync(shared.Server.Http, "api/chat",
+            """{"model":"Qwen2-7B-Instruct:latest","messages":[{"role":"system","content":"S"},{"role":"user","content":"U"}],"stream":false,"options":{"num_predict":-1},"keep_alive":0}""");
+        Assert.Equal(200, status);
+        const string rendered = "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n";
+        Assert.Equal(rendered, (string)body!["message"]!["content"]!); // num_predict -1: until EOS (one pass for the fake)
+        Assert.True((bool)body["done"]!);
+        Assert.Equal("stop", (string)body["done_reason"]!);
+        Assert.True((long)body["total_duration"]! > 0);
+
+        (status, body) = await PostAsync(shared.Server.Http, "api/generate",
+            """{"model":"Qwen2-7B-Instruct","prompt":"P","system":"S","stream":false,"options":{"num_predict":4,"seed":2}}""");
+        Assert.Equal(200, status);
+        Assert.Equal(FakeBackend.Reply("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nP<|im_end|>\n<|im_start|>assistant\n", 4, 2), (string)body!["response"]!);
+        Assert.Equal(4, (int)body["eval_count"]!);
+    }
+
+    [Fact]
+    public async Task A_num_ctx_smaller_than_the_prompt_is_refused_not_truncated()
+    {
+        var (status, body) = await PostAsync(shared.Server.Http, "api/generate",
+            """{"model":"Qwen2-7B-Instruct","prompt":"a prompt of some length","raw":true,"stream":false,"options":{"num_ctx":8}}""");
+        Assert.Equal(400, status);
+        Assert.Contains("maximum context length is 8 tokens", (string)body!["error"]!);
+        Assert.Contains("23 input tokens", (string)body["error"]!);
+    }
+}

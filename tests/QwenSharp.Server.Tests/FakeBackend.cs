@@ -112,8 +112,7 @@ public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay =
                 // Hold back a tail that could still become a stop string, as the real stop matcher must.
                 int safe = text.Length;
                 bool last = k >= request.MaxTokens || k >= eosAt; // nothing can follow: flush what was held back
-                if (!last)
-                    foreach (var stop in request.Stop)
+                foreach (var stop in last ? Array.Empty<string>() : request.Stop)
                     for (int len = Math.Min(stop.Length - 1, text.Length); len > 0; len--)
                         if (text.EndsWith(stop[..len], StringComparison.Ordinal)) { safe = Math.Min(safe, text.Length - len); break; }
                 string delta = safe > emitted ? text[emitted..safe] : "";

@@ -56,6 +56,8 @@ public sealed class OpenAiClientTests(SharedServer shared)
     {
         var models = await Client().GetOpenAIModelClient().GetModelsAsync();
         Assert.Equal([TestServer.Model], models.Value.Select(m => m.Id));
+        var one = await Client().GetOpenAIModelClient().GetModelAsync(TestServer.Model);
+        Assert.Equal(TestServer.Model, one.Value.Id);
     }
 
     [Fact]

@@ -10,14 +10,18 @@ public static class InfoEndpoints
         typeof(InfoEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? typeof(InfoEndpoints).Assembly.GetName().Version?.ToString() ?? "0.0.0";
 
-    public static IResult Models(ServingContext ctx) => Results.Json(new ModelList
+    public static IResult Models(ServingContext ctx) =>
+        Results.Json(new ModelList { Data = ctx.ModelNames.Select(name => Card(ctx, name)).ToList() }, ServerJsonContext.Default.ModelList);
+
+    /// <summary>GET /v1/models/{id}, OpenAI's "retrieve model".</summary>
+    public static IResult Model(ServingContext ctx, string id) =>
+        Results.Json(Card(ctx, ctx.ResolveModel(id)), ServerJsonContext.Default.ModelCard);
+
+    private static ModelCard Card(ServingContext ctx, string name) => new()
     {
-        Data = ctx.ModelNames.Select(name => new ModelCard
-        {
-            Id = name, Created = ctx.Created, Root = ctx.Options.Model.Length > 0 ? ctx.Options.Model : ctx.Backend.ModelName,
-            MaxModelLen = ctx.Backend.MaxModelLength,
-        }).ToList(),
-    }, ServerJsonContext.Default.ModelList);
+        Id = name, Created = ctx.Created, Root = ctx.Options.Model.Length > 0 ? ctx.Options.Model : ctx.Backend.ModelName,
+        MaxModelLen = ctx.Backend.MaxModelLength,
+    };
 
     public static IResult VersionInfo() => Results.Json(new VersionResponse { Version = Version }, ServerJsonContext.Default.VersionResponse);
 
