@@ -23,7 +23,9 @@ public sealed class Qwen2Model : IDisposable
         Config = config;
         Weights = Qwen2Weights.Load(source, config);
         _rope = config.RopeScaling is { } s
-            ? RopeFrequencies.Yarn(config.HeadDim, config.RopeTheta, s.Factor, s.OriginalMaxPositionEmbeddings, s.BetaFast, s.BetaSlow)
+            ? RopeFrequencies.Yarn(config.HeadDim, config.RopeTheta, s.Factor,
+                s.OriginalMaxPositionEmbeddings ?? throw new FormatException($"{config.Origin}: rope_scaling needs original_max_position_embeddings."),
+                s.BetaFast, s.BetaSlow)
             : RopeFrequencies.Plain(config.HeadDim, config.RopeTheta);
     }
 
@@ -79,6 +81,7 @@ public sealed class Qwen2Model : IDisposable
         }
 
         int rows = SelectLogitRows(batch, x, xn);                      // last hidden state of each wanted token
+        if (rows == 0) return ReadOnlySpan<float>.Empty;               // a prefill chunk that samples nothing
         NormRows(xn[..(rows * hidden)], Weights.norm, xn[..(rows * hidden)]); // final norm
         var logits = b.Logits.AsSpan(0, rows * Config.VocabSize);
         Linear(Weights.lm_head, xn[..(rows * hidden)], logits, rows);  // LM head
