@@ -96,7 +96,7 @@ public sealed class ChatHttpTests(SharedServer shared)
     }
 
     [Fact]
-    public async Task N_choices_are_sampled_with_seed_plus_index()
+    public async Task N_choices_are_sequences_0_to_n_minus_1_of_one_seed()
     {
         const string rendered = "<|im_start|>user\nabcdefgh<|im_end|>\n<|im_start|>assistant\n";
         string request = """{"messages":[{"role":"user","content":"abcdefgh"}],"max_tokens":6,"n":3,"seed":5}""";

@@ -8,7 +8,7 @@ namespace QwenSharp.Server.Tests;
 
 /// <summary>
 /// A deterministic stand-in for the model, so the HTTP layer is tested on its own. Tokens are UTF-16 code units
-/// (vocabulary 65 536). The "model" echoes its prompt: token k of a sequence is prompt[(seed + k) mod length]; it
+/// (vocabulary 65 536). The "model" echoes its prompt: token k of sequence i of n is prompt[(seed + i + k) mod length]; it
 /// emits EOS after one full pass (unless ignore_eos or min_tokens say otherwise) and honours max_tokens, stop
 /// strings (held back, then cut), stop_token_ids and logprobs (token k has logprob -(k mod 4)/4 - 0.1, and
 /// its alternatives are the following code units, each 1 lower). The template writes
@@ -76,7 +76,7 @@ public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay =
         Interlocked.Increment(ref _running);
         try
         {
-            long seed = request.Seed ?? 0;
+            long seed = (request.Seed ?? 0) + request.SequenceIndex;
             int eosAt = request.IgnoreEos ? int.MaxValue : Math.Max(prompt.Length, request.MinTokens ?? 0);
             var generated = new StringBuilder();
             int emitted = 0; // characters of `generated` already sent
@@ -127,6 +127,7 @@ public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay =
                 ["repetition_penalty"] = request.RepetitionPenalty ?? 1.05,
                 ["max_tokens"] = request.MaxTokens,
                 ["seed"] = request.Seed,
+                ["n"] = request.N,
             };
             yield return new GenerationFinished(reason, prompt.Length, k, cached, resolved, stopReason);
         }

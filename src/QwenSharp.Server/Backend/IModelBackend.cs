@@ -65,8 +65,13 @@ public sealed record BackendRequest
     public double? FrequencyPenalty { get; init; }
     /// <summary>Token id → bias added to its logit, values in [-100, 100].</summary>
     public IReadOnlyDictionary<int, double>? LogitBias { get; init; }
-    /// <summary>With n &gt; 1 choice i gets seed + i, as vLLM derives its child requests' seeds.</summary>
+    /// <summary>As requested, the same for all n sequences: each derives its own random stream from it and
+    /// <see cref="SequenceIndex"/> (GenerationState does this), so n seeded choices differ and are reproducible.</summary>
     public long? Seed { get; init; }
+    /// <summary>Which of the request's <see cref="N"/> sequences for this prompt this is (0-based).</summary>
+    public int SequenceIndex { get; init; }
+    /// <summary>How many sequences the request samples for this prompt (OpenAI's n), for the resolved parameters.</summary>
+    public int N { get; init; } = 1;
     public int? MinTokens { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];

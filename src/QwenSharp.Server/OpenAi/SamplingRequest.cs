@@ -36,7 +36,7 @@ public sealed record SamplingRequest
     public bool SkipSpecialTokens { get; init; } = true;
     public bool IncludeStopStrInOutput { get; init; }
 
-    /// <summary>The request for one choice; choice i of n gets seed + i, as vLLM seeds its n child requests.</summary>
+    /// <summary>The request for sequence <paramref name="choice"/> of the n sampled for one prompt.</summary>
     public BackendRequest ToBackend(string requestId, int[] promptTokenIds, int maxTokens, int choice) => new()
     {
         RequestId = requestId,
@@ -50,7 +50,9 @@ public sealed record SamplingRequest
         PresencePenalty = PresencePenalty,
         FrequencyPenalty = FrequencyPenalty,
         LogitBias = LogitBias,
-        Seed = Seed is { } s ? unchecked(s + choice) : null,
+        Seed = Seed,
+        SequenceIndex = choice,
+        N = N,
         MinTokens = MinTokens,
         Stop = Stop,
         StopTokenIds = StopTokenIds,
