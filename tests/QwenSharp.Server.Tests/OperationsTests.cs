@@ -86,6 +86,24 @@ public sealed class OperationsTests
         await server.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_client_that_stops_reading_does_not_stall_others()
+    {
+        await using var server = await TestServer.StartAsync(backend: new FakeBackend(4096, TimeSpan.FromMilliseconds(1)));
+        using var idle = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/completions")
+        {
+            Content = new StringContent("""{"prompt":"never read","max_tokens":3000,"ignore_eos":true,"stream":true}""", System.Text.Encoding.UTF8, "application/json"),
+        }, HttpCompletionOption.ResponseHeadersRead);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 3; i++)
+        {
+            var (status, body) = await PostAsync(server.Http, "v1/completions", """{"prompt":"meanwhile","max_tokens":5}""");
+            Assert.Equal(200, status);
+            Assert.Equal("meanw", (string)body!["choices"]![0]!["text"]!);
+        }
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"three short requests took {clock.Elapsed}");
+    }
+
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -24,7 +24,9 @@ public sealed class OllamaGeneration(ServingContext ctx, HttpContext http, Backe
     {
         var clock = Stopwatch.StartNew();
         TimeSpan? first = null;
-        var ct = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, ctx.Stopping).Token;
+        // Disposed with the request: a registration left on the server-lifetime token would leak per request.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, ctx.Stopping);
+        var ct = linked.Token;
         var generated = new List<int>();
         var text = new StringBuilder();
         GenerationFinished? finish = null;

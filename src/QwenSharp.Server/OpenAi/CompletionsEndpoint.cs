@@ -52,7 +52,9 @@ public static class CompletionsEndpoint
         ctx.Validate(requests[0]);
 
         var log = new RequestLog(ctx, id, "/v1/completions", clock);
-        var ct = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, ctx.Stopping).Token;
+        // Disposed with the request: a registration left on the server-lifetime token would leak per request.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, ctx.Stopping);
+        var ct = linked.Token;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         bool wantLogprobs = sampling.Logprobs != null;
         if (stream) await StreamAsync(http, ctx, requests, echoes, sampling.N, id, model, created, includeUsage, wantLogprobs, log, ct);
