@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using QwenSharp.Server;
+using QwenSharp.Server.Backend;
 
 namespace QwenSharp.Server.Tests;
 
@@ -10,22 +11,23 @@ public sealed class TestServer : IAsyncDisposable
 {
     public const string Model = "Qwen2-7B-Instruct";
 
-    private TestServer(WebApplication app, FakeBackend backend, LogSink logs)
+    private TestServer(WebApplication app, IModelBackend backend, LogSink logs)
     {
         App = app;
-        Backend = backend;
+        ModelBackend = backend;
         Logs = logs;
         BaseUri = new Uri(app.Urls.First().TrimEnd('/') + "/");
         Http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public WebApplication App { get; }
-    public FakeBackend Backend { get; }
+    public IModelBackend ModelBackend { get; }
+    public FakeBackend Backend => (FakeBackend)ModelBackend;
     public LogSink Logs { get; }
     public Uri BaseUri { get; }
     public HttpClient Http { get; }
 
-    public static async Task<TestServer> StartAsync(ServerOptions? options = null, FakeBackend? backend = null)
+    public static async Task<TestServer> StartAsync(ServerOptions? options = null, IModelBackend? backend = null)
     {
         options ??= new ServerOptions();
         options = options with { Host = "127.0.0.1", Port = 0, ServedModelNames = options.ServedModelNames.Count > 0 ? options.ServedModelNames : [Model] };
@@ -46,6 +48,7 @@ public sealed class TestServer : IAsyncDisposable
         Http.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
+        (ModelBackend as IDisposable)?.Dispose();
     }
 }
 
