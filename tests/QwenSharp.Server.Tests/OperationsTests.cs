@@ -59,7 +59,7 @@ public sealed class OperationsTests
         var response = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
         var stream = await response.Content.ReadAsStreamAsync(cts.Token);
         await stream.ReadAtLeastAsync(new byte[16], 16, cancellationToken: cts.Token); // the first chunk has arrived
-        Assert.Equal(1, server.Backend.Running);
+        await WaitUntil(() => server.Backend.Running == 1, TimeSpan.FromSeconds(5)); // the role chunk precedes the first token
         cts.Cancel();
         response.Dispose();
         await WaitUntil(() => server.Backend.Running == 0, TimeSpan.FromSeconds(5));
