@@ -142,8 +142,9 @@ public sealed class InferenceEngine : IDisposable
             {
                 r.State = new GenerationState(r.Parameters, r.Prompt, _decoders(r.Parameters.SkipSpecialTokens), r.SequenceIndex,
                     _model.Config.VocabSize, _scratch);
-                r.SequenceId = _scheduler.Submit(r.Prompt, r.Parameters.MaxTokens);
-                _active[r.SequenceId] = r;
+                long id = _scheduler.Submit(r.Prompt, r.Parameters.MaxTokens);
+                r.SequenceId = id;
+                _active[id] = r;
                 Interlocked.Add(ref _promptTokens, r.Prompt.Length);
             }
             catch (Exception e)

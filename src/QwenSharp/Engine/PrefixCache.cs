@@ -24,7 +24,7 @@ public sealed class PrefixCache
 
     private readonly KvBlockAllocator _allocator;
     private readonly int _blockSize;
-    private readonly Dictionary<ulong, int> _byKey = new();
+    private readonly Dictionary<ulong, int> _byKey;           // at most one entry per block
     private readonly ulong[] _key;            // [numBlocks] key of the cached block
     private readonly int[] _parentBlock;      // [numBlocks] block matched before it, -1 for a first block
     private readonly int[] _parentGeneration; // [numBlocks] that parent's generation when this block was cached
@@ -34,6 +34,7 @@ public sealed class PrefixCache
     {
         _allocator = allocator;
         _blockSize = allocator.BlockSize;
+        _byKey = new Dictionary<ulong, int>(allocator.NumBlocks);
         _key = new ulong[allocator.NumBlocks];
         _parentBlock = new int[allocator.NumBlocks];
         _parentGeneration = new int[allocator.NumBlocks];

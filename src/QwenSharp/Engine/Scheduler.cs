@@ -10,6 +10,16 @@ namespace QwenSharp.Engine;
 /// It sees token counts and block ids, never tensors. Not thread-safe: the engine loop owns it and applies
 /// submissions and aborts between steps.
 /// </summary>
+/// <remarks>
+/// The engine loop around it:
+/// <code>
+/// apply queued Submit/Abort calls
+/// var plan = scheduler.Schedule();               // empty: nothing to do, wait for a request
+/// model.Forward(plan.Sequences ...);             // one forward; one logits row per sequence with WantsLogits
+/// for each sequence with WantsLogits: sample a token, decide Finished (stop token/string, max tokens)
+/// scheduler.Update(outcomes);                    // finished sequences free their blocks here
+/// </code>
+/// </remarks>
 public sealed class Scheduler
 {
     private readonly SchedulerOptions _options;
@@ -17,12 +27,13 @@ public sealed class Scheduler
     private readonly KvBlockAllocator _blocks;
     private readonly PrefixCache? _cache;
     private readonly Dictionary<long, Sequence> _byId = new();
-    private readonly List<Sequence> _running = new();          // in arrival order: the last is the newest
+    private readonly List<Sequence> _running = new();          // in order of arrival: the last is the newest
     private readonly LinkedList<Sequence> _waiting = new();    // front first; preempted sequences go to the front
     private readonly List<Sequence> _scheduled = new();        // the pending plan's sequences
     private readonly List<PrefixBlock> _match = new();         // scratch for prefix lookups
     private readonly StepPlan _plan;
     private long _nextId = 1;
+    private long _arrivals;
     private bool _planPending;
 
     public Scheduler(SchedulerOptions options)
@@ -64,8 +75,20 @@ public sealed class Scheduler
     /// </summary>
     public long Submit(ReadOnlySpan<int> prompt, int maxTokens)
     {
+        while (_byId.ContainsKey(_nextId)) _nextId++;
+        return Submit(_nextId++, prompt, maxTokens);
+    }
+
+    /// <summary>
+    /// Queues a request under the caller's id (e.g. one taken from a thread-safe counter before the request
+    /// reaches the engine loop), unique among unfinished sequences. Order of arrival is the order of calls.
+    /// </summary>
+    public long Submit(long sequenceId, ReadOnlySpan<int> prompt, int maxTokens)
+    {
         if (Check(prompt.Length, maxTokens) is { } refusal) throw refusal;
-        var seq = new Sequence(_nextId++, prompt, maxTokens, _blockSize) { Status = SequenceStatus.Waiting };
+        if (_byId.ContainsKey(sequenceId))
+            throw new ArgumentException($"Sequence id {sequenceId} is already in use by an unfinished sequence.", nameof(sequenceId));
+        var seq = new Sequence(sequenceId, _arrivals++, prompt, maxTokens, _blockSize) { Status = SequenceStatus.Waiting };
         _byId.Add(seq.Id, seq);
         seq.WaitingNode = _waiting.AddLast(seq);
         return seq.Id;
@@ -295,7 +318,7 @@ public sealed class Scheduler
     private void InsertRunning(Sequence seq)
     {
         int at = _running.Count;
-        while (at > 0 && _running[at - 1].Id > seq.Id) at--;
+        while (at > 0 && _running[at - 1].Arrival > seq.Arrival) at--;
         _running.Insert(at, seq);
     }
 

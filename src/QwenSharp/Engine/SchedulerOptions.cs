@@ -28,6 +28,10 @@ public sealed record SchedulerOptions
         Positive(MaxNumSeqs, nameof(MaxNumSeqs));
         Positive(MaxNumBatchedTokens, nameof(MaxNumBatchedTokens));
         Positive(MaxModelLen, nameof(MaxModelLen));
+        // As vLLM: a smaller budget would leave some running sequence without its decode token every step.
+        if (MaxNumBatchedTokens < MaxNumSeqs)
+            throw new ArgumentOutOfRangeException(nameof(MaxNumBatchedTokens), MaxNumBatchedTokens,
+                $"MaxNumBatchedTokens ({MaxNumBatchedTokens}) must be at least MaxNumSeqs ({MaxNumSeqs}), so every running sequence can decode in each step.");
     }
 
     private static void Positive(int value, string name)

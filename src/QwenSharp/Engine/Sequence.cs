@@ -5,9 +5,10 @@ internal enum SequenceStatus { Waiting, Running, Finished }
 /// <summary>The scheduler's book on one request: its tokens, how many are in the KV cache, its blocks.</summary>
 internal sealed class Sequence
 {
-    public Sequence(long id, ReadOnlySpan<int> prompt, int maxTokens, int blockSize)
+    public Sequence(long id, long arrival, ReadOnlySpan<int> prompt, int maxTokens, int blockSize)
     {
         Id = id;
+        Arrival = arrival;
         PromptLength = prompt.Length;
         MaxTokens = maxTokens;
         // Sized for the longest it may grow, so the memories handed to the model never move.
@@ -15,10 +16,13 @@ internal sealed class Sequence
         prompt.CopyTo(Tokens);
         NumTokens = prompt.Length;
         BlockTable = new int[(Tokens.Length + blockSize - 1) / blockSize];
+        Chain = new List<PrefixBlock>(BlockTable.Length);
     }
 
-    /// <summary>Also the arrival order: a larger id is a newer sequence.</summary>
     public long Id { get; }
+
+    /// <summary>Submission order: a larger value is a newer sequence (the first preempted).</summary>
+    public long Arrival { get; }
     public int PromptLength { get; }
     public int MaxTokens { get; }
     public int[] Tokens { get; }          // [PromptLength + MaxTokens] prompt then generated ids
@@ -32,7 +36,7 @@ internal sealed class Sequence
     public int NumBlocks { get; set; }
 
     /// <summary>Prefix-cache links of the full computed blocks, in order.</summary>
-    public List<PrefixBlock> Chain { get; } = new();
+    public List<PrefixBlock> Chain { get; }
 
     /// <summary>Prompt tokens served from the prefix cache at the first admission; -1 before it.</summary>
     public int CachedTokens { get; set; } = -1;

@@ -58,6 +58,21 @@ public sealed record SamplingParams
     /// <summary>vLLM's SamplingParams default max_tokens.</summary>
     public const int DefaultMaxTokens = 16;
 
+    /// <summary>Reads a vLLM-style JSON object ({"temperature": 0.2, "top_k": 5, "stop": ["\n"], "logit_bias": {"42": -5}, …}).
+    /// Malformed JSON or a value of the wrong type throws <see cref="FormatException"/> saying where.</summary>
+    public static SamplingParams FromJson(string json)
+    {
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(json, GenerationJsonContext.Default.SamplingParams)
+                ?? throw new FormatException("Sampling parameters must be a JSON object, not null.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new FormatException($"Sampling parameters are not valid: {e.Message}", e);
+        }
+    }
+
     /// <summary>
     /// Fills unset values from <paramref name="config"/> (temperature, top_p, top_k, min_p, repetition_penalty,
     /// max_new_tokens, eos ids, as vLLM's generation-config defaults do), then from vLLM's defaults, and checks

@@ -10,6 +10,8 @@ public sealed class SamplingScratch
     public float[] Logits { get; private set; } = [];
     /// <summary>Probabilities or weights.</summary>
     public float[] Values { get; private set; } = [];
+    /// <summary>Sort keys for ranked tokens.</summary>
+    public float[] Keys { get; private set; } = [];
     /// <summary>Token ids being ranked.</summary>
     public int[] Indices { get; private set; } = [];
 
@@ -19,6 +21,7 @@ public sealed class SamplingScratch
         if (Logits.Length >= vocabularySize) return;
         Logits = new float[vocabularySize];
         Values = new float[vocabularySize];
+        Keys = new float[vocabularySize];
         Indices = new int[vocabularySize];
     }
 }

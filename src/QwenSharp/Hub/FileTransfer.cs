@@ -39,7 +39,11 @@ public static class FileTransfer
             long have = File.Exists(incompletePath) ? new FileInfo(incompletePath).Length : 0;
             if (expected.Size is { } size && have > size) { Truncate(incompletePath); have = 0; }
             CheckSpace(incompletePath, expected.Size is { } s ? s - have : null);
-            if (expected.Size is { } total && have == total) break;
+            if (expected.Size is { } total && have == total)
+            {
+                File.Open(incompletePath, FileMode.Append).Dispose(); // an empty file has nothing to fetch
+                break;
+            }
             try
             {
                 bool complete = await TransferAsync(client, url, token, displayName, incompletePath, have, expected,

@@ -109,11 +109,15 @@ public sealed partial class HfCacheRepo
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (waited.Elapsed < TimeSpan.FromHours(2))
+            catch (IOException e) when (IsHeldElsewhere(e) && waited.Elapsed < TimeSpan.FromHours(2))
             {
                 // Another process is downloading the same blob: wait for it rather than write beside it.
                 await Task.Delay(500, ct).ConfigureAwait(false);
             }
         }
     }
+
+    // flock's EWOULDBLOCK (11) on Unix; ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION on Windows.
+    private static bool IsHeldElsewhere(IOException e) =>
+        e.HResult is 11 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 }

@@ -61,8 +61,9 @@ public static class HfModelFetcher
             string blob = cache.BlobPath(meta.Etag);
             if (!File.Exists(blob))
             {
-                // Send the token to the CDN only if it is on the Hub's own host (HubHttp drops it elsewhere).
-                await FileTransfer.DownloadAsync(HubHttp.ClientFor(options), meta.Location, options.HfToken, file,
+                // The token is for the Hub's own host: a CDN link is signed and must not see it.
+                string? token = meta.Location.Authority == new Uri(options.HfEndpoint).Authority ? options.HfToken : null;
+                await FileTransfer.DownloadAsync(HubHttp.ClientFor(options), meta.Location, token, file,
                     cache.IncompletePath(meta.Etag), blob, ExpectedContent.FromEtag(meta.Etag, meta.Size),
                     options, progress, ct).ConfigureAwait(false);
                 downloaded = true;

@@ -29,6 +29,9 @@ public sealed record HubOptions
 
     public string ModelScopeEndpoint { get; init; } = "https://www.modelscope.cn";
 
+    /// <summary>Ollama's registry, for library names missing from the store (`ollama pull`'s source).</summary>
+    public string OllamaRegistryEndpoint { get; init; } = "https://registry.ollama.ai";
+
     /// <summary>The ModelScope SDK's cache root (MODELSCOPE_CACHE, else ~/.cache/modelscope/hub).</summary>
     public required string ModelScopeCacheDir { get; init; }
 

@@ -11,8 +11,8 @@ public sealed record ModelQuery(string Text, ModelSource Source, string? Path, R
 /// Turns a `--model` value into local files. The order (issue 7): an existing path (folder or GGUF file) as
 /// is; `modelscope:org/name` from ModelScope; `org/name[@revision][:pattern]` (one '/') a Hugging Face repo,
 /// from huggingface_hub's cache or downloaded into it; anything else an Ollama name (`qwen2:7b`,
-/// `qwen2` = `qwen2:latest`, `hf.co/org/repo:quant`) read from Ollama's store — an hf.co name Ollama lacks is
-/// fetched from the Hub instead. No value: QWENSHARP_MODEL, else <see cref="HubOptions.DefaultModel"/>.
+/// `qwen2` = `qwen2:latest`, `hf.co/org/repo:quant`) read from Ollama's store — a library name it lacks is
+/// pulled from Ollama's registry into the store, an hf.co name it lacks is fetched from the Hub. No value: QWENSHARP_MODEL, else <see cref="HubOptions.DefaultModel"/>.
 /// </summary>
 public static class ModelLocator
 {
@@ -35,7 +35,19 @@ public static class ModelLocator
                 if (OllamaStore.TryLocate(query.Ollama!, options.OllamaModelDirs, looked) is { } found) return found;
                 if (query.Repo != null)
                     return await HfModelFetcher.FetchAsync(query.Repo, options, progress, ct).ConfigureAwait(false);
-                throw new HubException(NothingFound(query, looked));
+                // Like `ollama run`, a name from Ollama's own registry missing from the store is pulled into it.
+                bool pull = !options.Offline && query.Ollama!.Host == OllamaName.DefaultHost && options.OllamaModelDirs.Count > 0;
+                if (!pull) throw new HubException(NothingFound(query, looked, options.Offline));
+                LocatedModel? pulled;
+                try
+                {
+                    pulled = await OllamaRegistry.PullAsync(query.Ollama!, options.OllamaModelDirs[0], options, progress, ct).ConfigureAwait(false);
+                }
+                catch (HubException e)
+                {
+                    throw new HubException(NothingFound(query, looked, false) + " Pulling it from Ollama's registry failed: " + e.Message, e);
+                }
+                return pulled ?? throw new HubException(NothingFound(query, looked, false) + $" Ollama's registry ({options.OllamaRegistryEndpoint}) has no {query.Ollama} either.");
         }
     }
 
@@ -59,7 +71,8 @@ public static class ModelLocator
         if (value.StartsWith(ms, StringComparison.OrdinalIgnoreCase))
             return new ModelQuery(value, ModelSource.ModelScope, null, RepoName.Parse(value[ms.Length..]), null);
 
-        int slashes = value.Count(c => c == '/');
+        // Slashes of the name itself: a revision such as refs/pr/1 may add more.
+        int slashes = value.TakeWhile(c => c is not ('@' or ':')).Count(c => c == '/');
         foreach (string host in new[] { "hf.co/", "huggingface.co/" })
         {
             if (!value.StartsWith(host, StringComparison.OrdinalIgnoreCase) || slashes != 2) continue;
@@ -96,10 +109,11 @@ public static class ModelLocator
         return f.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
     }
 
-    private static string NothingFound(ModelQuery query, List<string> looked)
+    private static string NothingFound(ModelQuery query, List<string> looked, bool offline)
     {
         string where = looked.Count == 0 ? "no Ollama store is configured" : "looked at " + string.Join(", ", looked);
+        string todo = offline ? "unset HF_HUB_OFFLINE to pull it, or name a cached model" : "check the name and tag at https://ollama.com/library, or name a Hugging Face repo";
         return $"'{query.Text}' is not a file or folder here, not a Hugging Face repo (those are org/name, such as {HubOptions.DefaultModel}), "
-            + $"and Ollama has no model {query.Ollama} ({where}); run 'ollama pull {query.Ollama}' first (QwenSharp reads Ollama's store but does not pull from its registry) or name a Hugging Face repo.";
+            + $"and Ollama's store has no model {query.Ollama} ({where}); {todo}.";
     }
 }

@@ -9,7 +9,7 @@ public sealed record OllamaModelInfo(string ManifestPath, string? Template, stri
 /// <summary>
 /// Reads Ollama's model store in place: `manifests/&lt;host&gt;/&lt;namespace&gt;/&lt;model&gt;/&lt;tag&gt;` is an OCI-style JSON
 /// manifest whose layer of mediaType `application/vnd.ollama.image.model` is the GGUF, stored as
-/// `blobs/sha256-&lt;hex&gt;` and opened from there (no copy). Pulling from Ollama's registry is not done here.
+/// `blobs/sha256-&lt;hex&gt;` and opened from there (no copy). <see cref="OllamaRegistry"/> fills the store.
 /// </summary>
 public static class OllamaStore
 {

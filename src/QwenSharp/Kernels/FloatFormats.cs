@@ -7,8 +7,19 @@ namespace QwenSharp.Kernels;
 /// nearest even (IEEE, as F16C and ggml_compute_fp32_to_fp16 do); fp32 → bf16 is ggml_compute_fp32_to_bf16
 /// (round to nearest even on the upper 16 bits, NaN kept quiet by setting bit 6).
 /// </summary>
-public static class FloatFormats
+public static unsafe class FloatFormats
 {
+    /// <summary>fp16 → fp32 for all 65536 patterns (256 KB), as ggml's table: the quantized kernels convert two block
+    /// scales per 32 values, and a lookup is cheaper than the software conversion.</summary>
+    internal static readonly float* HalfTable = BuildHalfTable();
+
+    private static float* BuildHalfTable()
+    {
+        var t = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(65536 * sizeof(float), 64);
+        for (int i = 0; i < 65536; i++) t[i] = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+        return t;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float HalfToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
 

@@ -19,9 +19,12 @@ namespace QwenSharp.Kernels;
 public static unsafe class MatMul
 {
     /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
-    private const int TokenTile = 16;
+    private const int TokenTile = DotFast.MaxTokens;
 
-    [ThreadStatic] private static byte* _scratch;
+    /// <summary>Tokens per tile for float weights: each pair of rows is converted to f32 once per tile.</summary>
+    private const int FloatTokenTile = 32;
+
+    [ThreadStatic] private static byte* _scratch;  // the caller's activation rows
     [ThreadStatic] private static long _scratchBytes;
 
     public static void Multiply(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens) =>
@@ -76,6 +79,8 @@ public static unsafe class MatMul
         public int Tokens;
         public bool Exact;
         public bool Plain;
+        /// <summary>Fast path for F32/F16/BF16: activations held as f32 rounded to the weight format.</summary>
+        public bool Float;
     }
 
     /// <summary>The pointer-level entry used by the public overloads and by the twin tests
@@ -88,27 +93,28 @@ public static unsafe class MatMul
         {
             Type = type, W = w, WRowBytes = GgmlTypeInfo.RowBytes(type, cols), Rows = rows, Cols = cols,
             X = x, Y = y, Tokens = tokens, Exact = exact, Plain = plain,
+            Float = !plain && FloatDot.IsFloat(type),
         };
         if (!exact)
         {
             job.ActType = ActivationQuantizer.VecDotType(type);
-            job.ARowBytes = GgmlTypeInfo.RowBytes(job.ActType, cols);
-            job.A = Scratch(job.ARowBytes * tokens);
-            if (tokens == 1) ActivationQuantizer.Row(job.ActType, x, job.A, cols);
+            job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
+            job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
+            if (tokens == 1) QuantizeToken(&job, 0);
             else pool.Run(&QuantizeShare, &job);
         }
         pool.Run(&MultiplyShare, &job);
     }
 
-    private static byte* Scratch(long bytes)
+    private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
     {
-        if (_scratchBytes < bytes)
+        if (size < bytes)
         {
-            if (_scratch != null) NativeMemory.AlignedFree(_scratch);
-            _scratch = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            _scratchBytes = bytes;
+            if (buffer != null) NativeMemory.AlignedFree(buffer);
+            buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            size = bytes;
         }
-        return _scratch;
+        return buffer;
     }
 
     private static (int Start, int End) Share(int count, int worker, int workers, int align)
@@ -119,12 +125,19 @@ public static unsafe class MatMul
         return (Math.Min(start, count), Math.Min(end, count));
     }
 
+    private static void QuantizeToken(Job* job, int t)
+    {
+        float* x = job->X + (long)t * job->Cols;
+        byte* a = job->A + t * job->ARowBytes;
+        if (job->Float) FloatDot.RoundActivations(job->Type, x, (float*)a, job->Cols);
+        else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
+    }
+
     private static void QuantizeShare(void* context, int worker, int workers)
     {
         var job = (Job*)context;
         var (t0, t1) = Share(job->Tokens, worker, workers, 1);
-        for (int t = t0; t < t1; t++)
-            ActivationQuantizer.Row(job->ActType, job->X + (long)t * job->Cols, job->A + t * job->ARowBytes, job->Cols);
+        for (int t = t0; t < t1; t++) QuantizeToken(job, t);
     }
 
     private static void MultiplyShare(void* context, int worker, int workers)
@@ -132,21 +145,122 @@ public static unsafe class MatMul
         var job = (Job*)context;
         var (r0, r1) = Share(job->Rows, worker, workers, 4);
         if (r0 >= r1) return;
-        if (job->Exact) { ExactRows(job, r0, r1); return; }
-        var dot = job->Plain ? null : DotFast.Select(job->Type);
+        if (job->Exact) ExactRows(job, r0, r1);
+        else if (job->Float) FloatRows(job, r0, r1);
+        else QuantizedRows(job, r0, r1);
+    }
+
+    private static void QuantizedRows(Job* job, int r0, int r1)
+    {
+        var one = job->Plain ? null : DotFast.SelectOne(job->Type);
+        var many = job->Plain ? null : DotFast.SelectMany(job->Type);
+        var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
         int rows = job->Rows, cols = job->Cols;
+        long aRow = job->ARowBytes;
+        float* out16 = stackalloc float[DotFast.MaxTokens];
         for (int t0 = 0; t0 < job->Tokens; t0 += TokenTile)
         {
-            int t1 = Math.Min(job->Tokens, t0 + TokenTile);
-            for (int r = r0; r < r1; r++)
+            int count = Math.Min(TokenTile, job->Tokens - t0);
+            byte* a0 = job->A + t0 * aRow;
+            int r = r0;
+            if (block != null && count >= 4)
             {
-                byte* wr = job->W + r * job->WRowBytes;
-                for (int t = t0; t < t1; t++)
+                // 2 rows × 4 tokens in registers; the tile's last 1..3 tokens and an odd row go the Many way.
+                for (; r + 2 <= r1; r += 2)
                 {
-                    byte* a = job->A + t * job->ARowBytes;
-                    job->Y[(long)t * rows + r] = dot != null ? dot(wr, a, cols) : DotPlain.Dot(job->Type, wr, a, cols);
+                    byte* w0 = job->W + r * job->WRowBytes;
+                    int t = 0;
+                    for (; t + 4 <= count; t += 4)
+                    {
+                        block(w0, w0 + job->WRowBytes, a0 + t * aRow, aRow, cols, out16);
+                        for (int k = 0; k < 4; k++)
+                        {
+                            job->Y[(long)(t0 + t + k) * rows + r] = out16[k];
+                            job->Y[(long)(t0 + t + k) * rows + r + 1] = out16[4 + k];
+                        }
+                    }
+                    for (int rr = r; rr < r + 2 && t < count; rr++)
+                    {
+                        many(job->W + rr * job->WRowBytes, a0 + t * aRow, aRow, cols, count - t, out16);
+                        for (int k = 0; k < count - t; k++) job->Y[(long)(t0 + t + k) * rows + rr] = out16[k];
+                    }
                 }
             }
+            for (; r < r1; r++)
+            {
+                byte* wr = job->W + r * job->WRowBytes;
+                float* yr = job->Y + (long)t0 * rows + r;
+                if (count == 1 && one != null) *yr = one(wr, a0, cols);
+                else if (many != null)
+                {
+                    many(wr, a0, aRow, cols, count, out16);
+                    for (int t = 0; t < count; t++) yr[(long)t * rows] = out16[t];
+                }
+                else
+                {
+                    for (int t = 0; t < count; t++) yr[(long)t * rows] = DotPlain.Dot(job->Type, wr, a0 + t * aRow, cols);
+                }
+            }
+        }
+    }
+
+    [ThreadStatic] private static byte* _rows;
+    [ThreadStatic] private static long _rowsBytes;
+
+    private static void FloatRows(Job* job, int r0, int r1)
+    {
+        int rows = job->Rows, cols = job->Cols;
+        long stride = cols; // activation row stride in floats
+        if (job->Tokens == 1)
+        {
+            for (int r = r0; r < r1; r++)
+                job->Y[r] = FloatDot.One(job->Type, job->W + r * job->WRowBytes, (float*)job->A, cols);
+            return;
+        }
+        bool convert = job->Type != GgmlType.F32;
+        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
+        float* out8 = stackalloc float[8];
+        for (int t0 = 0; t0 < job->Tokens; t0 += FloatTokenTile)
+        {
+            int tileEnd = Math.Min(job->Tokens, t0 + FloatTokenTile);
+            for (int r = r0; r < r1; r += 2)
+            {
+                int rB = Math.Min(r + 1, r1 - 1);
+                float* w0, w1;
+                if (convert)
+                {
+                    w0 = buffer;
+                    w1 = buffer + cols;
+                    FloatDot.ToSingle(job->Type, job->W + r * job->WRowBytes, w0, cols);
+                    FloatDot.ToSingle(job->Type, job->W + rB * job->WRowBytes, w1, cols);
+                }
+                else
+                {
+                    w0 = (float*)(job->W + r * job->WRowBytes);
+                    w1 = (float*)(job->W + rB * job->WRowBytes);
+                }
+                for (int t = t0; t < tileEnd; t += 4)
+                {
+                    int count = Math.Min(4, tileEnd - t);
+                    float* a = (float*)job->A + t * stride;
+                    if (count == 4) FloatDot.Block2x4(w0, w1, a, stride, cols, out8);
+                    else BlockPartial(w0, w1, a, stride, cols, count, out8);
+                    for (int k = 0; k < count; k++)
+                    {
+                        job->Y[(long)(t + k) * rows + r] = out8[k];
+                        if (rB != r) job->Y[(long)(t + k) * rows + rB] = out8[4 + k];
+                    }
+                }
+            }
+        }
+    }
+
+    private static void BlockPartial(float* w0, float* w1, float* a, long stride, int cols, int count, float* out8)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            out8[k] = FloatDot.One(GgmlType.F32, (byte*)w0, a + k * stride, cols);
+            out8[4 + k] = FloatDot.One(GgmlType.F32, (byte*)w1, a + k * stride, cols);
         }
     }
 
@@ -154,20 +268,13 @@ public static unsafe class MatMul
     {
         int cols = job->Cols;
         // One dequantized row at a time (75 KB for the widest Qwen2 rows): the weights are never copied whole.
-        float* row = (float*)NativeMemory.AlignedAlloc((nuint)cols * sizeof(float), 64);
-        try
+        float* row = (float*)Scratch(ref _rows, ref _rowsBytes, (long)cols * sizeof(float));
+        var rowSpan = new Span<float>(row, cols);
+        for (int r = r0; r < r1; r++)
         {
-            var rowSpan = new Span<float>(row, cols);
-            for (int r = r0; r < r1; r++)
-            {
-                Dequantize.Row(job->Type, job->W + r * job->WRowBytes, rowSpan);
-                for (int t = 0; t < job->Tokens; t++)
-                    job->Y[(long)t * job->Rows + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(rowSpan, new ReadOnlySpan<float>(job->X + (long)t * cols, cols));
-            }
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(row);
+            Dequantize.Row(job->Type, job->W + r * job->WRowBytes, rowSpan);
+            for (int t = 0; t < job->Tokens; t++)
+                job->Y[(long)t * job->Rows + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(rowSpan, new ReadOnlySpan<float>(job->X + (long)t * cols, cols));
         }
     }
 }

@@ -6,15 +6,7 @@ namespace QwenSharp.Model;
 /// <summary>Opens a checkpoint (a GGUF file, or a Hugging Face folder with config.json and safetensors) as weights + config.</summary>
 public static class ModelFiles
 {
-    public static bool IsGguf(string path) => File.Exists(path) && path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)
-        || File.Exists(path) && HasGgufMagic(path);
-
-    private static bool HasGgufMagic(string path)
-    {
-        using var f = File.OpenRead(path);
-        Span<byte> magic = stackalloc byte[4];
-        return f.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
-    }
+    public static bool IsGguf(string path) => GgufProbe.IsGguf(path);
 
     /// <summary>The weights and the validated config of the model at <paramref name="path"/>.</summary>
     public static (IWeightSource Weights, Qwen2Config Config) Open(string path)

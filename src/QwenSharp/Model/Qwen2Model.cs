@@ -24,7 +24,7 @@ public sealed class Qwen2Model : IDisposable
         Weights = Qwen2Weights.Load(source, config);
         _rope = config.RopeScaling is { } s
             ? RopeFrequencies.Yarn(config.HeadDim, config.RopeTheta, s.Factor,
-                s.OriginalMaxPositionEmbeddings ?? throw new FormatException($"{config.Origin}: rope_scaling needs original_max_position_embeddings."),
+                s.OriginalMaxPositionEmbeddings,
                 s.BetaFast, s.BetaSlow)
             : RopeFrequencies.Plain(config.HeadDim, config.RopeTheta);
     }

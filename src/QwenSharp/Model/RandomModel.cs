@@ -34,7 +34,10 @@ public static class RandomModel
         foreach (var t in weights.Tensors)
         {
             var tensorType = TensorType(t, type);
-            writer.AddTensor(GgufNames.ToGguf(t.Name), tensorType, t.Shape, s => WriteRows(weights, t, tensorType, s));
+            // Vectors stay F32 in GGUF, but hold the values their F16/BF16 safetensors twin holds (a converter
+            // widens them losslessly), so both files describe the same model.
+            var roundThrough = type is GgmlType.F16 or GgmlType.BF16 ? type : GgmlType.F32;
+            writer.AddTensor(GgufNames.ToGguf(t.Name), tensorType, t.Shape, s => WriteRows(weights, t, tensorType, s, roundThrough));
         }
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);
@@ -65,7 +68,7 @@ public static class RandomModel
     }
 
     /// <summary>Generates rows in parallel chunks, encodes each in the tensor's type, and streams them in order.</summary>
-    private static void WriteRows(RandomWeights weights, RandomTensor tensor, GgmlType type, Stream output)
+    private static void WriteRows(RandomWeights weights, RandomTensor tensor, GgmlType type, Stream output, GgmlType roundThrough = GgmlType.F32)
     {
         int cols = checked((int)tensor.Columns);
         long rows = tensor.Rows;
@@ -78,10 +81,18 @@ public static class RandomModel
             Parallel.For(0, n, () => new float[cols], (i, _, values) =>
             {
                 weights.FillRow(tensor, start + i, values);
+                if (roundThrough != GgmlType.F32) RoundThrough(roundThrough, values);
                 Quantize.Row(type, values, encoded.AsSpan(i * rowBytes, rowBytes));
                 return values;
             }, _ => { });
             output.Write(encoded, 0, n * rowBytes);
         }
+    }
+
+    private static unsafe void RoundThrough(GgmlType type, Span<float> values)
+    {
+        var bytes = new byte[GgmlTypeInfo.RowBytes(type, values.Length)];
+        Quantize.Row(type, values, bytes);
+        fixed (byte* p = bytes) Dequantize.Row(type, p, values);
     }
 }

@@ -24,6 +24,7 @@ internal sealed class SchedulerDriver
     public HashSet<long> Aborted { get; } = new();
     public StepPlan? LastPlan { get; private set; }
     public int Steps { get; private set; }
+    public long Preemptions { get; private set; }
 
     public long Submit(IReadOnlyList<int> prompt, int maxTokens)
     {
@@ -38,6 +39,8 @@ internal sealed class SchedulerDriver
     public int MaxTokens(long id) => _maxTokens[id];
     public List<int> Output(long id) => _tokens[id].Skip(_promptLength[id]).ToList();
 
+    public IEnumerable<long> Live => _tokens.Keys.Where(id => !Finished.Contains(id) && !Aborted.Contains(id));
+
     public bool Abort(long id)
     {
         bool known = Scheduler.Abort(id);
@@ -46,11 +49,13 @@ internal sealed class SchedulerDriver
     }
 
     /// <summary>Schedules and runs one step and reports it; the caller finishes a sequence at its stop token or max tokens.</summary>
-    public StepPlan Step()
+    public StepPlan Step(Action? whileTheModelRuns = null)
     {
         var plan = Scheduler.Schedule();
         LastPlan = plan;
         var sampled = Model.Execute(plan, id => _tokens[id]);
+        whileTheModelRuns?.Invoke();
+        Preemptions += plan.Preempted.Count;
         _outcomes.Clear();
         foreach (var (id, token) in sampled)
         {

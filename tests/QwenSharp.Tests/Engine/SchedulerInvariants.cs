@@ -37,9 +37,9 @@ internal static class SchedulerInvariants
         Assert.Equal(queue.Count, queue.Distinct().Count());
         Assert.All(queue, b => Assert.Equal(0, blocks.RefCount(b)));
         Assert.Equal(blocks.NumBlocks - blocks.NumFree, owners.Count(o => o > 0));
-        // Running ids are in arrival order, so the last is the newest (the one preempted first).
+        // Running sequences are in order of arrival, so the last is the newest (the one preempted first).
         for (int i = 1; i < scheduler.Running.Count; i++)
-            Assert.True(scheduler.Running[i - 1].Id < scheduler.Running[i].Id);
+            Assert.True(scheduler.Running[i - 1].Arrival < scheduler.Running[i].Arrival);
     }
 
     public static void AssertAllFree(Scheduler scheduler)

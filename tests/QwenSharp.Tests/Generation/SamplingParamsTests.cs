@@ -172,4 +172,25 @@ public class SamplingParamsTests
         Assert.True(root.GetProperty("skip_special_tokens").GetBoolean());
         Assert.False(root.TryGetProperty("is_greedy", out _));
     }
+
+    [Fact]
+    public void ReadsVllmStyleJson()
+    {
+        var p = SamplingParams.FromJson("""{"temperature": 0.2, "top_k": 5, "stop": ["\n"], "logit_bias": {"42": -5}, "max_tokens": 9, "ignore_eos": true, "stop_token_ids": [7]}""");
+        Assert.Equal(0.2, p.Temperature);
+        Assert.Equal(5, p.TopK);
+        Assert.Equal(["\n"], p.Stop!);
+        Assert.Equal(-5, p.LogitBias![42]);
+        Assert.Equal(9, p.MaxTokens);
+        Assert.True(p.IgnoreEos);
+        Assert.Equal([7], p.StopTokenIds!);
+        Assert.Null(p.TopP);
+    }
+
+    [Fact]
+    public void BadJsonIsAFormatException()
+    {
+        Assert.Throws<FormatException>(() => SamplingParams.FromJson("{\"temperature\": \"hot\"}"));
+        Assert.Throws<FormatException>(() => SamplingParams.FromJson("{"));
+    }
 }

@@ -91,6 +91,24 @@ public class StageTests
         Assert.Equal([1f, NegInf, 2f], logits);
     }
 
+    [Fact]
+    public void TopKMatchesAFullSortForSmallAndLargeK()
+    {
+        // k up to 1024 goes through the heap, larger k through selection; both must equal the sorted rule.
+        var rng = new Random(11);
+        var scratch = new SamplingScratch();
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int n = rng.Next(1, 4000);
+            int k = trial % 2 == 0 ? rng.Next(1, 1025) : rng.Next(1025, 4000);
+            float[] logits = [.. Enumerable.Range(0, n).Select(_ => rng.NextDouble() < 0.1 ? NegInf : (float)rng.Next(-500, 500) / 10)];
+            float[] finite = [.. logits.Where(x => x > NegInf).OrderDescending()];
+            bool[] expected = finite.Length <= k ? Kept(logits) : [.. logits.Select(x => x >= finite[k - 1])];
+            new TopKStage(k, scratch).Apply(logits, History([]));
+            Assert.Equal(expected, Kept(logits));
+        }
+    }
+
     [Theory]
     // probs 0.5, 0.3, 0.15, 0.05: ascending cumulative 0.05, 0.20, 0.50, 1.0; drop while cumulative <= 1 - top_p.
     [InlineData(0.75, new[] { true, true, false, false })] // 1 - p = 0.25: drops 0.05 (0.05) and 0.15 (0.20)

@@ -18,8 +18,8 @@ public unsafe class WorkerPoolTests
     {
         using var pool = new WorkerPool(threads);
         int* counts = stackalloc int[9];
-        for (int job = 0; job < 200; job++) pool.Run(&MarkShare, counts);
-        for (int i = 0; i < threads; i++) Assert.Equal(200, counts[i]);
+        for (int job = 0; job < 30; job++) pool.Run(&MarkShare, counts);
+        for (int i = 0; i < threads; i++) Assert.Equal(30, counts[i]);
         Assert.Equal(threads, counts[8]);
     }
 

@@ -18,8 +18,8 @@ public class ConventionTests
     {
         string path = TinyModels.Gguf("odd", GgmlType.F32);
         var (weights, config) = ModelFiles.Open(path);
-        using var permuted = new LlamaPermutedSource(weights, config);
-        using var wrong = new Qwen2Model(permuted, config);
+        // The model owns (and disposes) the permuted source, which owns the file.
+        using var wrong = new Qwen2Model(new LlamaPermutedSource(weights, config), config);
         var tokens = TinyModels.Tokens(64, config.VocabSize);
         float[][] reference;
         using (var llama = new LlamaCpp(path, contextSize: 128))

@@ -95,7 +95,9 @@ public static class TinyModels
         var batch = new ForwardBatch().Add(tokens, 0, cache.ContiguousBlockTable(tokens.Length), LogitsWanted.All);
         var logits = model.Forward(batch, cache);
         int vocab = model.Config.VocabSize;
-        return Enumerable.Range(0, tokens.Length).Select(i => logits.Slice(i * vocab, vocab).ToArray()).ToArray();
+        var rows = new float[tokens.Length][];
+        for (int i = 0; i < rows.Length; i++) rows[i] = logits.Slice(i * vocab, vocab).ToArray();
+        return rows;
     }
 
     /// <summary>max |a − b| over all positions, and max |b| (the reference's scale).</summary>

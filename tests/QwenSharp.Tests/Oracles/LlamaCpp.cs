@@ -48,7 +48,7 @@ public sealed class LlamaCpp : IDisposable
         _context.NativeHandle.MemoryClear(true);
         var batch = new LLamaBatch();
         for (int i = 0; i < tokens.Count; i++)
-            batch.Add(new LLamaToken(tokens[i]), i, LLamaSeqId.Zero, true);
+            batch.Add((LLamaToken)(tokens[i]), i, LLamaSeqId.Zero, true);
         var result = _context.NativeHandle.Decode(batch);
         if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}");
         var rows = new float[tokens.Count][];
@@ -64,7 +64,7 @@ public sealed class LlamaCpp : IDisposable
         var output = new List<int>();
         var batch = new LLamaBatch();
         for (int i = 0; i < prompt.Count; i++)
-            batch.Add(new LLamaToken(prompt[i]), i, LLamaSeqId.Zero, i == prompt.Count - 1);
+            batch.Add((LLamaToken)(prompt[i]), i, LLamaSeqId.Zero, i == prompt.Count - 1);
         int pos = prompt.Count;
         for (int n = 0; n < count; n++)
         {
@@ -75,7 +75,7 @@ public sealed class LlamaCpp : IDisposable
             for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
             output.Add(best);
             batch.Clear();
-            batch.Add(new LLamaToken(best), pos++, LLamaSeqId.Zero, true);
+            batch.Add((LLamaToken)(best), pos++, LLamaSeqId.Zero, true);
         }
         return output.ToArray();
     }

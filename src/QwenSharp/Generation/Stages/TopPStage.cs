@@ -20,11 +20,16 @@ public sealed class TopPStage(float topP, SamplingScratch scratch) : ILogitsStag
         double floor = dropMass / alive;
 
         Span<int> candidates = scratch.Indices.AsSpan(0, logits.Length);
+        Span<float> keys = scratch.Keys.AsSpan(0, logits.Length);
         int count = 0;
         double cumulative = 0; // mass of the tokens already known to be dropped, all below every candidate
         for (int i = 0; i < logits.Length; i++)
         {
-            if (probs[i] > floor) candidates[count++] = i;
+            if (probs[i] > floor)
+            {
+                keys[count] = probs[i];
+                candidates[count++] = i;
+            }
             else
             {
                 cumulative += probs[i];
@@ -33,7 +38,7 @@ public sealed class TopPStage(float topP, SamplingScratch scratch) : ILogitsStag
         }
 
         candidates = candidates[..count];
-        candidates.Sort(new AscendingProbability(probs));
+        SortAscending(keys[..count], candidates);
         for (int r = 0; r < candidates.Length - 1; r++) // the last (most likely) is always kept
         {
             cumulative += probs[candidates[r]];
@@ -64,13 +69,24 @@ public sealed class TopPStage(float topP, SamplingScratch scratch) : ILogitsStag
         return alive;
     }
 
-    /// <summary>Ascending probability; on equal probability the higher id first, so the lower id ranks higher.</summary>
-    private readonly struct AscendingProbability(float[] probs) : IComparer<int>
+    /// <summary>
+    /// Sorts ids by ascending probability; among equal probabilities the higher id comes first, so the lower id
+    /// ranks higher. The key/value span sort of primitives allocates nothing; runs of equal keys are then put in order.
+    /// </summary>
+    private static void SortAscending(Span<float> keys, Span<int> ids)
     {
-        public int Compare(int a, int b)
+        keys.Sort(ids);
+        for (int start = 0; start < keys.Length;)
         {
-            int c = probs[a].CompareTo(probs[b]);
-            return c != 0 ? c : b.CompareTo(a);
+            int end = start + 1;
+            while (end < keys.Length && keys[end] == keys[start]) end++;
+            if (end - start > 1)
+            {
+                var run = ids[start..end];
+                run.Sort();
+                run.Reverse();
+            }
+            start = end;
         }
     }
 }

@@ -1,0 +1,324 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Text;
+using QwenSharp.Text.Unicode;
+
+namespace QwenSharp.Text;
+
+/// <summary>
+/// Qwen2's byte-level BPE tokenizer (Qwen2, Qwen2.5 and Qwen3 share it), giving the ids Hugging Face
+/// tokenizers gives. Encoding, as HF does it: lone UTF-16 surrogates become U+FFFD (HF refuses such
+/// strings; .NET strings may hold them), added tokens are cut out of the raw text, each remaining piece is
+/// NFC-normalized, split by Qwen's pre-tokenizer regex, spelt as UTF-8 bytes and merged by BPE rank.
+/// Thread-safe; each thread keeps its own cache of merged words.
+/// </summary>
+public sealed class Qwen2Tokenizer
+{
+    private const int MaxCachedWordLength = 48;
+    private const int MaxCacheEntries = 200_000;
+
+    private readonly ArraySegment<byte>[] _tokenBytes; // by id: the bytes a token stands for; default for unused ids
+    private readonly string?[] _idToToken;           // by id: vocabulary spelling, or an added token's content
+    private readonly Dictionary<string, int> _tokenToId;
+    private readonly bool[] _special;
+    private readonly int[] _byteToId = new int[256];
+    private readonly MergeTable _merges;
+    private readonly AddedTokenMatcher _rawAdded;    // matched before NFC (normalized: false)
+    private readonly AddedTokenMatcher _normalizedAdded;
+    private readonly ThreadLocal<EncodeState> _state;
+
+    /// <param name="vocab">the BPE vocabulary, byte-level spelling → id (taken over: added tokens join it)</param>
+    /// <param name="merges">the merge rules as ids (left, right, merged), lowest rank first</param>
+    /// <param name="addedTokens">tokens matched whole in the text</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier
+    internal Qwen2Tokenizer(Dictionary<string, int> vocab, IReadOnlyList<(int Left, int Right, int Merged)> merges,
+        IReadOnlyList<AddedToken> addedTokens, string source)
+    {
+        int size = 0, totalBytes = 0;
+        foreach (var (token, id) in vocab)
+        {
+            if (id < 0) throw new FormatException($"{source}: token '{token}' has the negative id {id}.");
+            size = Math.Max(size, id + 1);
+            totalBytes += token.Length;
+        }
+        foreach (var t in addedTokens) size = Math.Max(size, t.Id + 1);
+        _tokenBytes = new ArraySegment<byte>[size];
+        _idToToken = new string[size];
+        _special = new bool[size];
+        _tokenToId = vocab;
+        // One pool for the bytes of all vocabulary tokens (a byte-level token has one byte per char).
+        var pool = new byte[totalBytes];
+        int used = 0;
+        foreach (var (token, id) in vocab)
+        {
+            _idToToken[id] = token;
+            if (ByteLevelAlphabet.TryDecode(token, pool.AsSpan(used)))
+            {
+                _tokenBytes[id] = new ArraySegment<byte>(pool, used, token.Length);
+                used += token.Length;
+            }
+            else _tokenBytes[id] = System.Text.Encoding.UTF8.GetBytes(token);
+        }
+        for (int b = 0; b < 256; b++)
+        {
+            if (!vocab.TryGetValue(ByteLevelAlphabet.ByteToChar((byte)b).ToString(), out int id))
+                throw new FormatException($"{source}: the vocabulary lacks the byte-level token '{ByteLevelAlphabet.ByteToChar((byte)b)}' for byte 0x{b:X2}, so it is not a byte-level BPE vocabulary.");
+            _byteToId[b] = id;
+        }
+        _merges = new MergeTable(merges.Count);
+        for (int rank = 0; rank < merges.Count; rank++)
+        {
+            var (l, r, m) = merges[rank];
+            _merges.Add(l, r, rank, m);
+        }
+        foreach (var t in addedTokens)
+        {
+            if (t.Id < 0) throw new FormatException($"{source}: added token '{t.Content}' has the negative id {t.Id}.");
+            _idToToken[t.Id] = t.Content;
+            _tokenBytes[t.Id] = ByteLevelAlphabet.Decode(t.Content);
+            _tokenToId[t.Content] = t.Id;
+            _special[t.Id] = t.Special;
+        }
+        AddedTokens = addedTokens.OrderBy(t => t.Id).ToArray();
+        _rawAdded = new AddedTokenMatcher(AddedTokens.Where(t => !t.Normalized), t => t.Content);
+        _normalizedAdded = new AddedTokenMatcher(AddedTokens.Where(t => t.Normalized), t => NfcNormalizer.Normalize(t.Content));
+        _state = new ThreadLocal<EncodeState>(() => new EncodeState());
+    }
+
+    /// <summary>Loads a Hugging Face tokenizer.json of Qwen2's kind (BPE model, byte-level, NFC, Qwen's regex).</summary>
+    public static Qwen2Tokenizer FromTokenizerJson(string path) => TokenizerJsonReader.Read(path);
+
+    /// <summary>Loads vocab.json + merges.txt, with the added tokens of tokenizer_config.json's
+    /// added_tokens_decoder when <paramref name="tokenizerConfig"/> is given.</summary>
+    public static Qwen2Tokenizer FromVocabAndMerges(string vocab, string merges, string? tokenizerConfig = null) =>
+        VocabMergesReader.Read(vocab, merges, tokenizerConfig);
+
+    /// <summary>Loads the tokenizer of a model folder: tokenizer.json when present, else vocab.json + merges.txt
+    /// (+ tokenizer_config.json).</summary>
+    public static Qwen2Tokenizer FromFolder(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Tokenizer folder {dir} does not exist.");
+        string json = Path.Combine(dir, "tokenizer.json");
+        if (File.Exists(json)) return FromTokenizerJson(json);
+        string vocab = Path.Combine(dir, "vocab.json"), merges = Path.Combine(dir, "merges.txt");
+        if (File.Exists(vocab) && File.Exists(merges))
+        {
+            string config = Path.Combine(dir, "tokenizer_config.json");
+            return FromVocabAndMerges(vocab, merges, File.Exists(config) ? config : null);
+        }
+        throw new FileNotFoundException($"Folder {dir} has neither tokenizer.json nor vocab.json + merges.txt.");
+    }
+
+    /// <summary>
+    /// Builds the tokenizer from GGUF-style vocabulary lists (tokenizer.ggml.tokens / token_type / merges):
+    /// tokens spelt in the byte-level alphabet like vocab.json, types 1 normal, 3 control (a special added
+    /// token), 4 user-defined (an added token that is not special), 5 unused (a padding id, never produced);
+    /// merges as "left right" strings.
+    /// </summary>
+    public static Qwen2Tokenizer FromVocabulary(IReadOnlyList<string> tokens, IReadOnlyList<int> tokenTypes, IReadOnlyList<string> merges) =>
+        GgufVocabularyReader.Read(tokens, tokenTypes, merges);
+
+    /// <summary>Highest id + 1, added tokens included (HF's len(tokenizer)).</summary>
+    public int VocabSize => _idToToken.Length;
+
+    /// <summary>The added tokens, by id.</summary>
+    public IReadOnlyList<AddedToken> AddedTokens { get; }
+
+    public bool IsSpecial(int id) => (uint)id < (uint)_special.Length && _special[id];
+
+    public int? TokenToId(string token) => _tokenToId.TryGetValue(token, out int id) ? id : null;
+
+    /// <summary>The token's spelling in the vocabulary (byte-level alphabet), or an added token's content.</summary>
+    public string IdToToken(int id) =>
+        (uint)id < (uint)_idToToken.Length && _idToToken[id] is { } t ? t
+            : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
+
+    /// <summary>The bytes the token stands for (an added token: its UTF-8 content).</summary>
+    public ReadOnlySpan<byte> TokenBytes(int id) =>
+        (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null ? _tokenBytes[id]
+            : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
+
+    /// <summary>True when <paramref name="id"/> names a token (ids of padding rows do not).</summary>
+    public bool IsKnown(int id) => (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null;
+
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        Encode(text, ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>.</summary>
+    public void Encode(ReadOnlySpan<char> text, List<int> ids)
+    {
+        var st = _state.Value!;
+        text = ReplaceLoneSurrogates(text, ref st.SurrogateScratch);
+        if (_rawAdded.IsEmpty)
+        {
+            EncodeSegment(text, ids, st);
+            return;
+        }
+        int pos = 0;
+        while (_rawAdded.FindNext(text, pos, pos, out var token, out int start, out int end))
+        {
+            EncodeSegment(text[pos..start], ids, st);
+            ids.Add(token.Id);
+            pos = end;
+        }
+        EncodeSegment(text[pos..], ids, st);
+    }
+
+    /// <summary>
+    /// The text of <paramref name="ids"/>: token bytes joined and read as UTF-8, each invalid sequence
+    /// becoming U+FFFD (HF's ByteLevel decoder, from_utf8_lossy). Ids that name no token are skipped, as HF does.
+    /// </summary>
+    public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>(ids.Count * 4 + 16);
+        for (int i = 0; i < ids.Count; i++) AppendTokenBytes(ids[i], skipSpecialTokens, buffer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    internal void AppendTokenBytes(int id, bool skipSpecialTokens, IBufferWriter<byte> output)
+    {
+        if ((uint)id >= (uint)_tokenBytes.Length || _tokenBytes[id].Array == null) return;
+        if (skipSpecialTokens && _special[id]) return;
+        output.Write(_tokenBytes[id].AsSpan());
+    }
+
+    private void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, EncodeState st)
+    {
+        if (segment.IsEmpty) return;
+        var normalized = NfcNormalizer.Normalize(segment, ref st.NfcScratch);
+        if (_normalizedAdded.IsEmpty)
+        {
+            EncodeNormalized(normalized, ids, st);
+            return;
+        }
+        int pos = 0;
+        while (_normalizedAdded.FindNext(normalized, pos, pos, out var token, out int start, out int end))
+        {
+            EncodeNormalized(normalized[pos..start], ids, st);
+            ids.Add(token.Id);
+            pos = end;
+        }
+        EncodeNormalized(normalized[pos..], ids, st);
+    }
+
+    private void EncodeNormalized(ReadOnlySpan<char> text, List<int> ids, EncodeState st)
+    {
+        int i = 0;
+        while (i < text.Length)
+        {
+            int end = Qwen2PreTokenizer.NextPieceEnd(text, i);
+            EncodeWord(text[i..end], ids, st);
+            i = end;
+        }
+    }
+
+    private void EncodeWord(ReadOnlySpan<char> word, List<int> ids, EncodeState st)
+    {
+        if (word.Length == 1 && word[0] < 0x80)
+        {
+            ids.Add(_byteToId[word[0]]);
+            return;
+        }
+        bool cacheable = word.Length <= MaxCachedWordLength;
+        if (cacheable && st.CacheLookup.TryGetValue(word, out int[]? cached))
+        {
+            ids.AddRange(cached);
+            return;
+        }
+        int n = Encoding.UTF8.GetMaxByteCount(word.Length);
+        if (st.Bytes.Length < n) st.Grow(n);
+        n = Encoding.UTF8.GetBytes(word, st.Bytes);
+        var symbols = st.Symbols.AsSpan(0, n);
+        for (int i = 0; i < n; i++) symbols[i] = _byteToId[st.Bytes[i]];
+        int count = MergeWord(symbols, st.Ranks, st.Merged);
+        var result = symbols[..count];
+        if (cacheable)
+        {
+            if (st.Cache.Count >= MaxCacheEntries) st.Cache.Clear();
+            st.Cache[word.ToString()] = result.ToArray();
+        }
+        ids.AddRange(result);
+    }
+
+    /// <summary>
+    /// Applies merges to the word's symbols, always the lowest-ranked adjacent pair first and the leftmost of
+    /// equals (HF's BPE::merge_word, done with a priority queue there). Returns the symbol count left.
+    /// </summary>
+    private int MergeWord(Span<int> symbols, int[] ranks, int[] merged)
+    {
+        int count = symbols.Length;
+        for (int i = 0; i + 1 < count; i++) ranks[i] = _merges.Find(symbols[i], symbols[i + 1], out merged[i]);
+        while (count > 1)
+        {
+            int best = 0, bestRank = ranks[0];
+            for (int i = 1; i + 1 < count; i++)
+                if (ranks[i] < bestRank) { bestRank = ranks[i]; best = i; }
+            if (bestRank == int.MaxValue) break;
+            symbols[best] = merged[best];
+            int tail = count - best - 2;
+            if (tail > 0)
+            {
+                symbols.Slice(best + 2, tail).CopyTo(symbols[(best + 1)..]);
+                Array.Copy(ranks, best + 2, ranks, best + 1, tail);
+                Array.Copy(merged, best + 2, merged, best + 1, tail);
+            }
+            count--;
+            if (best > 0) ranks[best - 1] = _merges.Find(symbols[best - 1], symbols[best], out merged[best - 1]);
+            if (best + 1 < count) ranks[best] = _merges.Find(symbols[best], symbols[best + 1], out merged[best]);
+        }
+        return count;
+    }
+
+    /// <summary>Each unpaired UTF-16 surrogate becomes U+FFFD (a policy of ours: HF refuses such text).</summary>
+    internal static ReadOnlySpan<char> ReplaceLoneSurrogates(ReadOnlySpan<char> text, ref char[]? scratch)
+    {
+        int first = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0) return text;
+        char[]? copy = null;
+        for (int i = first; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!char.IsSurrogate(c)) continue;
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            if (copy == null)
+            {
+                copy = scratch != null && scratch.Length >= text.Length ? scratch : new char[text.Length];
+                text.CopyTo(copy);
+                scratch = copy;
+            }
+            copy[i] = '\uFFFD';
+        }
+        return copy == null ? text : copy.AsSpan(0, text.Length);
+    }
+
+    private sealed class EncodeState
+    {
+        public readonly Dictionary<string, int[]> Cache = new(StringComparer.Ordinal);
+        public readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> CacheLookup;
+        public char[]? NfcScratch;
+        public char[]? SurrogateScratch;
+        public byte[] Bytes = new byte[256];
+        public int[] Symbols = new int[256];
+        public int[] Ranks = new int[256];
+        public int[] Merged = new int[256];
+
+        public EncodeState() => CacheLookup = Cache.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public void Grow(int n)
+        {
+            n = Math.Max(n, Bytes.Length * 2);
+            Bytes = new byte[n];
+            Symbols = new int[n];
+            Ranks = new int[n];
+            Merged = new int[n];
+        }
+    }
+}
