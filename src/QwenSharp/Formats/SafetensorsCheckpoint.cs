@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Formats;
@@ -61,10 +62,21 @@ public sealed class SafetensorsCheckpoint : IWeightSource
     /// <summary>The index's weight_map: tensor name → shard file name (relative to the folder).</summary>
     internal static Dictionary<string, string> ReadIndex(string indexPath)
     {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(indexPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"Cannot read {indexPath}: {e.Message}", e);
+        }
+        if (!Utf8.IsValid(bytes))
+            throw new FormatException($"{indexPath} is not valid UTF-8 text.");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

@@ -7,11 +7,11 @@ using Xunit.Abstractions;
 namespace QwenSharp.Tests.Formats;
 
 /// <summary>
-/// Mutated GGUF headers (bit flips, overwritten fields with huge values, truncations) must end in a
+/// Mutated GGUF and safetensors headers (bit flips, overwritten fields with huge values, truncations) must end in a
 /// <see cref="FormatException"/> or a valid parse, never another exception, and must never allocate much more
 /// than the input: counts and lengths are checked against the remaining bytes before anything is allocated.
 /// </summary>
-public unsafe class GgufFuzzTests(ITestOutputHelper output)
+public unsafe class HeaderFuzzTests(ITestOutputHelper output)
 {
     private static byte[] Seed()
     {
@@ -90,5 +90,56 @@ public unsafe class GgufFuzzTests(ITestOutputHelper output)
         Assert.True(worstAllocation < 64 * seed.Length + 64 * 1024, $"A parse allocated {worstAllocation} bytes for a {seed.Length}-byte file.");
         Assert.True(refused > 3000, $"Only {refused} of 6000 mutations were refused.");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Fuzzing took {clock.Elapsed}.");
+    }
+
+    [Fact]
+    public void MutatedSafetensorsHeadersOnlyEverGiveFormatExceptions()
+    {
+        byte[] seed;
+        using (var dir = Fixtures.TempDir())
+        {
+            SafetensorsWriter.WriteFile(dir.File("s.safetensors"),
+            [
+                new TensorSpec("model.embed_tokens.weight", GgmlType.F32, [4, 8], s => s.Write(new byte[128])),
+                new TensorSpec("model.norm.weight", GgmlType.BF16, [8], s => s.Write(new byte[16])),
+                new TensorSpec("lm_head.weight", GgmlType.F16, [4, 8], s => s.Write(new byte[64])),
+            ]);
+            seed = File.ReadAllBytes(dir.File("s.safetensors"));
+        }
+        int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(seed);
+        // Characters that turn one valid JSON token into another: digits, signs, brackets, quotes.
+        byte[] swaps = "0123456789-+.eE[]{}\",: nulltrue"u8.ToArray();
+        var rng = new Random(54321);
+        var buffer = new byte[seed.Length];
+        int parsed = 0, refused = 0;
+        for (int iteration = 0; iteration < 4000; iteration++)
+        {
+            seed.CopyTo(buffer, 0);
+            int length = seed.Length;
+            switch (iteration % 3)
+            {
+                case 0:
+                    for (int k = rng.Next(1, 4); k > 0; k--) buffer[rng.Next(8, headerEnd)] = swaps[rng.Next(swaps.Length)];
+                    break;
+                case 1:
+                    buffer[rng.Next(0, headerEnd)] ^= (byte)(1 << rng.Next(8));
+                    break;
+                case 2:
+                    length = rng.Next(0, seed.Length);
+                    break;
+            }
+            try
+            {
+                fixed (byte* p = buffer) SafetensorsFile.Parse("fuzz.safetensors", p, length).Dispose();
+                parsed++;
+            }
+            catch (FormatException e)
+            {
+                Assert.Contains("fuzz.safetensors", e.Message);
+                refused++;
+            }
+        }
+        output.WriteLine($"{parsed} parsed, {refused} refused");
+        Assert.True(refused > 2000, $"Only {refused} of 4000 mutations were refused.");
     }
 }
