@@ -168,7 +168,7 @@ public static class GgufNames
         if (!m.TryGetString(Keys.RopeScalingType, out string type) || type == "none") return null;
         return new RopeScaling(type,
             m.TryGetFloat32(Keys.RopeScalingFactor, out float factor) ? factor : throw new FormatException($"{m.Origin} sets {Keys.RopeScalingType} {type} but has no {Keys.RopeScalingFactor}."),
-            m.TryGetUInt32(Keys.RopeScalingOriginalContext, out uint original) ? checked((int)original) : null,
+            m.TryGetUInt32(Keys.RopeScalingOriginalContext, out uint original) ? checked((int)original) : 0,
             m.TryGetFloat32(Keys.RopeScalingYarnBetaFast, out float fast) ? fast : 32,
             m.TryGetFloat32(Keys.RopeScalingYarnBetaSlow, out float slow) ? slow : 1);
     }
@@ -196,7 +196,7 @@ public static class GgufNames
         {
             writer.SetString(Keys.RopeScalingType, s.Type);
             writer.SetFloat32(Keys.RopeScalingFactor, (float)s.Factor);
-            if (s.OriginalMaxPositionEmbeddings is { } original) writer.SetUInt32(Keys.RopeScalingOriginalContext, (uint)original);
+            if (s.OriginalMaxPositionEmbeddings > 0) writer.SetUInt32(Keys.RopeScalingOriginalContext, (uint)s.OriginalMaxPositionEmbeddings);
             if (s.BetaFast != 32) writer.SetFloat32(Keys.RopeScalingYarnBetaFast, (float)s.BetaFast);
             if (s.BetaSlow != 1) writer.SetFloat32(Keys.RopeScalingYarnBetaSlow, (float)s.BetaSlow);
         }

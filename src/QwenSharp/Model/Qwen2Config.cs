@@ -141,7 +141,7 @@ public sealed record Qwen2Config
         if (type == "default") return null;
         return new RopeScaling(type,
             r.Double("factor") ?? throw new FormatException($"{root.Origin}: rope_scaling of type {type} has no \"factor\"."),
-            r.Int("original_max_position_embeddings"),
+            r.Int("original_max_position_embeddings") ?? 0,
             r.Double("beta_fast") ?? 32,
             r.Double("beta_slow") ?? 1);
     }
@@ -188,7 +188,7 @@ public sealed record Qwen2Config
                 if (s.BetaFast != 32) w.WriteNumber("beta_fast", s.BetaFast);
                 if (s.BetaSlow != 1) w.WriteNumber("beta_slow", s.BetaSlow);
                 w.WriteNumber("factor", s.Factor);
-                if (s.OriginalMaxPositionEmbeddings is { } original) w.WriteNumber("original_max_position_embeddings", original);
+                if (s.OriginalMaxPositionEmbeddings > 0) w.WriteNumber("original_max_position_embeddings", s.OriginalMaxPositionEmbeddings);
                 w.WriteString("type", s.Type);
                 w.WriteEndObject();
             }
@@ -239,7 +239,7 @@ public sealed record Qwen2Config
                 throw new FormatException($"{Origin}: rope_scaling type {s.Type} is not supported; the supported type is {RopeScaling.Yarn}.");
             if (!(s.Factor >= 1) || double.IsInfinity(s.Factor))
                 throw new FormatException($"{Origin}: rope_scaling factor {s.Factor} must be a finite number of at least 1.");
-            if (s.OriginalMaxPositionEmbeddings is not > 0)
+            if (s.OriginalMaxPositionEmbeddings <= 0)
                 throw new FormatException($"{Origin}: rope_scaling of type yarn needs a positive original_max_position_embeddings.");
             if (!(s.BetaFast > s.BetaSlow) || !(s.BetaSlow > 0))
                 throw new FormatException($"{Origin}: rope_scaling beta_fast {s.BetaFast} and beta_slow {s.BetaSlow} must satisfy beta_fast > beta_slow > 0.");
