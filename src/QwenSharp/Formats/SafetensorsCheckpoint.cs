@@ -42,6 +42,11 @@ public sealed class SafetensorsCheckpoint : IWeightSource
         if (!Directory.Exists(folderOrFile))
             throw new FormatException($"{folderOrFile} is neither a folder nor a .safetensors file.");
 
+        // transformers' from_pretrained looks for model.safetensors before the index, so a folder holding both loads the single file.
+        string single = Path.Combine(folderOrFile, SingleFileName);
+        if (File.Exists(single))
+            return FromFiles(folderOrFile, [single], index: null);
+
         string indexPath = Path.Combine(folderOrFile, IndexFileName);
         if (File.Exists(indexPath))
         {
@@ -53,9 +58,6 @@ public sealed class SafetensorsCheckpoint : IWeightSource
             return FromFiles(folderOrFile, shards, index.ToDictionary(kv => kv.Key, kv => Path.Combine(folderOrFile, kv.Value), StringComparer.Ordinal));
         }
 
-        string single = Path.Combine(folderOrFile, SingleFileName);
-        if (File.Exists(single))
-            return FromFiles(folderOrFile, [single], index: null);
         throw new FormatException($"{folderOrFile} has neither {SingleFileName} nor {IndexFileName}.");
     }
 
