@@ -6,7 +6,7 @@ using QwenSharp.Tensors;
 namespace QwenSharp.Tests.Formats;
 
 /// <summary>Opening a checkpoint maps it: resident memory grows by the pages touched, not by the file's size.</summary>
-public unsafe class MappedLoadTests
+public unsafe class MappedLoadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>Resident set size of this process, from /proc/self/status (VmRSS, in kB).</summary>
     private static long ResidentBytes()
@@ -48,6 +48,7 @@ public unsafe class MappedLoadTests
             foreach (float v in values) sum += v;
         }
         long grown = ResidentBytes() - before;
+        output.WriteLine($"Resident memory grew by {grown >> 10} KiB for a {bytes >> 20} MiB file.");
 
         Assert.Equal(0f, sum);
         Assert.Equal(bytes, t.ByteLength);
