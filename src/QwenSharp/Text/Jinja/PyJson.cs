@@ -28,6 +28,8 @@ internal static class PyJson
 
         public void Write(object? value, int level)
         {
+            // Python's encoder raises RecursionError on very deep values; refuse before the stack runs out.
+            if (level > 500) throw TemplateException.Runtime("a value nests deeper than 500 levels for tojson");
             switch (value)
             {
                 case null: _sb.Append("null"); break;
