@@ -64,6 +64,10 @@ public class JinjaErrorTests
     [InlineData("{% for a, b in [[1, 2, 3]] %}{% endfor %}", 1, "too many values to unpack")]
     [InlineData("{{ 1 // 0 }}", 1, "by zero")]
     [InlineData("{% set x = 1 %}{% set x.y = 2 %}", 1, "not a namespace")]
+    [InlineData("{{ l|indent(2) }}", 1, "'list' object has no attribute 'splitlines'")]
+    [InlineData("{{ 3|indent }}", 1, "unsupported operand type(s) for +=: 'int' and 'str'")]
+    [InlineData("{{ d.items()|tojson }}", 1, "Object of type dict_items is not JSON serializable")]
+    [InlineData("{{ nope|int }}", 1, "'nope' is undefined")]
     public void RuntimeErrorsAreJinja2sWithTheLine(string template, int line, string detail)
     {
         var e = Fails(template, """{"l": [1], "d": {}}""");

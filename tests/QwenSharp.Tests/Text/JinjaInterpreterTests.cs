@@ -87,6 +87,11 @@ public class JinjaInterpreterTests
     [InlineData("{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('roles must alternate') }}{% endif %}{{ '[INST] ' + message['content'] + ' [/INST]' if message['role'] == 'user' else message['content'] + eos_token }}{% endfor %}", "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"a\"}], \"bos_token\": \"<s>\", \"eos_token\": \"</s>\"}", "<s>[INST] q [/INST]a</s>")]
     [InlineData("{%- for message in messages %}\n    {%- if message.role == 'user' %}\n        {{- 'U: ' + message.content }}\n    {%- endif %}\n{%- endfor %}\n", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}", "U: hi")]
     [InlineData("{{ 2.675|round(2) }} {{ 0.5|round }} {{ 1.5|round }} {{ -2.5|round }} {{ 15|round(-1) }} {{ -25|round(-1) }} {{ 7|round }} {{ 1234.5678|round(-2) }} {{ 2.7|round(method='floor') }} {{ 2.1|round(0, 'ceil') }} {{ 1e-20|round(25) }}", "{}", "2.67 0.0 2.0 -2.0 20 -20 7 1200.0 2.0 3.0 1e-20")]
+    [InlineData("{{ 'hello-world (x) [y] {z} <w> a_b'|title }}|{{ ['ab', 'cd']|title }}|{{ 'hELLO wORLD'.title() }}", "{}", "Hello-World (X) [Y] {Z} <W> A_b|['ab', 'cd']|Hello World")]
+    [InlineData("{{ u|select|list }}{{ u|map('string')|list }}{{ nope|rejectattr('a')|list }}{{ 0|reject|list }}", "{\"u\": null}", "[][][][]")]
+    [InlineData("{{ 2.5 is odd }} {{ 3.0 is odd }} {{ 4.0 is even }} {{ true is odd }} {{ 1e20 is lower }} {{ 'ABC1' is upper }} {{ 'a1' is lower }} {{ '1' is lower }}", "{}", "False True True True True True True False")]
+    [InlineData("{{ 1e20|int }} {{ '123456789012345678901234'|int }} {{ -2.7|int }} {{ '  42 '|int }}", "{}", "100000000000000000000 123456789012345678901234 -2 42")]
+    [InlineData("{{ d.keys() }} {{ d.values() }} {{ d.items() }} {{ range(3) }} {{ range(1, 9, 3) }} {{ d.keys()|list }} {{ range(2)|list }} {{ d.items() is sequence }} {{ range(2) is sequence }} {{ d.keys()|length }}", "{\"d\": {\"a\": 1, \"b\": [2]}}", "dict_keys(['a', 'b']) dict_values([1, [2]]) dict_items([('a', 1), ('b', [2])]) range(0, 3) range(1, 9, 3) ['a', 'b'] [0, 1] False True 2")]
 
     public void RendersLikeJinja2(string template, string contextJson, string expected)
     {

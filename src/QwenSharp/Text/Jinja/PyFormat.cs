@@ -33,6 +33,7 @@ internal static class PyFormat
         double d => FloatRepr(d),
         string s => StringRepr(s),
         Undefined => "Undefined",
+        PyView v => v.Text ?? $"{v.TypeName}([{string.Join(", ", v.Select(x => Repr(x, depth + 1)))}])",
         PyTuple t => t.Count == 1 ? $"({Repr(t[0], depth + 1)},)" : "(" + string.Join(", ", t.Select(x => Repr(x, depth + 1))) + ")",
         IReadOnlyList<object?> list => "[" + string.Join(", ", list.Select(x => Repr(x, depth + 1))) + "]",
         PyDict dict => "{" + string.Join(", ", dict.Items.Select(kv => Repr(PyDict.KeyValue(kv.Key), depth + 1) + ": " + Repr(kv.Value, depth + 1))) + "}",

@@ -38,6 +38,8 @@ internal static class PyJson
                 case BigInteger bi: _sb.Append(bi.ToString(CultureInfo.InvariantCulture)); break;
                 case double d: _sb.Append(Float(d)); break;
                 case string s: WriteString(s); break;
+                case PyView view:
+                    throw TemplateException.Runtime($"Object of type {view.TypeName} is not JSON serializable");
                 case IReadOnlyList<object?> list:
                     WriteContainer('[', ']', list.Count, level, (i, lv) => Write(list[i], lv));
                     break;

@@ -197,13 +197,13 @@ internal static class PyMethods
                 return d.TryGet(a.Get(0, "key"), out var v) ? v : a.Get(1, "default");
             case "items":
                 a.Check("dict.items");
-                return d.Items.Select(kv => (object?)new PyTuple([PyDict.KeyValue(kv.Key), kv.Value])).ToList();
+                return new PyView("dict_items", d.Items.Select(kv => (object?)new PyTuple([PyDict.KeyValue(kv.Key), kv.Value])).ToList());
             case "keys":
                 a.Check("dict.keys");
-                return d.Keys.Select(PyDict.KeyValue).ToList();
+                return new PyView("dict_keys", d.Keys.Select(PyDict.KeyValue).ToList());
             case "values":
                 a.Check("dict.values");
-                return d.Values.ToList();
+                return new PyView("dict_values", d.Values.ToList());
             case "copy":
             {
                 a.Check("dict.copy");
