@@ -92,6 +92,7 @@ public class JinjaInterpreterTests
     [InlineData("{{ 2.5 is odd }} {{ 3.0 is odd }} {{ 4.0 is even }} {{ true is odd }} {{ 1e20 is lower }} {{ 'ABC1' is upper }} {{ 'a1' is lower }} {{ '1' is lower }}", "{}", "False True True True True True True False")]
     [InlineData("{{ 1e20|int }} {{ '123456789012345678901234'|int }} {{ -2.7|int }} {{ '  42 '|int }}", "{}", "100000000000000000000 123456789012345678901234 -2 42")]
     [InlineData("{{ d.keys() }} {{ d.values() }} {{ d.items() }} {{ range(3) }} {{ range(1, 9, 3) }} {{ d.keys()|list }} {{ range(2)|list }} {{ d.items() is sequence }} {{ range(2) is sequence }} {{ d.keys()|length }}", "{\"d\": {\"a\": 1, \"b\": [2]}}", "dict_keys(['a', 'b']) dict_values([1, [2]]) dict_items([('a', 1), ('b', [2])]) range(0, 3) range(1, 9, 3) ['a', 'b'] [0, 1] False True 2")]
+    [InlineData("{% for i in [1, 2] %}{% break %}{% else %}E1{% endfor %}|{% for i in [1, 2] %}{% continue %}{% else %}E2{% endfor %}|{% for i in [1, 2] %}{% if i == 1 %}{% continue %}{% endif %}{% else %}E3{% endfor %}|{% for i in [1, 2] %}{% if i == 2 %}{% break %}{% endif %}{% else %}E4{% endfor %}", "{}", "E1|E2||")]
 
     public void RendersLikeJinja2(string template, string contextJson, string expected)
     {
