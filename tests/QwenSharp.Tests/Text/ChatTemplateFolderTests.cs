@@ -89,4 +89,21 @@ public class ChatTemplateFolderTests
         var t = ChatTemplate.Parse("{{ strftime_now('%d %b %Y, %A %H:%M') }}", "t");
         Assert.Equal("05 Mar 2025, Wednesday 14:07", t.Render(Hello, now: () => new DateTime(2025, 3, 5, 14, 7, 0)));
     }
+
+    [Fact]
+    public void JsonBuiltInCodeReadsLikeParsedJson()
+    {
+        // Values created from CLR objects render as the same JSON text would (json.loads semantics:
+        // 3 is an int, 2.5 a float, a Guid a string, a wrapped array a list).
+        var t = ChatTemplate.Parse("{% set m = messages[0].m %}{{ m.n }} {{ m.f }} {{ m.g }} {{ m.l|tojson }} {{ m.n is integer }}", "t");
+        var message = new JsonObject
+        {
+            ["n"] = 3,
+            ["f"] = 2.5,
+            ["g"] = JsonValue.Create(Guid.Parse("00000000-0000-0000-0000-000000000001")),
+            ["l"] = JsonValue.Create(new[] { 1, 2 }),
+        };
+        Assert.Equal("3 2.5 00000000-0000-0000-0000-000000000001 [1, 2] True",
+            t.Render(new JsonArray(new JsonObject { ["m"] = message }), addGenerationPrompt: false));
+    }
 }

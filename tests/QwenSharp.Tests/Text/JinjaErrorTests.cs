@@ -64,6 +64,10 @@ public class JinjaErrorTests
     [InlineData("{% for a, b in [[1, 2, 3]] %}{% endfor %}", 1, "too many values to unpack")]
     [InlineData("{{ 1 // 0 }}", 1, "by zero")]
     [InlineData("{% set x = 1 %}{% set x.y = 2 %}", 1, "not a namespace")]
+    [InlineData("{{ l|indent(2) }}", 1, "'list' object has no attribute 'splitlines'")]
+    [InlineData("{{ 3|indent }}", 1, "unsupported operand type(s) for +=: 'int' and 'str'")]
+    [InlineData("{{ d.items()|tojson }}", 1, "Object of type dict_items is not JSON serializable")]
+    [InlineData("{{ nope|int }}", 1, "'nope' is undefined")]
     public void RuntimeErrorsAreJinja2sWithTheLine(string template, int line, string detail)
     {
         var e = Fails(template, """{"l": [1], "d": {}}""");
@@ -86,5 +90,19 @@ public class JinjaErrorTests
     {
         var e = Fails("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
         Assert.Contains("nests deeper than", e.Message);
+    }
+
+    [Fact]
+    public void HostileNestingIsRefusedNotAStackOverflow()
+    {
+        string deepParens = "{{ " + new string('(', 5000) + "1" + new string(')', 5000) + " }}";
+        Assert.Equal(TemplateErrorKind.Syntax, Fails(deepParens).Kind);
+        string deepNot = "{{ " + string.Concat(Enumerable.Repeat("not ", 5000)) + "x }}";
+        Assert.Equal(TemplateErrorKind.Syntax, Fails(deepNot).Kind);
+        string deepIfs = string.Concat(Enumerable.Repeat("{% if true %}", 5000)) + string.Concat(Enumerable.Repeat("{% endif %}", 5000));
+        Assert.Contains("nests deeper", Fails(deepIfs).Message);
+        var deepValue = Fails("{% set ns = namespace(x=[]) %}{% for i in range(2000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+        Assert.Contains("nests deeper", deepValue.Message);
+        Assert.Contains("nests deeper", Fails("{% set ns = namespace(x=[]) %}{% for i in range(2000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x|tojson }}").Message);
     }
 }

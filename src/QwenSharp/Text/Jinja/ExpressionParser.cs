@@ -26,7 +26,13 @@ internal sealed partial class Parser
         {
             if (items.Count > 0) Expect(TokenKind.Operator, ",");
             if (IsTupleEnd(extraEnd)) break;
-            items.Add(withCondExpr ? ParseExpression() : ParseOr());
+            if (withCondExpr) items.Add(ParseExpression());
+            else
+            {
+                Enter(Current);
+                items.Add(ParseOr());
+                _nesting--;
+            }
             if (Current.IsOperator(",")) isTuple = true;
             else break;
         }
@@ -38,7 +44,31 @@ internal sealed partial class Parser
         return new TupleExpr(items, line);
     }
 
+    /// <summary>Deeper nesting than this (brackets, parentheses, nested tags) is refused, so a hostile
+    /// template cannot overflow the stack.</summary>
+    private const int MaxNesting = 200;
+
+    private int _nesting;
+
+    private void Enter(Token at)
+    {
+        if (++_nesting > MaxNesting) throw Error($"the template nests deeper than {MaxNesting} levels", at);
+    }
+
     private Expr ParseExpression()
+    {
+        Enter(Current);
+        try
+        {
+            return ParseConditional();
+        }
+        finally
+        {
+            _nesting--;
+        }
+    }
+
+    private Expr ParseConditional()
     {
         var expr = ParseOr();
         while (Current.IsName("if"))
@@ -82,8 +112,11 @@ internal sealed partial class Parser
     {
         if (Current.IsName("not"))
         {
+            Enter(Current);
             int line = Advance().Line;
-            return new UnaryExpr("not", ParseNot(), line);
+            var operand = ParseNot();
+            _nesting--;
+            return new UnaryExpr("not", operand, line);
         }
         return ParseCompare();
     }
@@ -166,7 +199,9 @@ internal sealed partial class Parser
         if (t.IsOperator("-") || t.IsOperator("+"))
         {
             Advance();
+            Enter(t);
             node = new UnaryExpr(t.Text, ParseUnary(withFilter: false), t.Line);
+            _nesting--;
         }
         else node = ParsePrimary();
         node = ParsePostfix(node);

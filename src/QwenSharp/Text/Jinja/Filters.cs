@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -36,7 +37,7 @@ internal static class Filters
             case "string": a.Check(name); return PyFormat.Str(value);
             case "lower": a.Check(name); return PyFormat.Str(value).ToLowerInvariant();
             case "upper": a.Check(name); return PyFormat.Str(value).ToUpperInvariant();
-            case "title": a.Check(name); return PyString.Title(PyFormat.Str(value));
+            case "title": a.Check(name); return TitleWords(PyFormat.Str(value));
             case "capitalize": a.Check(name); return PyString.Capitalize(PyFormat.Str(value));
             case "trim":
                 a.Check(name, "chars");
@@ -77,7 +78,7 @@ internal static class Filters
                 a.Check(name);
                 if (value is Undefined) return new List<object?>();
                 if (value is not PyDict mapping) throw TemplateException.Runtime("Can only get item pairs from a mapping.");
-                return PyMethods.Call(new BoundMethod(mapping, "items"), CallArguments.None);
+                return ((IReadOnlyList<object?>)PyMethods.Call(new BoundMethod(mapping, "items"), CallArguments.None)!).ToList();
             case "dictsort":
             {
                 a.Check(name, "case_sensitive", "by", "reverse");
@@ -88,7 +89,7 @@ internal static class Filters
                     "value" => true,
                     _ => throw TemplateException.Runtime("You can only sort by either 'key' or 'value'"),
                 };
-                var pairs = ((List<object?>)PyMethods.Call(new BoundMethod(dict, "items"), CallArguments.None)!).Cast<PyTuple>().ToList();
+                var pairs = ((IReadOnlyList<object?>)PyMethods.Call(new BoundMethod(dict, "items"), CallArguments.None)!).Cast<PyTuple>().ToList();
                 bool caseSensitive = PyOperators.IsTrue(a.Get(0, "case_sensitive", false));
                 var sorted = SortBy(pairs.Cast<object?>().ToList(), p => SortKey(((PyTuple)p!)[byValue ? 1 : 0], caseSensitive), PyOperators.IsTrue(a.Get(2, "reverse", false)));
                 return sorted;
@@ -161,7 +162,7 @@ internal static class Filters
                     _ => throw TemplateException.Runtime("method must be common, ceil or floor"),
                 };
             }
-            case "map": return Map(value, a);
+            case "map": return PyOperators.IsTrue(value) ? Map(value, a) : new List<object?>();
             case "select" or "reject":
                 return SelectItems(value, a.Positional.Count > 0 ? a.Positional[0] as string : null, a.Positional.Skip(1).ToList(), name == "select", null);
             case "selectattr" or "rejectattr":
@@ -172,7 +173,15 @@ internal static class Filters
             case "attr":
                 a.Check(name, "name");
                 return PyMethods.GetAttr(value, a.Get(0, "name") as string ?? throw TemplateException.Runtime("attr expects a name"));
-            case "indent": return Indent(PyFormat.Str(value), a);
+            case "indent":
+                // Jinja2 does `s += "\n"` on the value itself, so anything but a string fails there.
+                return value switch
+                {
+                    string text => Indent(text, a),
+                    Undefined u => throw u.Error(),
+                    IReadOnlyList<object?> and not PyTuple => throw TemplateException.Runtime("'list' object has no attribute 'splitlines'"),
+                    _ => throw TemplateException.Runtime($"unsupported operand type(s) for +=: '{PyOperators.TypeName(value)}' and 'str'"),
+                };
             case "center":
             {
                 a.Check(name, "width");
@@ -207,6 +216,22 @@ internal static class Filters
             (itemSep, keySep) = (i, k);
         }
         return PyJson.Dumps(value, PyOperators.IsTrue(a.Get(0, "ensure_ascii", false)), indent, itemSep, keySep, PyOperators.IsTrue(a.Get(3, "sort_keys", false)));
+    }
+
+    /// <summary>Jinja2's title filter (not str.title): each piece after whitespace, '-', '(', '{', '[' or '&lt;'
+    /// gets its first character upper-cased and the rest lower-cased.</summary>
+    private static string TitleWords(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        bool wordStart = true;
+        foreach (var cp in PyString.CodePoints(s))
+        {
+            bool separator = cp.Length == 1 && (PyString.IsSpace(cp[0]) || cp[0] is '-' or '(' or '{' or '[' or '<');
+            if (separator) sb.Append(cp);
+            else sb.Append(wordStart ? cp.ToUpperInvariant() : cp.ToLowerInvariant());
+            wordStart = separator;
+        }
+        return sb.ToString();
     }
 
     private static string Escape(string s) =>
@@ -256,9 +281,12 @@ internal static class Filters
         return items.Select(x => Apply(filter, x, rest)).ToList();
     }
 
+    /// <summary>select/reject/selectattr/rejectattr; like Jinja2 they yield nothing for a falsy value
+    /// (None, an undefined variable) instead of failing to iterate it.</summary>
     private static List<object?> SelectItems(object? value, string? test, List<object?> testArgs, bool keep, object? attribute)
     {
         if (test != null && !Tests.IsJinjaTest(test)) throw TemplateException.Runtime($"no test named '{test}'");
+        if (!PyOperators.IsTrue(value)) return new List<object?>();
         return PyOperators.Iterate(value).Where(x =>
         {
             var v = attribute == null ? x : Attribute(x, attribute);
@@ -285,16 +313,23 @@ internal static class Filters
         return first ? indention + rv : rv;
     }
 
+    /// <summary>A whole double as a Python int: a long when it fits, else a BigInteger (1e20|int is
+    /// 100000000000000000000, not a clamped value).</summary>
+    private static object WholeNumber(double d) =>
+        d >= -9.2233720368547758E18 && d < 9.2233720368547758E18 ? (long)d : new BigInteger(d);
+
     private static object? ToInt(object? value, object? fallback)
     {
         switch (value)
         {
+            case Undefined u: throw u.Error();
             case long or bool: return PyOperators.AsInt(value);
-            case double d: return double.IsFinite(d) ? (long)Math.Truncate(d) : fallback;
+            case double d: return double.IsFinite(d) ? WholeNumber(Math.Truncate(d)) : fallback;
             case string s:
                 string t = PyString.Strip(s).Replace("_", "");
                 if (long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
-                if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && double.IsFinite(f)) return (long)Math.Truncate(f);
+                if (BigInteger.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return big;
+                if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && double.IsFinite(f)) return WholeNumber(Math.Truncate(f));
                 return fallback;
             default: return fallback;
         }
@@ -302,6 +337,7 @@ internal static class Filters
 
     private static object? ToFloat(object? value, object? fallback) => value switch
     {
+        Undefined u => throw u.Error(),
         long l => (double)l,
         bool b => b ? 1.0 : 0.0,
         double d => d,

@@ -62,7 +62,8 @@ internal static class Globals
             if (list.Count >= 100_000) throw TemplateException.Runtime("range too big: the sandbox allows at most 100000 items");
             list.Add(i);
         }
-        return list;
+        string text = n.Length == 3 && step != 1 ? $"range({start}, {stop}, {step})" : $"range({start}, {stop})";
+        return new PyView("range", list, text);
     }
 
     /// <summary>Python's datetime.strftime for the directives templates use (Llama 3's "%d %b %Y"),

@@ -100,11 +100,10 @@ internal sealed class Interpreter
                 return PyOperators.IsTrue(Eval(f.Filter, probe));
             }).ToList();
         }
-        if (items.Count == 0)
-        {
-            if (f.Else != null) ExecBody(f.Else, new Scope(scope), output);
-            return;
-        }
+        // Jinja2 runs the else block unless some iteration's body ran to its end: it clears its
+        // "no iteration" flag after the body, so a loop whose every pass hits break or continue still
+        // takes the else branch (compiler.py, visit_For).
+        bool completed = false;
         var loop = new LoopContext(items);
         for (int i = 0; i < items.Count; i++)
         {
@@ -112,8 +111,11 @@ internal sealed class Interpreter
             var frame = new Scope(scope);
             frame.Set("loop", loop);
             Assign(f.Target, items[i], frame);
-            if (ExecBody(f.Body, frame, output) == Flow.Break) break;
+            var flow = ExecBody(f.Body, frame, output);
+            if (flow == Flow.Normal) completed = true;
+            else if (flow == Flow.Break) break;
         }
+        if (!completed && f.Else != null) ExecBody(f.Else, new Scope(scope), output);
     }
 
     private void Assign(AssignTarget target, object? value, Scope scope)

@@ -28,11 +28,14 @@ internal static class JsonValues
             case JsonValue v:
                 switch (v.GetValueKind())
                 {
-                    case JsonValueKind.String: return v.GetValue<string>();
+                    case JsonValueKind.String:
+                        // A value built from a CLR object (Guid, DateTime…) reads back through its JSON text.
+                        return v.TryGetValue<string>(out var s) ? s : JsonSerializer.Deserialize<string>(v.ToJsonString());
                     case JsonValueKind.True: return true;
                     case JsonValueKind.False: return false;
                     case JsonValueKind.Null: return null;
                     case JsonValueKind.Number: return Number(v.ToJsonString());
+                    case JsonValueKind.Object or JsonValueKind.Array: return FromNode(JsonNode.Parse(v.ToJsonString()));
                 }
                 break;
         }

@@ -80,7 +80,9 @@ internal sealed partial class Parser
                         return (body, name.Text);
                     }
                     Advance();
+                    Enter(t);
                     body.Add(ParseStatement(endTags, openTag));
+                    _nesting--;
                     break;
                 }
                 case TokenKind.End:

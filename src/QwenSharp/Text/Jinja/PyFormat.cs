@@ -17,7 +17,14 @@ internal static class PyFormat
         _ => Repr(value),
     };
 
-    public static string Repr(object? value) => value switch
+    /// <summary>Containers nested deeper than this are refused (Python raises RecursionError).</summary>
+    private const int MaxDepth = 500;
+
+    public static string Repr(object? value) => Repr(value, 0);
+
+    private static string Repr(object? value, int depth) => depth > MaxDepth
+        ? throw TemplateException.Runtime($"a value nests deeper than {MaxDepth} levels")
+        : value switch
     {
         null => "None",
         bool b => b ? "True" : "False",
@@ -26,10 +33,11 @@ internal static class PyFormat
         double d => FloatRepr(d),
         string s => StringRepr(s),
         Undefined => "Undefined",
-        PyTuple t => t.Count == 1 ? $"({Repr(t[0])},)" : "(" + string.Join(", ", t.Select(Repr)) + ")",
-        IReadOnlyList<object?> list => "[" + string.Join(", ", list.Select(Repr)) + "]",
-        PyDict dict => "{" + string.Join(", ", dict.Items.Select(kv => Repr(PyDict.KeyValue(kv.Key)) + ": " + Repr(kv.Value))) + "}",
-        Namespace ns => "<Namespace " + string.Join(", ", ns.Attributes.Select(kv => kv.Key + "=" + Repr(kv.Value))) + ">",
+        PyView v => v.Text ?? $"{v.TypeName}([{string.Join(", ", v.Select(x => Repr(x, depth + 1)))}])",
+        PyTuple t => t.Count == 1 ? $"({Repr(t[0], depth + 1)},)" : "(" + string.Join(", ", t.Select(x => Repr(x, depth + 1))) + ")",
+        IReadOnlyList<object?> list => "[" + string.Join(", ", list.Select(x => Repr(x, depth + 1))) + "]",
+        PyDict dict => "{" + string.Join(", ", dict.Items.Select(kv => Repr(PyDict.KeyValue(kv.Key), depth + 1) + ": " + Repr(kv.Value, depth + 1))) + "}",
+        Namespace ns => "<Namespace " + string.Join(", ", ns.Attributes.Select(kv => kv.Key + "=" + Repr(kv.Value, depth + 1))) + ">",
         _ => value.ToString() ?? "",
     };
 

@@ -28,6 +28,8 @@ internal static class PyJson
 
         public void Write(object? value, int level)
         {
+            // Python's encoder raises RecursionError on very deep values; refuse before the stack runs out.
+            if (level > 500) throw TemplateException.Runtime("a value nests deeper than 500 levels for tojson");
             switch (value)
             {
                 case null: _sb.Append("null"); break;
@@ -36,6 +38,8 @@ internal static class PyJson
                 case BigInteger bi: _sb.Append(bi.ToString(CultureInfo.InvariantCulture)); break;
                 case double d: _sb.Append(Float(d)); break;
                 case string s: WriteString(s); break;
+                case PyView view:
+                    throw TemplateException.Runtime($"Object of type {view.TypeName} is not JSON serializable");
                 case IReadOnlyList<object?> list:
                     WriteContainer('[', ']', list.Count, level, (i, lv) => Write(list[i], lv));
                     break;

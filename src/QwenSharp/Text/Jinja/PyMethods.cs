@@ -101,11 +101,11 @@ internal static class PyMethods
             case "startswith" or "endswith":
             {
                 a.Check($"str.{name}", "prefix", "start", "end");
-                string sub = s;
                 if (a.Has(1, "start") || a.Has(2, "end")) throw TemplateException.Unsupported($"str.{name} with start/end");
                 var arg = a.Get(0, "prefix");
+                // Python accepts one string or a tuple of alternatives.
                 var options = arg is PyTuple t ? t.Select(x => Str(x, $"str.{name} argument")).ToList() : [Str(arg, $"str.{name} argument")];
-                return options.Any(o => name == "startswith" ? sub.StartsWith(o, StringComparison.Ordinal) : sub.EndsWith(o, StringComparison.Ordinal));
+                return options.Any(o => name == "startswith" ? s.StartsWith(o, StringComparison.Ordinal) : s.EndsWith(o, StringComparison.Ordinal));
             }
             case "split" or "rsplit":
                 a.Check($"str.{name}", "sep", "maxsplit");
@@ -197,13 +197,13 @@ internal static class PyMethods
                 return d.TryGet(a.Get(0, "key"), out var v) ? v : a.Get(1, "default");
             case "items":
                 a.Check("dict.items");
-                return d.Items.Select(kv => (object?)new PyTuple([PyDict.KeyValue(kv.Key), kv.Value])).ToList();
+                return new PyView("dict_items", d.Items.Select(kv => (object?)new PyTuple([PyDict.KeyValue(kv.Key), kv.Value])).ToList());
             case "keys":
                 a.Check("dict.keys");
-                return d.Keys.Select(PyDict.KeyValue).ToList();
+                return new PyView("dict_keys", d.Keys.Select(PyDict.KeyValue).ToList());
             case "values":
                 a.Check("dict.values");
-                return d.Values.ToList();
+                return new PyView("dict_values", d.Values.ToList());
             case "copy":
             {
                 a.Check("dict.copy");

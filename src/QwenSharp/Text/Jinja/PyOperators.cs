@@ -18,6 +18,7 @@ internal static class PyOperators
         double => "float",
         string => "str",
         PyTuple => "tuple",
+        PyView view => view.TypeName,
         IReadOnlyList<object?> => "list",
         PyDict => "dict",
         Undefined => "Undefined",
@@ -72,8 +73,9 @@ internal static class PyOperators
         switch (a)
         {
             case string sa: return b is string sb && sa == sb;
+            case PyView va: return b is PyView vb && va.TypeName == "range" && vb.TypeName == "range" && SequenceEqual(va, vb);
             case PyTuple ta: return b is PyTuple tb && SequenceEqual(ta, tb);
-            case IReadOnlyList<object?> la: return b is IReadOnlyList<object?> lb and not PyTuple && SequenceEqual(la, lb);
+            case IReadOnlyList<object?> la: return b is IReadOnlyList<object?> lb and not PyTuple and not PyView && SequenceEqual(la, lb);
             case PyDict da:
                 if (b is not PyDict db || da.Count != db.Count) return false;
                 foreach (var kv in da.Items)
@@ -105,7 +107,7 @@ internal static class PyOperators
             return ToBig(a!).CompareTo(ToBig(b!));
         }
         if (a is string sa && b is string sb) return PyString.Compare(sa, sb);
-        if (a is IReadOnlyList<object?> la && b is IReadOnlyList<object?> lb && (a is PyTuple) == (b is PyTuple))
+        if (a is IReadOnlyList<object?> la && b is IReadOnlyList<object?> lb && a is not PyView && b is not PyView && (a is PyTuple) == (b is PyTuple))
         {
             for (int i = 0; i < Math.Min(la.Count, lb.Count); i++)
                 if (!AreEqual(la[i], lb[i])) return Compare(la[i], lb[i], op);
@@ -161,12 +163,12 @@ internal static class PyOperators
         {
             case "+" when a is string sa && b is string sb: return sa + sb;
             case "+" when a is PyTuple ta && b is PyTuple tb: return new PyTuple(ta.Concat(tb).ToArray());
-            case "+" when a is IReadOnlyList<object?> la && b is IReadOnlyList<object?> lb && a is not PyTuple && b is not PyTuple:
+            case "+" when a is IReadOnlyList<object?> la && b is IReadOnlyList<object?> lb && a is not (PyTuple or PyView) && b is not (PyTuple or PyView):
                 return la.Concat(lb).ToList();
             case "*" when a is string s && ib != null: return Repeat(s, ib.Value);
             case "*" when b is string s && ia != null: return Repeat(s, ia.Value);
-            case "*" when a is IReadOnlyList<object?> l && ib != null: return RepeatList(l, ib.Value);
-            case "*" when b is IReadOnlyList<object?> l && ia != null: return RepeatList(l, ia.Value);
+            case "*" when a is IReadOnlyList<object?> l and not PyView && ib != null: return RepeatList(l, ib.Value);
+            case "*" when b is IReadOnlyList<object?> l and not PyView && ia != null: return RepeatList(l, ia.Value);
             case "%" when a is string:
                 throw TemplateException.Unsupported("printf-style string formatting with '%'");
             case "+" when a is string || (a is IReadOnlyList<object?> && b is not IReadOnlyList<object?>):

@@ -35,16 +35,14 @@ internal static class Tests
             case "float": return value is double;
             case "mapping": return value is PyDict;
             case "iterable": return value is string or IReadOnlyList<object?> or PyDict or Undefined;
-            case "sequence": return value is string or IReadOnlyList<object?> or PyDict or Undefined;
+            case "sequence": return value is string or PyDict or Undefined || (value is IReadOnlyList<object?> && (value is not PyView v || v.TypeName == "range"));
             case "callable": return value is JinjaFunction or BoundMethod;
             case "escaped": return false;
-            case "lower": return value is string ls && ls == ls.ToLowerInvariant();
-            case "upper": return value is string us && us == us.ToUpperInvariant();
-            case "odd" or "even":
-            {
-                long n = PyOperators.AsInt(value) ?? throw TemplateException.Runtime($"the test '{name}' needs an integer, got {PyOperators.TypeName(value)}");
-                return (n % 2 != 0) == (name == "odd");
-            }
+            // str(value).islower(): at least one cased character and none of the other case.
+            case "lower": { string text = PyFormat.Str(value); return text.Any(char.IsLower) && !text.Any(char.IsUpper); }
+            case "upper": { string text = PyFormat.Str(value); return text.Any(char.IsUpper) && !text.Any(char.IsLower); }
+            case "odd": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L), 1L);
+            case "even": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L), 0L);
             case "divisibleby":
             {
                 var r = PyOperators.Arithmetic("%", value, Arg());
