@@ -7,7 +7,7 @@ namespace QwenSharp.Formats;
 /// model.layers.0.self_attn.q_proj.weight), so model code knows one naming only. Tensors outside the qwen2
 /// mapping keep their GGUF names, so a loader can report them. <see cref="File"/> gives the metadata.
 /// </summary>
-public sealed class GgufCheckpoint : IWeightSource
+public sealed unsafe class GgufCheckpoint : IWeightSource
 {
     private readonly Dictionary<string, TensorView> _tensors;
 
@@ -47,7 +47,8 @@ public sealed class GgufCheckpoint : IWeightSource
         foreach (var view in file.Tensors)
         {
             string name = GgufNames.TryToHuggingFace(view.Name, out string hf) ? hf : view.Name;
-            if (!tensors.TryAdd(name, view))
+            // The same bytes under the Hugging Face name, so messages from model code name what it asked for.
+            if (!tensors.TryAdd(name, name == view.Name ? view : new TensorView(name, view.Type, view.Shape, view.Pointer, view.ByteLength)))
                 throw new FormatException($"{file.Path}: tensor {view.Name} and another tensor both map to {name}.");
         }
         return new GgufCheckpoint(file, tensors);

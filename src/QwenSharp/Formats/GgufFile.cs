@@ -20,14 +20,15 @@ public sealed unsafe class GgufFile : IDisposable
     // Nested arrays are legal but no real file nests deeper than one level; the cap keeps recursion bounded.
     private const int MaxArrayDepth = 8;
 
-    private readonly MappedFile _file;
+    private readonly MappedFile? _file;
     private readonly Dictionary<string, TensorView> _tensors;
     private readonly List<string> _order;
 
-    private GgufFile(MappedFile file, uint version, GgufMetadata metadata, uint alignment, long dataOffset,
+    private GgufFile(MappedFile? file, string path, uint version, GgufMetadata metadata, uint alignment, long dataOffset,
         Dictionary<string, TensorView> tensors, List<string> order)
     {
         _file = file;
+        Path = path;
         Version = version;
         Metadata = metadata;
         Alignment = alignment;
@@ -36,7 +37,7 @@ public sealed unsafe class GgufFile : IDisposable
         _order = order;
     }
 
-    public string Path => _file.Path;
+    public string Path { get; }
     public uint Version { get; }
     public GgufMetadata Metadata { get; }
     public uint Alignment { get; }
@@ -57,7 +58,7 @@ public sealed unsafe class GgufFile : IDisposable
         var file = MappedFile.Open(path);
         try
         {
-            return Parse(file);
+            return Parse(file, file.Path, file.Pointer, file.Length);
         }
         catch
         {
@@ -66,11 +67,13 @@ public sealed unsafe class GgufFile : IDisposable
         }
     }
 
-    private static GgufFile Parse(MappedFile file)
+    /// <summary>Parses bytes already in memory (for tests and fuzzing); they must outlive the returned file.</summary>
+    internal static GgufFile Parse(string origin, byte* pointer, long length) => Parse(null, origin, pointer, length);
+
+    private static GgufFile Parse(MappedFile? file, string path, byte* pointer, long length)
     {
-        string path = file.Path;
-        var c = new GgufCursor(path, file.Pointer, file.Length);
-        if (file.Length < 4 || c.ReadUInt32("the magic") != Magic)
+        var c = new GgufCursor(path, pointer, length);
+        if (length < 4 || c.ReadUInt32("the magic") != Magic)
             throw new FormatException($"{path} is not a GGUF file: it does not start with the bytes \"GGUF\".");
         uint version = c.ReadUInt32("the version");
         if (version is not (2 or 3))
@@ -126,7 +129,7 @@ public sealed unsafe class GgufFile : IDisposable
         }
 
         long dataOffset = c.AlignedPosition(alignment);
-        long dataLength = Math.Max(0, file.Length - dataOffset);
+        long dataLength = Math.Max(0, length - dataOffset);
         var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
         var names = new List<string>(infos.Count);
         var spans = new List<(long Begin, long End, string Name)>(infos.Count);
@@ -137,7 +140,7 @@ public sealed unsafe class GgufFile : IDisposable
             var type = (GgmlType)typeId;
             if (!GgmlTypeInfo.IsKnown(type))
                 throw new FormatException($"{path}: tensor {name} has type id {typeId}, which is not a ggml type this runtime reads.");
-            long bytes = TensorBytes(path, name, type, ne, dataLength);
+            long bytes = TensorBytes(path, name, type, ne);
             if (offset % alignment != 0)
                 throw new FormatException($"{path}: tensor {name} starts at data offset {offset}, not a multiple of the alignment {alignment}.");
             if (offset > (ulong)dataLength || bytes > dataLength - (long)offset)
@@ -146,28 +149,31 @@ public sealed unsafe class GgufFile : IDisposable
             spans.Add((begin, begin + bytes, name));
             var shape = new long[ne.Length];
             for (int d = 0; d < ne.Length; d++) shape[d] = ne[ne.Length - 1 - d];
-            tensors[name] = new TensorView(name, type, shape, file.Pointer + dataOffset + begin, bytes);
+            tensors[name] = new TensorView(name, type, shape, pointer + dataOffset + begin, bytes);
             names.Add(name);
         }
         SafetensorsFile.CheckNoOverlap(path, spans);
 
-        return new GgufFile(file, version, metadata, alignment, dataOffset, tensors, names);
+        return new GgufFile(file, path, version, metadata, alignment, dataOffset, tensors, names);
     }
 
-    /// <summary>Bytes of a tensor from its dims and its type's block geometry, refusing anything larger than the data.</summary>
-    private static long TensorBytes(string path, string name, GgmlType type, long[] ne, long dataLength)
+    /// <summary>Bytes of a tensor from its dims and its type's block geometry; a size past what a long holds is refused.</summary>
+    private static long TensorBytes(string path, string name, GgmlType type, long[] ne)
     {
-        int blockSize = GgmlTypeInfo.BlockSize(type);
+        int blockSize = GgmlTypeInfo.BlockSize(type), blockBytes = GgmlTypeInfo.BlockBytes(type);
         long columns = ne.Length == 0 ? 1 : ne[0];
         if (columns % blockSize != 0)
             throw new FormatException($"{path}: tensor {name} has rows of {columns} values, not a whole number of {type} blocks of {blockSize}.");
-        long bytes = columns / blockSize * GgmlTypeInfo.BlockBytes(type);
-        for (int d = 1; d < ne.Length; d++)
+        long bytes = columns / blockSize;
+        bool tooLarge = bytes > long.MaxValue / blockBytes;
+        bytes *= blockBytes;
+        for (int d = 1; d < ne.Length && !tooLarge; d++)
         {
-            if (ne[d] != 0 && bytes > dataLength / ne[d])
-                throw new FormatException($"{path}: tensor {name} of {type} with dims [{string.Join(", ", ne)}] (innermost first) needs more bytes than the file's {dataLength}-byte data section.");
+            tooLarge = ne[d] != 0 && bytes > long.MaxValue / ne[d];
             bytes *= ne[d];
         }
+        if (tooLarge)
+            throw new FormatException($"{path}: tensor {name} of {type} with dims [{string.Join(", ", ne)}] (innermost first) is larger than any file can hold.");
         return bytes;
     }
 
@@ -268,7 +274,7 @@ public sealed unsafe class GgufFile : IDisposable
         return MemoryMarshal.Cast<byte, T>(bytes).ToArray();
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose() => _file?.Dispose();
 
     public override string ToString() => Path;
 }

@@ -9,6 +9,8 @@ namespace QwenSharp.Formats;
 /// order set, tensor infos with dims innermost first, then each tensor's data at the next multiple of the
 /// alignment (32 unless <c>general.alignment</c> is set), in the order added. Data is streamed from each
 /// <see cref="TensorSpec"/>'s callback and must be already encoded in the tensor's ggml format.
+/// Arrays of arrays are valid GGUF and written and read here, but llama.cpp's gguf.cpp refuses a file holding
+/// one (seen with LLamaSharp 0.30.0), so a model file meant for llama.cpp should not use them.
 /// </summary>
 public sealed class GgufWriter
 {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Formats;
@@ -41,6 +42,11 @@ public sealed class SafetensorsCheckpoint : IWeightSource
         if (!Directory.Exists(folderOrFile))
             throw new FormatException($"{folderOrFile} is neither a folder nor a .safetensors file.");
 
+        // transformers' from_pretrained looks for model.safetensors before the index, so a folder holding both loads the single file.
+        string single = Path.Combine(folderOrFile, SingleFileName);
+        if (File.Exists(single))
+            return FromFiles(folderOrFile, [single], index: null);
+
         string indexPath = Path.Combine(folderOrFile, IndexFileName);
         if (File.Exists(indexPath))
         {
@@ -52,19 +58,27 @@ public sealed class SafetensorsCheckpoint : IWeightSource
             return FromFiles(folderOrFile, shards, index.ToDictionary(kv => kv.Key, kv => Path.Combine(folderOrFile, kv.Value), StringComparer.Ordinal));
         }
 
-        string single = Path.Combine(folderOrFile, SingleFileName);
-        if (File.Exists(single))
-            return FromFiles(folderOrFile, [single], index: null);
         throw new FormatException($"{folderOrFile} has neither {SingleFileName} nor {IndexFileName}.");
     }
 
     /// <summary>The index's weight_map: tensor name → shard file name (relative to the folder).</summary>
     internal static Dictionary<string, string> ReadIndex(string indexPath)
     {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(indexPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FormatException($"Cannot read {indexPath}: {e.Message}", e);
+        }
+        if (!Utf8.IsValid(bytes))
+            throw new FormatException($"{indexPath} is not valid UTF-8 text.");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            doc = JsonDocument.Parse(bytes);
         }
         catch (JsonException e)
         {

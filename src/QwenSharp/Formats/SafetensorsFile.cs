@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Formats;
@@ -15,19 +16,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
     // The reference implementation refuses headers over 100 MB; a real one is a few hundred kilobytes.
     private const long MaxHeaderBytes = 100_000_000;
 
-    private readonly MappedFile _file;
+    private readonly MappedFile? _file;
     private readonly Dictionary<string, TensorView> _tensors;
     private readonly List<string> _order;
 
-    private SafetensorsFile(MappedFile file, Dictionary<string, TensorView> tensors, List<string> order, Dictionary<string, string> metadata)
+    private SafetensorsFile(MappedFile? file, string path, Dictionary<string, TensorView> tensors, List<string> order, Dictionary<string, string> metadata)
     {
         _file = file;
+        Path = path;
         _tensors = tensors;
         _order = order;
         Metadata = metadata;
     }
 
-    public string Path => _file.Path;
+    public string Path { get; }
     /// <summary>The "__metadata__" entries (e.g. "format": "pt"); empty when the header has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
     /// <summary>Tensor names in header order.</summary>
@@ -45,7 +47,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         var file = MappedFile.Open(path);
         try
         {
-            return Parse(file);
+            return Parse(file, file.Path, file.Pointer, file.Length);
         }
         catch
         {
@@ -54,24 +56,30 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
-    private static SafetensorsFile Parse(MappedFile file)
+    /// <summary>Parses bytes already in memory (for tests and fuzzing); they must outlive the returned file.</summary>
+    internal static SafetensorsFile Parse(string origin, byte* pointer, long length) => Parse(null, origin, pointer, length);
+
+    private static SafetensorsFile Parse(MappedFile? file, string path, byte* pointer, long length)
     {
-        string path = file.Path;
-        if (file.Length < 8)
-            throw new FormatException($"{path} is too short ({file.Length} bytes) to be a safetensors file: it lacks the 8-byte header length.");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file.Span(0, 8));
-        if (headerLength > (ulong)(file.Length - 8))
-            throw new FormatException($"{path} declares a {headerLength}-byte header but only {file.Length - 8} bytes follow: the file is truncated or not safetensors.");
+        if (length < 8)
+            throw new FormatException($"{path} is too short ({length} bytes) to be a safetensors file: it lacks the 8-byte header length.");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer, 8));
+        if (headerLength > (ulong)(length - 8))
+            throw new FormatException($"{path} declares a {headerLength}-byte header but only {length - 8} bytes follow: the file is truncated or not safetensors.");
         if (headerLength > MaxHeaderBytes)
             throw new FormatException($"{path} declares a {headerLength}-byte header, over the {MaxHeaderBytes}-byte limit.");
 
         long dataStart = 8 + (long)headerLength;
-        long dataLength = file.Length - dataStart;
+        long dataLength = length - dataStart;
 
+        var headerBytes = new ReadOnlySpan<byte>(pointer + 8, (int)headerLength);
+        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
+        if (!Utf8.IsValid(headerBytes))
+            throw new FormatException($"{path} has a header that is not valid UTF-8 text.");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(file.Span(8, (int)headerLength).ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            doc = JsonDocument.Parse(headerBytes.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException e)
         {
@@ -101,12 +109,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
                     throw new FormatException($"{path} lists tensor {name} twice.");
                 var (type, shape, begin, end) = ReadEntry(path, name, entry.Value, dataLength);
                 spans.Add((begin, end, name));
-                tensors[name] = new TensorView(name, type, shape, file.Pointer + dataStart + begin, end - begin);
+                tensors[name] = new TensorView(name, type, shape, pointer + dataStart + begin, end - begin);
                 order.Add(name);
             }
 
             CheckNoOverlap(path, spans);
-            return new SafetensorsFile(file, tensors, order, metadata);
+            return new SafetensorsFile(file, path, tensors, order, metadata);
         }
     }
 
@@ -149,7 +157,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
         if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
             throw new FormatException($"{path}: tensor {name} has no data_offsets pair [begin, end].");
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new FormatException($"{path}: tensor {name} has data_offsets {offsets.GetRawText()}, not 0 <= begin <= end.");
         if (end > dataLength)
             throw new FormatException($"{path}: tensor {name} has data_offsets [{begin}, {end}] past the end of the data section ({dataLength} bytes); the file is truncated or corrupt.");
@@ -175,7 +184,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose() => _file?.Dispose();
 
     public override string ToString() => Path;
 }

@@ -40,6 +40,7 @@ public static class SafetensorsWriter
         }
         shards.Add(current);
 
+        RemoveStaleFiles(folder, shards.Count);
         if (shards.Count == 1)
         {
             string path = Path.Combine(folder, SafetensorsCheckpoint.SingleFileName);
@@ -73,6 +74,20 @@ public static class SafetensorsWriter
         }
         written.Add(indexPath);
         return written;
+    }
+
+    /// <summary>
+    /// Deletes weights an earlier save left in the folder that this one will not overwrite, as save_pretrained does:
+    /// a leftover model.safetensors would otherwise shadow new shards (it is read first), and a leftover index would
+    /// point at old shards.
+    /// </summary>
+    private static void RemoveStaleFiles(string folder, int shardCount)
+    {
+        if (shardCount > 1) File.Delete(Path.Combine(folder, SafetensorsCheckpoint.SingleFileName));
+        else File.Delete(Path.Combine(folder, SafetensorsCheckpoint.IndexFileName));
+        foreach (string path in Directory.EnumerateFiles(folder, "model-?????-of-?????.safetensors"))
+            if (shardCount == 1 || !Path.GetFileName(path).EndsWith($"-of-{shardCount:D5}.safetensors", StringComparison.Ordinal))
+                File.Delete(path);
     }
 
     /// <summary>Writes one .safetensors file holding <paramref name="tensors"/> in the given order.</summary>

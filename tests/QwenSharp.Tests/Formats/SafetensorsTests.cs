@@ -74,6 +74,21 @@ public class SafetensorsTests
     }
 
     [Fact]
+    public void RewritingAFolderLeavesNoStaleWeights()
+    {
+        using var dir = Fixtures.TempDir();
+        var specs = Enumerable.Range(0, 3).Select(i => Floats($"t{i}", [4, 8], i)).ToArray();
+        SafetensorsWriter.Write(dir.Path, specs, maxShardBytes: 200);
+        SafetensorsWriter.Write(dir.Path, specs);
+        Assert.Equal(["model.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+        SafetensorsWriter.Write(dir.Path, specs, maxShardBytes: 300);
+        Assert.Equal(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"],
+            Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
+        using var ckpt = SafetensorsCheckpoint.Open(dir.Path);
+        Assert.Equal(2, ckpt.Files.Count);
+    }
+
+    [Fact]
     public void CallbackWritingTheWrongByteCountIsCaught()
     {
         using var dir = Fixtures.TempDir();

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using QwenSharp.Kernels;
+using QwenSharp.Model;
+
+namespace QwenSharp.Bench;
+
+/// <summary>
+/// llama.cpp (LLamaSharp 0.30.0, CPU backend) and QwenSharp on the same GGUF file, same threads, in one
+/// process, alternating run by run so both see the same machine state. Prints llama-bench style t/s for each
+/// engine and the ratio QwenSharp / llama.cpp of the min and of the median.
+/// usage: versus -m model.gguf [-p 512] [-n 128] [-t 2] [-r 3]
+/// </summary>
+public sealed class VersusLlamaCpp : IBenchmark
+{
+    public string Name => "versus";
+    public string Summary => "QwenSharp vs llama.cpp on one GGUF file: pp and tg t/s, alternating, with ratios.";
+
+    public int Run(string[] args)
+    {
+        string model = Arg(args, "-m") ?? throw new ArgumentException("-m <model.gguf> is required");
+        int prompt = int.Parse(Arg(args, "-p") ?? "512", CultureInfo.InvariantCulture);
+        int gen = int.Parse(Arg(args, "-n") ?? "128", CultureInfo.InvariantCulture);
+        int threads = int.Parse(Arg(args, "-t") ?? "2", CultureInfo.InvariantCulture);
+        int reps = int.Parse(Arg(args, "-r") ?? "3", CultureInfo.InvariantCulture);
+        int batch = int.Parse(Arg(args, "-b") ?? "0", CultureInfo.InvariantCulture);
+
+        WorkerPool.SetSharedThreadCount(threads);
+        using var ours = ModelFiles.Load(model);
+        var speed = new SpeedTest(ours, Math.Max(Math.Max(prompt, gen * Math.Max(batch, 1)), 16) + 16);
+        using var llama = new Llama(model, Math.Max(prompt, gen) + 16, threads);
+        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating");
+
+        if (prompt > 0) Report($"pp{prompt}", prompt, reps, () => speed.PromptProcessing(prompt), () => llama.PromptProcessing(prompt));
+        if (gen > 0) Report($"tg{gen}", gen, reps, () => speed.TextGeneration(gen), () => llama.TextGeneration(gen));
+        if (batch > 1)
+        {
+            var one = Times(reps, () => speed.TextGeneration(gen)).Select(s => gen / s).ToArray();
+            var many = Times(reps, () => speed.BatchedGeneration(batch, gen)).Select(s => batch * gen / s).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"batched decode: 1 sequence {Median(one):F1} t/s, {batch} sequences {Median(many):F1} t/s in all: {Median(many) / Median(one):F2}x"));
+        }
+        return 0;
+    }
+
+    private static void Report(string test, int tokens, int reps, Func<double> ours, Func<double> theirs)
+    {
+        ours();
+        theirs(); // warm-up, as llama-bench does
+        var q = new List<double>();
+        var l = new List<double>();
+        for (int i = 0; i < reps; i++)
+        {
+            q.Add(tokens / ours());
+            l.Add(tokens / theirs());
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{test}: QwenSharp {Median(q),8:F2} t/s (min {q.Min():F2}), llama.cpp {Median(l),8:F2} t/s (min {l.Min():F2}); " +
+            $"ratio median {Median(q) / Median(l):F2}x, min {q.Min() / l.Min():F2}x; runs QwenSharp [{string.Join(", ", q.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}] llama.cpp [{string.Join(", ", l.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}]"));
+    }
+
+    private static double[] Times(int reps, Func<double> run)
+    {
+        run();
+        return Enumerable.Range(0, reps).Select(_ => run()).ToArray();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var v = values.OrderBy(x => x).ToArray();
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    /// <summary>llama.cpp measured the way llama-bench does: pp = one batch decode, tg = single-token decodes.</summary>
+    private sealed class Llama : IDisposable
+    {
+        private readonly LLamaWeights _weights;
+        private readonly LLamaContext _context;
+        private readonly int _vocab;
+
+        public Llama(string path, int contextSize, int threads)
+        {
+            NativeLogConfig.llama_log_set((level, message) => { });
+            var p = new ModelParams(path)
+            {
+                ContextSize = (uint)contextSize,
+                BatchSize = (uint)contextSize,
+                UBatchSize = 512,
+                GpuLayerCount = 0,
+                Threads = threads,
+                BatchThreads = threads,
+            };
+            _weights = LLamaWeights.LoadFromFile(p);
+            _context = _weights.CreateContext(p);
+            _vocab = _weights.Vocab.Count;
+        }
+
+        public double PromptProcessing(int tokens)
+        {
+            _context.NativeHandle.MemoryClear(true);
+            var batch = new LLamaBatch();
+            var rng = new Random(tokens);
+            for (int i = 0; i < tokens; i++) batch.Add((LLamaToken)rng.Next(_vocab), i, LLamaSeqId.Zero, i == tokens - 1);
+            var clock = Stopwatch.StartNew();
+            Check(_context.NativeHandle.Decode(batch));
+            return clock.Elapsed.TotalSeconds;
+        }
+
+        public double TextGeneration(int tokens)
+        {
+            _context.NativeHandle.MemoryClear(true);
+            var batch = new LLamaBatch();
+            int next = 0;
+            var clock = Stopwatch.StartNew();
+            for (int pos = 0; pos < tokens; pos++)
+            {
+                batch.Clear();
+                batch.Add((LLamaToken)next, pos, LLamaSeqId.Zero, true);
+                Check(_context.NativeHandle.Decode(batch));
+                var logits = _context.NativeHandle.GetLogitsIth(0);
+                int best = 0;
+                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
+                next = best;
+            }
+            return clock.Elapsed.TotalSeconds;
+        }
+
+        private static void Check(DecodeResult r)
+        {
+            if (r != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {r}");
+        }
+
+        public void Dispose()
+        {
+            _context.Dispose();
+            _weights.Dispose();
+        }
+    }
+}
