@@ -31,6 +31,8 @@ public static class QwenServer
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
         if (options.AllowedOrigins.Count > 0) builder.Services.AddCors();
+        // One line per request comes from RequestLog; ASP.NET's own per-request lines would triple it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -129,7 +131,7 @@ public static class QwenServer
         http.Response.Clear();
         http.Response.StatusCode = status;
         if (http.Request.Path.StartsWithSegments("/api"))
-            return http.Response.WriteAsJsonAsync(new OllamaError { Error = message }, ServerJsonContext.Default.OllamaError);
-        return http.Response.WriteAsJsonAsync(ApiException.Make(status, message, param), ServerJsonContext.Default.ErrorResponse);
+            return http.Response.WriteAsJsonAsync(new OllamaError { Error = message }, ServerJsonContext.Wire.OllamaError);
+        return http.Response.WriteAsJsonAsync(ApiException.Make(status, message, param), ServerJsonContext.Wire.ErrorResponse);
     }
 }

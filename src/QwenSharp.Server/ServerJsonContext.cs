@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using QwenSharp.Server.Ollama;
 using QwenSharp.Server.OpenAi;
@@ -24,4 +26,14 @@ namespace QwenSharp.Server;
 [JsonSerializable(typeof(OllamaShow))]
 [JsonSerializable(typeof(OllamaVersion))]
 [JsonSerializable(typeof(OllamaError))]
-internal sealed partial class ServerJsonContext : JsonSerializerContext;
+internal sealed partial class ServerJsonContext : JsonSerializerContext
+{
+    /// <summary>The serializers the server writes with: as <see cref="JsonSerializerContext"/>'s Default, but with
+    /// text left as UTF-8 (OpenAI and vLLM send "你好" and backticks as they are, not as \u escapes).</summary>
+    public static ServerJsonContext Wire { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -25,6 +25,15 @@ public sealed class CompletionsHttpTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task Text_goes_out_as_UTF8_not_as_escapes()
+    {
+        using var response = await Http.PostAsync("v1/completions",
+            new StringContent("""{"prompt":"你好，`世界`","max_tokens":7}""", System.Text.Encoding.UTF8, "application/json"));
+        string raw = await response.Content.ReadAsStringAsync();
+        Assert.Contains("\"text\":\"你好，`世界`\"", raw);
+    }
+
+    [Fact]
     public async Task Batched_prompts_and_n_give_choice_p_times_n_plus_i()
     {
         var (_, body) = await PostAsync(Http, "v1/completions", """{"prompt":["abcdef","uvwxyz"],"n":2,"seed":1,"max_tokens":3}""");

@@ -64,7 +64,7 @@ public sealed class LogSink : ILoggerProvider
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Lines.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            owner.Lines.Enqueue($"{logLevel}: {formatter(state, exception)}{(exception != null ? "\n" + exception : "")}");
     }
 }
 

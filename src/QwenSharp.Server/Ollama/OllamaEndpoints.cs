@@ -29,7 +29,7 @@ public static class OllamaEndpoints
         if (messagesRaw is not { } m || (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 0))
         {
             // Ollama answers a chat without messages by loading the model: done at once, done_reason "load".
-            await WriteOne(http, new OllamaChatChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = "" }, Done = true, DoneReason = "load" }, ServerJsonContext.Default.OllamaChatChunk);
+            await WriteOne(http, new OllamaChatChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = "" }, Done = true, DoneReason = "load" }, ServerJsonContext.Wire.OllamaChatChunk);
             return;
         }
         string messages = ChatMessages.Normalize(m);
@@ -51,9 +51,9 @@ public static class OllamaEndpoints
                 PromptEvalCount = finish?.PromptTokens, PromptEvalDuration = finish != null ? timings.PromptEvalNs : null,
                 EvalCount = finish?.CompletionTokens, EvalDuration = finish != null ? timings.EvalNs : null,
             };
-            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Default.OllamaChatChunk); return; }
+            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Wire.OllamaChatChunk); return; }
             if (!http.Response.HasStarted) ndjson.Start();
-            await ndjson.WriteAsync(chunk, ServerJsonContext.Default.OllamaChatChunk, ct);
+            await ndjson.WriteAsync(chunk, ServerJsonContext.Wire.OllamaChatChunk, ct);
         });
     }
 
@@ -80,7 +80,7 @@ public static class OllamaEndpoints
 
         if (prompt.Length == 0 && context.Count == 0)
         {
-            await WriteOne(http, new OllamaGenerateChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Response = "", Done = true, DoneReason = "load" }, ServerJsonContext.Default.OllamaGenerateChunk);
+            await WriteOne(http, new OllamaGenerateChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Response = "", Done = true, DoneReason = "load" }, ServerJsonContext.Wire.OllamaGenerateChunk);
             return;
         }
         string text = prompt;
@@ -108,9 +108,9 @@ public static class OllamaEndpoints
                 PromptEvalCount = finish?.PromptTokens, PromptEvalDuration = finish != null ? timings.PromptEvalNs : null,
                 EvalCount = finish?.CompletionTokens, EvalDuration = finish != null ? timings.EvalNs : null,
             };
-            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Default.OllamaGenerateChunk); return; }
+            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Wire.OllamaGenerateChunk); return; }
             if (!http.Response.HasStarted) ndjson.Start();
-            await ndjson.WriteAsync(chunk, ServerJsonContext.Default.OllamaGenerateChunk, ct);
+            await ndjson.WriteAsync(chunk, ServerJsonContext.Wire.OllamaGenerateChunk, ct);
         });
     }
 
@@ -121,7 +121,7 @@ public static class OllamaEndpoints
             Name = name, Model = name, ModifiedAt = ModifiedAt(ctx), Size = ctx.Backend.Info.SizeBytes,
             Digest = Digest(ctx, name), Details = Details(ctx),
         }).ToList(),
-    }, ServerJsonContext.Default.OllamaTags);
+    }, ServerJsonContext.Wire.OllamaTags);
 
     public static async Task<IResult> ShowAsync(HttpContext http, ServingContext ctx)
     {
@@ -147,10 +147,10 @@ public static class OllamaEndpoints
             },
             Capabilities = ["completion"],
             ModifiedAt = ModifiedAt(ctx),
-        }, ServerJsonContext.Default.OllamaShow);
+        }, ServerJsonContext.Wire.OllamaShow);
     }
 
-    public static IResult Version() => Results.Json(new OllamaVersion { Version = InfoEndpoints.Version }, ServerJsonContext.Default.OllamaVersion);
+    public static IResult Version() => Results.Json(new OllamaVersion { Version = InfoEndpoints.Version }, ServerJsonContext.Wire.OllamaVersion);
 
     private static string RequireModel(RequestFields f) =>
         f.String("model") is { Length: > 0 } m ? m : throw ApiException.BadRequest("'model' is required.", "model");

@@ -59,7 +59,7 @@ public sealed class OllamaGeneration(ServingContext ctx, HttpContext http, Backe
                 _ => $"Generation failed: {e.Message}",
             };
             if (e is not (OperationCanceledException or ApiException)) ctx.Logger.LogError(e, "Generation failed for {Path}.", http.Request.Path.Value);
-            try { await new NdjsonWriter(http.Response).WriteAsync(new OllamaError { Error = message }, ServerJsonContext.Default.OllamaError, CancellationToken.None); }
+            try { await new NdjsonWriter(http.Response).WriteAsync(new OllamaError { Error = message }, ServerJsonContext.Wire.OllamaError, CancellationToken.None); }
             catch (Exception) when (http.RequestAborted.IsCancellationRequested) { }
             return;
         }

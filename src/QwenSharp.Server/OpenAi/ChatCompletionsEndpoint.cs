@@ -80,7 +80,7 @@ public static class ChatCompletionsEndpoint
             SamplingParams = finishes[0]?.SamplingParams.DeepClone().AsObject(),
         };
         log.Finish(usage, finishes);
-        await http.Response.WriteAsJsonAsync(response, ServerJsonContext.Default.ChatCompletionResponse, cancellationToken: ct);
+        await http.Response.WriteAsJsonAsync(response, ServerJsonContext.Wire.ChatCompletionResponse, cancellationToken: ct);
     }
 
     private static async Task StreamAsync(HttpContext http, ServingContext ctx, List<BackendRequest> requests, string id,
@@ -96,7 +96,7 @@ public static class ChatCompletionsEndpoint
                 await sse.WriteAsync(Chunk(id, created, model, new ChatChunkChoice
                 {
                     Index = i, Delta = new ChatDelta { Role = "assistant", Content = "" },
-                }), ServerJsonContext.Default.ChatCompletionChunk, ct);
+                }), ServerJsonContext.Wire.ChatCompletionChunk, ct);
 
             await foreach (var (choice, ev) in GenerationRun.RunAsync(ctx, requests, ct))
             {
@@ -109,7 +109,7 @@ public static class ChatCompletionsEndpoint
                         Index = choice,
                         Delta = new ChatDelta { Content = d.Text },
                         Logprobs = wantLogprobs && d.Logprob != null ? new ChatLogprobs { Content = [LogprobShapes.Chat(d.Logprob)] } : null,
-                    }), ServerJsonContext.Default.ChatCompletionChunk, ct);
+                    }), ServerJsonContext.Wire.ChatCompletionChunk, ct);
                 }
                 else if (ev is GenerationFinished fin)
                 {
@@ -118,13 +118,13 @@ public static class ChatCompletionsEndpoint
                     {
                         Index = choice, Delta = new ChatDelta(), FinishReason = fin.Reason, StopReason = fin.StopReason?.DeepClone(),
                     }, fin.SamplingParams.DeepClone().AsObject());
-                    await sse.WriteAsync(chunk, ServerJsonContext.Default.ChatCompletionChunk, ct);
+                    await sse.WriteAsync(chunk, ServerJsonContext.Wire.ChatCompletionChunk, ct);
                 }
             }
             var usage = RequestLog.Usage(finishes, promptsShared: true);
             if (includeUsage)
                 await sse.WriteAsync(new ChatCompletionChunk { Id = id, Created = created, Model = model, Choices = [], Usage = usage },
-                    ServerJsonContext.Default.ChatCompletionChunk, ct);
+                    ServerJsonContext.Wire.ChatCompletionChunk, ct);
             log.Finish(usage, finishes);
             await sse.DoneAsync(ct);
         });

@@ -93,7 +93,7 @@ public static class CompletionsEndpoint
             Id = id, Created = created, Model = model, Choices = choices, Usage = usage,
             SamplingParams = finishes[0]?.SamplingParams.DeepClone().AsObject(),
         };
-        await http.Response.WriteAsJsonAsync(response, ServerJsonContext.Default.CompletionResponse, cancellationToken: ct);
+        await http.Response.WriteAsJsonAsync(response, ServerJsonContext.Wire.CompletionResponse, cancellationToken: ct);
     }
 
     private static async Task StreamAsync(HttpContext http, ServingContext ctx, List<BackendRequest> requests, List<string> echoes,
@@ -110,7 +110,7 @@ public static class CompletionsEndpoint
                 if (echoes[i].Length == 0) continue;
                 offsets[i] = echoes[i].Length;
                 await sse.WriteAsync(Chunk(id, created, model, new CompletionChoice { Index = i, Text = echoes[i] }),
-                    ServerJsonContext.Default.CompletionResponse, ct);
+                    ServerJsonContext.Wire.CompletionResponse, ct);
             }
             await foreach (var (choice, ev) in GenerationRun.RunAsync(ctx, requests, ct))
             {
@@ -126,7 +126,7 @@ public static class CompletionsEndpoint
                     }
                     offsets[choice] += d.Text.Length;
                     await sse.WriteAsync(Chunk(id, created, model, new CompletionChoice { Index = choice, Text = d.Text, Logprobs = lps }),
-                        ServerJsonContext.Default.CompletionResponse, ct);
+                        ServerJsonContext.Wire.CompletionResponse, ct);
                 }
                 else if (ev is GenerationFinished fin)
                 {
@@ -136,13 +136,13 @@ public static class CompletionsEndpoint
                         Index = choice, Text = "", FinishReason = fin.Reason, StopReason = fin.StopReason?.DeepClone(),
                     });
                     chunk.SamplingParams = fin.SamplingParams.DeepClone().AsObject();
-                    await sse.WriteAsync(chunk, ServerJsonContext.Default.CompletionResponse, ct);
+                    await sse.WriteAsync(chunk, ServerJsonContext.Wire.CompletionResponse, ct);
                 }
             }
             var usage = RequestLog.Usage(finishes, promptsShared: false, choicesPerPrompt: n);
             if (includeUsage)
                 await sse.WriteAsync(new CompletionResponse { Id = id, Created = created, Model = model, Choices = [], Usage = usage },
-                    ServerJsonContext.Default.CompletionResponse, ct);
+                    ServerJsonContext.Wire.CompletionResponse, ct);
             log.Finish(usage, finishes);
             await sse.DoneAsync(ct);
         });

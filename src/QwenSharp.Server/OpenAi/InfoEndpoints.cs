@@ -11,11 +11,11 @@ public static class InfoEndpoints
         ?? typeof(InfoEndpoints).Assembly.GetName().Version?.ToString() ?? "0.0.0";
 
     public static IResult Models(ServingContext ctx) =>
-        Results.Json(new ModelList { Data = ctx.ModelNames.Select(name => Card(ctx, name)).ToList() }, ServerJsonContext.Default.ModelList);
+        Results.Json(new ModelList { Data = ctx.ModelNames.Select(name => Card(ctx, name)).ToList() }, ServerJsonContext.Wire.ModelList);
 
     /// <summary>GET /v1/models/{id}, OpenAI's "retrieve model".</summary>
     public static IResult Model(ServingContext ctx, string id) =>
-        Results.Json(Card(ctx, ctx.ResolveModel(id)), ServerJsonContext.Default.ModelCard);
+        Results.Json(Card(ctx, ctx.ResolveModel(id)), ServerJsonContext.Wire.ModelCard);
 
     private static ModelCard Card(ServingContext ctx, string name) => new()
     {
@@ -23,7 +23,7 @@ public static class InfoEndpoints
         MaxModelLen = ctx.Backend.MaxModelLength,
     };
 
-    public static IResult VersionInfo() => Results.Json(new VersionResponse { Version = Version }, ServerJsonContext.Default.VersionResponse);
+    public static IResult VersionInfo() => Results.Json(new VersionResponse { Version = Version }, ServerJsonContext.Wire.VersionResponse);
 
     public static IResult Metrics(ServingContext ctx) =>
         Results.Text(ctx.Metrics.Render(ctx.Backend.GetStats(), ctx.PrimaryName), "text/plain; version=0.0.4; charset=utf-8");

@@ -38,7 +38,7 @@ public static class StreamErrors
         }
         try
         {
-            await sse.WriteAsync(error.ToResponse(), ServerJsonContext.Default.ErrorResponse, CancellationToken.None);
+            await sse.WriteAsync(error.ToResponse(), ServerJsonContext.Wire.ErrorResponse, CancellationToken.None);
             await sse.DoneAsync(CancellationToken.None);
         }
         catch (Exception) when (http.RequestAborted.IsCancellationRequested)

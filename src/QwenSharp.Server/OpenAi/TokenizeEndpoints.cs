@@ -36,7 +36,7 @@ public static class TokenizeEndpoints
             MaxModelLen = ctx.Backend.MaxModelLength,
             Tokens = ids,
             TokenStrs = tokenStrings ? ids.Select(id => ctx.Guard(b => b.Detokenize([id]))).ToList() : null,
-        }, ServerJsonContext.Default.TokenizeResponse);
+        }, ServerJsonContext.Wire.TokenizeResponse);
     }
 
     public static async Task<IResult> DetokenizeAsync(HttpContext http, ServingContext ctx)
@@ -47,6 +47,6 @@ public static class TokenizeEndpoints
         if (!f.Has("tokens")) throw ApiException.BadRequest("'tokens' (an array of token ids) is required.", "tokens");
         var ids = f.Ints("tokens").ToArray();
         f.RejectUnread();
-        return Results.Json(new DetokenizeResponse { Prompt = ctx.Guard(b => b.Detokenize(ids)) }, ServerJsonContext.Default.DetokenizeResponse);
+        return Results.Json(new DetokenizeResponse { Prompt = ctx.Guard(b => b.Detokenize(ids)) }, ServerJsonContext.Wire.DetokenizeResponse);
     }
 }
