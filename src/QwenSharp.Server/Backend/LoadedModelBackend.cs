@@ -26,7 +26,7 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         long bytes = gguf ? new FileInfo(model.Path).Length
             : Directory.EnumerateFiles(model.Path, "*.safetensors").Sum(f => new FileInfo(f).Length);
         return new BackendModelInfo("qwen2", gguf ? "gguf" : "safetensors", size,
-            model.Model.Weights.layers[0].gate_proj.Type.ToString(), bytes, model.Template?.Origin ?? "");
+            model.Model.Weights.layers[0].gate_proj.Type.ToString(), bytes, model.Template?.Source ?? "");
     }
 
     public string RenderChat(string messagesJson, string? toolsJson, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonElement>? extraVariables)
@@ -63,7 +63,10 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         try
         {
             Resolve(request).CheckVocabulary(model.Model.Config.VocabSize);
-            return null;
+            // The KV cache may hold less than max_model_len: refuse up front rather than mid-stream.
+            return model.Engine.Refusal(request.PromptTokenIds.Length, request.MaxTokens) is { } refusal
+                ? new ParameterError("max_tokens", refusal)
+                : null;
         }
         catch (SamplingParameterException e)
         {

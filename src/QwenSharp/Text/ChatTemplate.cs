@@ -30,6 +30,9 @@ public sealed partial class ChatTemplate
     /// <summary>The model's eos_token text (visible to the template as <c>eos_token</c>), or null when it has none.</summary>
     public string? EosToken { get; }
 
+    /// <summary>The text of the default template (or the first named one).</summary>
+    public string Source => (_templates.TryGetValue("default", out var t) ? t : _templates.Values.First()).Source;
+
     /// <summary>The names of the templates a model ships ("default", and e.g. "tool_use" or "rag").</summary>
     public IReadOnlyCollection<string> Names => _templates.Keys;
 

@@ -11,11 +11,15 @@ internal sealed class JinjaTemplate
 {
     private readonly IReadOnlyList<Stmt> _body;
 
-    private JinjaTemplate(IReadOnlyList<Stmt> body, string origin)
+    private JinjaTemplate(IReadOnlyList<Stmt> body, string origin, string source)
     {
         _body = body;
         Origin = origin;
+        Source = source;
     }
+
+    /// <summary>The template's text as given (reported by Ollama's /api/show).</summary>
+    public string Source { get; }
 
     /// <summary>Where the template came from (a file path, "tokenizer.chat_template"…), used in errors.</summary>
     public string Origin { get; }
@@ -25,7 +29,7 @@ internal sealed class JinjaTemplate
     {
         try
         {
-            return new JinjaTemplate(Parser.Parse(source), origin);
+            return new JinjaTemplate(Parser.Parse(source), origin, source);
         }
         catch (TemplateException e)
         {
