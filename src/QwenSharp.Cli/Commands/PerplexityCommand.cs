@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Globalization;
+using QwenSharp.Model;
+
+namespace QwenSharp.Cli.Commands;
+
+/// <summary>`qwensharp perplexity`: llama.cpp's perplexity measure on a text or a token file.</summary>
+public sealed class PerplexityCommand : ICliCommand
+{
+    public string Name => "perplexity";
+    public string Summary => "Perplexity of a model on a text, as llama.cpp's perplexity tool computes it.";
+    public IReadOnlyList<string> Flags => [];
+    public string Usage => """
+        qwensharp perplexity --model <m> (--file <text> | --tokens <ids file>) [--ctx 512] [--threads N]
+          The tokens are cut into windows of --ctx, each evaluated from an empty cache; the second half of each
+          window is scored. --tokens reads ids separated by spaces, commas or newlines.
+        """;
+
+    public int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
+    {
+        string model = args.Required("--model", "-m");
+        string? file = args.Get("--file", "-f");
+        string? tokensFile = args.Get("--tokens");
+        int ctx = args.GetInt("--ctx", 512, 4, 1 << 20, "-c");
+        int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
+        args.EnsureAllUsed();
+        if ((file == null) == (tokensFile == null))
+            throw new CliException("Give exactly one of --file <text> and --tokens <ids file>.");
+
+        Kernels.WorkerPool.SetSharedThreadCount(threads);
+        using var qwen = ModelFiles.Load(ModelPaths.Resolve(model));
+        int[] tokens = tokensFile != null ? ReadTokenIds(tokensFile) : TextInput.Tokenize(model, File.ReadAllText(file!));
+
+        int windows = Perplexity.Windows(tokens.Length, ctx);
+        stdout.WriteLine($"perplexity: calculating perplexity over {windows} chunks, n_ctx={ctx}, {tokens.Length} tokens");
+        var clock = Stopwatch.StartNew();
+        var result = Perplexity.Compute(qwen, tokens, ctx, (i, ppl) =>
+        {
+            stdout.Write(string.Create(CultureInfo.InvariantCulture, $"[{i}]{ppl:F4},"));
+            stdout.Flush();
+        });
+        stdout.WriteLine();
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"perplexity: {result.ScoredTokens} tokens scored in {clock.Elapsed.TotalSeconds:F1} s"));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Final estimate: PPL = {result.Value:F4} +/- {result.Error:F5}"));
+        return 0;
+    }
+
+    /// <summary>Token ids separated by spaces, commas or newlines (a JSON array's brackets are tolerated).</summary>
+    public static int[] ReadTokenIds(string path)
+    {
+        if (!File.Exists(path)) throw new CliException($"Token file {path} does not exist.");
+        var ids = new List<int>();
+        foreach (var word in File.ReadAllText(path).Split([' ', ',', '\n', '\r', '\t', '[', ']'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(word, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) || id < 0)
+                throw new CliException($"{path}: '{word}' is not a token id.");
+            ids.Add(id);
+        }
+        return ids.ToArray();
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using QwenSharp.Engine;
+using QwenSharp.Generation;
+using QwenSharp.Text.Jinja;
+
+namespace QwenSharp.Server.Backend;
+
+/// <summary>The server's view of a <see cref="LoadedModel"/>: template, tokenizer, engine and its gauges.</summary>
+public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IModelBackend, IDisposable
+{
+    public LoadedModel Model => model;
+    public string ModelName => modelName;
+    public int MaxModelLength => model.MaxModelLen;
+
+    public BackendModelInfo Info { get; } = Describe(model);
+
+    private static BackendModelInfo Describe(LoadedModel model)
+    {
+        var c = model.Model.Config;
+        long perLayer = 2L * c.HiddenSize * c.HiddenSize + 2L * c.HiddenSize * c.KeyValueSize + 3L * c.HiddenSize * c.IntermediateSize;
+        long parameters = perLayer * c.NumHiddenLayers + (c.TieWordEmbeddings ? 1 : 2) * (long)c.VocabSize * c.HiddenSize;
+        string size = parameters >= 1_000_000_000 ? $"{parameters / 1e9:F1}B" : $"{parameters / 1e6:F0}M";
+        bool gguf = QwenSharp.Formats.GgufProbe.IsGguf(model.Path);
+        long bytes = gguf ? new FileInfo(model.Path).Length
+            : Directory.EnumerateFiles(model.Path, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        return new BackendModelInfo("qwen2", gguf ? "gguf" : "safetensors", size,
+            model.Model.Weights.layers[0].gate_proj.Type.ToString(), bytes, model.Template?.Origin ?? "");
+    }
+
+    public string RenderChat(string messagesJson, string? toolsJson, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonElement>? extraVariables)
+    {
+        var messages = JsonNode.Parse(messagesJson) as JsonArray ?? throw new RequestRejectedException("messages must be an array.", "messages");
+        var tools = toolsJson == null ? null : JsonNode.Parse(toolsJson) as JsonArray;
+        var variables = extraVariables?.ToDictionary(kv => kv.Key, kv => JsonNode.Parse(kv.Value.GetRawText()));
+        try
+        {
+            return model.RenderChat(messages, tools, addGenerationPrompt, variables);
+        }
+        catch (TemplateException e)
+        {
+            throw new RequestRejectedException($"The chat template failed: {e.Message}", "messages");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RequestRejectedException(e.Message, "messages");
+        }
+    }
+
+    public int[] Tokenize(string text) => model.Tokenizer.Encode(text);
+
+    public string Detokenize(ReadOnlySpan<int> tokenIds)
+    {
+        foreach (int id in tokenIds)
+            if (!model.Tokenizer.IsKnown(id))
+                throw new RequestRejectedException($"Token id {id} is not in the vocabulary of {model.Tokenizer.VocabSize}.", "tokens");
+        return model.Tokenizer.Decode(tokenIds.ToArray());
+    }
+
+    public ParameterError? Validate(BackendRequest request)
+    {
+        try
+        {
+            Resolve(request).CheckVocabulary(model.Model.Config.VocabSize);
+            return null;
+        }
+        catch (SamplingParameterException e)
+        {
+            return new ParameterError(e.ParamName ?? "", e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            return new ParameterError(e.ParamName ?? "", e.Message);
+        }
+    }
+
+    private ResolvedSamplingParams Resolve(BackendRequest r) => model.Resolve(new SamplingParams
+    {
+        Temperature = r.Temperature,
+        TopP = r.TopP,
+        TopK = r.TopK,
+        MinP = r.MinP,
+        RepetitionPenalty = r.RepetitionPenalty,
+        PresencePenalty = r.PresencePenalty,
+        FrequencyPenalty = r.FrequencyPenalty,
+        LogitBias = r.LogitBias,
+        Seed = r.Seed,
+        MaxTokens = r.MaxTokens,
+        MinTokens = r.MinTokens,
+        Stop = r.Stop,
+        StopTokenIds = r.StopTokenIds,
+        IgnoreEos = r.IgnoreEos,
+        Logprobs = r.Logprobs,
+        N = r.N,
+        SkipSpecialTokens = r.SkipSpecialTokens,
+        IncludeStopStrInOutput = r.IncludeStopStrInOutput,
+    }, r.PromptTokenIds.Length);
+
+    public async IAsyncEnumerable<BackendEvent> Generate(BackendRequest request,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ResolvedSamplingParams parameters;
+        IAsyncEnumerable<GenerationEvent> events;
+        try
+        {
+            parameters = Resolve(request);
+            events = model.GenerateAsync(request.PromptTokenIds, parameters, request.SequenceIndex, cancellationToken);
+        }
+        catch (SamplingParameterException e)
+        {
+            throw new RequestRejectedException(e.Message, e.ParamName);
+        }
+        catch (RequestRefusedException e)
+        {
+            throw new RequestRejectedException(e.Message, "max_tokens");
+        }
+        await foreach (var e in events.ConfigureAwait(false))
+        {
+            yield return new TokenDelta(e.TextDelta, e.TokenId, e.Logprob is { } lp ? Logprob(lp) : null);
+            if (e.Result is { } result)
+            {
+                JsonNode? stopReason = result.StopString != null ? JsonValue.Create(result.StopString)
+                    : result.StopTokenId is int id && !parameters.EosTokenIds.Contains(id) ? JsonValue.Create(id) : null;
+                yield return new GenerationFinished(result.FinishReason.ToWireName(), result.PromptTokens, result.CompletionTokens,
+                    e.CachedTokens, (JsonObject)JsonNode.Parse(result.Parameters.ToJson())!, stopReason);
+            }
+        }
+    }
+
+    private TokenLogprob Logprob(QwenSharp.Generation.TokenLogprob lp)
+    {
+        var top = lp.TopLogprobs.Select(t => new TopLogprob(Text(t.TokenId), t.TokenId, t.Logprob, Bytes(t.TokenId))).ToList();
+        return new TokenLogprob(Text(lp.TokenId), lp.Logprob, Bytes(lp.TokenId), top);
+    }
+
+    private byte[] Bytes(int id) => model.Tokenizer.TokenBytes(id).ToArray();
+
+    private string Text(int id) => Encoding.UTF8.GetString(model.Tokenizer.TokenBytes(id));
+
+    public BackendStats GetStats()
+    {
+        var s = model.Engine.Stats;
+        return new BackendStats(s.Running, s.Waiting, s.KvUsage, s.PrefixQueriedTokens, s.PrefixHitTokens);
+    }
+
+    public void Dispose() => model.Dispose();
+}

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using QwenSharp.Server.Backend;
+using QwenSharp.Server.OpenAi;
+
+namespace QwenSharp.Server.Ollama;
+
+/// <summary>Ollama's API beside the OpenAI one: /api/chat, /api/generate, /api/tags, /api/show, /api/version.</summary>
+public static class OllamaEndpoints
+{
+    public static async Task ChatAsync(HttpContext http, ServingContext ctx)
+    {
+        var clock = Stopwatch.StartNew();
+        using var doc = await RequestBody.ReadAsync(http);
+        var f = new RequestFields(doc.RootElement);
+        string model = ctx.ResolveModel(RequireModel(f), ollama: true);
+        bool stream = f.Bool("stream") ?? true; // Ollama streams unless told not to
+        ReadCommon(f);
+        var options = OllamaOptions.Read(f.Object("options"));
+        if (f.Raw("tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+            throw ApiException.BadRequest("'tools' are not supported: QwenSharp has no tool-call parser.", "tools");
+        var messagesRaw = f.Raw("messages");
+        f.RejectUnread();
+
+        if (messagesRaw is not { } m || (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 0))
+        {
+            // Ollama answers a chat without messages by loading the model: done at once, done_reason "load".
+            await WriteOne(http, new OllamaChatChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = "" }, Done = true, DoneReason = "load" }, ServerJsonContext.Default.OllamaChatChunk);
+            return;
+        }
+        string messages = ChatMessages.Normalize(m);
+        string prompt = ctx.Guard(b => b.RenderChat(messages, null, true, null));
+        int[] ids = ctx.Guard(b => b.Tokenize(prompt));
+        string id = "ollama-chat-" + RequestIds.From(http);
+        var request = Prepare(ctx, id, ids, options, "messages");
+
+        var ndjson = new NdjsonWriter(http.Response);
+        var ct = http.RequestAborted;
+        var run = new OllamaGeneration(ctx, http, request, new RequestLog(ctx, id, "/api/chat", clock));
+        await run.RunAsync(stream, async (text, finish, timings, generated) =>
+        {
+            var chunk = new OllamaChatChunk
+            {
+                Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = text },
+                Done = finish != null, DoneReason = finish?.Reason,
+                TotalDuration = finish != null ? timings.TotalNs : null, LoadDuration = finish != null ? 0 : null,
+                PromptEvalCount = finish?.PromptTokens, PromptEvalDuration = finish != null ? timings.PromptEvalNs : null,
+                EvalCount = finish?.CompletionTokens, EvalDuration = finish != null ? timings.EvalNs : null,
+            };
+            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Default.OllamaChatChunk); return; }
+            if (!http.Response.HasStarted) ndjson.Start();
+            await ndjson.WriteAsync(chunk, ServerJsonContext.Default.OllamaChatChunk, ct);
+        });
+    }
+
+    public static async Task GenerateAsync(HttpContext http, ServingContext ctx)
+    {
+        var clock = Stopwatch.StartNew();
+        using var doc = await RequestBody.ReadAsync(http);
+        var f = new RequestFields(doc.RootElement);
+        string model = ctx.ResolveModel(RequireModel(f), ollama: true);
+        bool stream = f.Bool("stream") ?? true;
+        ReadCommon(f);
+        var options = OllamaOptions.Read(f.Object("options"));
+        string prompt = f.String("prompt") ?? "";
+        string? system = f.String("system");
+        bool raw = f.Bool("raw") ?? false;
+        var context = f.Ints("context");
+        if (f.String("suffix") is { Length: > 0 })
+            throw ApiException.BadRequest("'suffix' is not supported: Qwen2 models are served without fill-in-the-middle.", "suffix");
+        if (f.String("template") is { Length: > 0 })
+            throw ApiException.BadRequest("'template' is not supported: the model's chat template (or --chat-template) is used.", "template");
+        if (f.Raw("images") is { ValueKind: JsonValueKind.Array } images && images.GetArrayLength() > 0)
+            throw ApiException.BadRequest("'images' are not supported: QwenSharp serves text-only models.", "images");
+        f.RejectUnread();
+
+        if (prompt.Length == 0 && context.Count == 0)
+        {
+            await WriteOne(http, new OllamaGenerateChunk { Model = model, CreatedAt = OllamaGeneration.Now(), Response = "", Done = true, DoneReason = "load" }, ServerJsonContext.Default.OllamaGenerateChunk);
+            return;
+        }
+        string text = prompt;
+        if (!raw)
+        {
+            var messages = new JsonArray();
+            if (!string.IsNullOrEmpty(system)) messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
+            messages.Add(new JsonObject { ["role"] = "user", ["content"] = prompt });
+            text = ctx.Guard(b => b.RenderChat(messages.ToJsonString(), null, true, null));
+        }
+        int[] ids = [.. context, .. ctx.Guard(b => b.Tokenize(text))];
+        string id = "ollama-gen-" + RequestIds.From(http);
+        var request = Prepare(ctx, id, ids, options, "prompt");
+
+        var ndjson = new NdjsonWriter(http.Response);
+        var ct = http.RequestAborted;
+        var run = new OllamaGeneration(ctx, http, request, new RequestLog(ctx, id, "/api/generate", clock));
+        await run.RunAsync(stream, async (delta, finish, timings, generated) =>
+        {
+            var chunk = new OllamaGenerateChunk
+            {
+                Model = model, CreatedAt = OllamaGeneration.Now(), Response = delta, Done = finish != null, DoneReason = finish?.Reason,
+                Context = finish != null ? [.. ids, .. generated] : null,
+                TotalDuration = finish != null ? timings.TotalNs : null, LoadDuration = finish != null ? 0 : null,
+                PromptEvalCount = finish?.PromptTokens, PromptEvalDuration = finish != null ? timings.PromptEvalNs : null,
+                EvalCount = finish?.CompletionTokens, EvalDuration = finish != null ? timings.EvalNs : null,
+            };
+            if (!stream) { await WriteOne(http, chunk, ServerJsonContext.Default.OllamaGenerateChunk); return; }
+            if (!http.Response.HasStarted) ndjson.Start();
+            await ndjson.WriteAsync(chunk, ServerJsonContext.Default.OllamaGenerateChunk, ct);
+        });
+    }
+
+    public static IResult Tags(ServingContext ctx) => Results.Json(new OllamaTags
+    {
+        Models = ctx.ModelNames.Select(name => new OllamaModel
+        {
+            Name = name, Model = name, ModifiedAt = ModifiedAt(ctx), Size = ctx.Backend.Info.SizeBytes,
+            Digest = Digest(ctx, name), Details = Details(ctx),
+        }).ToList(),
+    }, ServerJsonContext.Default.OllamaTags);
+
+    public static async Task<IResult> ShowAsync(HttpContext http, ServingContext ctx)
+    {
+        using var doc = await RequestBody.ReadAsync(http);
+        var f = new RequestFields(doc.RootElement);
+        string? requested = f.String("model") ?? f.String("name"); // "name" is the field's older spelling
+        if (string.IsNullOrEmpty(requested)) throw ApiException.BadRequest("'model' is required.", "model");
+        string model = ctx.ResolveModel(requested, ollama: true);
+        f.Bool("verbose");
+        f.Raw("CustomHeaders");
+        f.RejectUnread();
+        var info = ctx.Backend.Info;
+        return Results.Json(new OllamaShow
+        {
+            Modelfile = $"# Served by QwenSharp\nFROM {(ctx.Options.Model.Length > 0 ? ctx.Options.Model : model)}\n",
+            Parameters = "",
+            Template = info.ChatTemplate,
+            Details = Details(ctx),
+            ModelInfo = new JsonObject
+            {
+                ["general.architecture"] = info.Family,
+                [$"{info.Family}.context_length"] = ctx.Backend.MaxModelLength,
+            },
+            Capabilities = ["completion"],
+            ModifiedAt = ModifiedAt(ctx),
+        }, ServerJsonContext.Default.OllamaShow);
+    }
+
+    public static IResult Version() => Results.Json(new OllamaVersion { Version = InfoEndpoints.Version }, ServerJsonContext.Default.OllamaVersion);
+
+    private static string RequireModel(RequestFields f) =>
+        f.String("model") is { Length: > 0 } m ? m : throw ApiException.BadRequest("'model' is required.", "model");
+
+    /// <summary>keep_alive only tells Ollama how long to keep a model loaded; QwenSharp keeps its one model for the
+    /// server's lifetime, so any value is accepted. `format` (JSON mode) and `think` are refused when asked for.</summary>
+    private static void ReadCommon(RequestFields f)
+    {
+        f.Raw("keep_alive");
+        f.Raw("CustomHeaders"); // OllamaSharp serializes its per-request header map into the body; it carries no parameter
+        if (f.Raw("format") is { } format && !(format.ValueKind == JsonValueKind.String && format.GetString() == ""))
+            throw ApiException.BadRequest("'format' is not supported: QwenSharp has no structured-output decoding.", "format");
+        if (f.Raw("think") is { } think && think.ValueKind != JsonValueKind.False)
+            throw ApiException.BadRequest("'think' is not supported for this model.", "think");
+    }
+
+    private static BackendRequest Prepare(ServingContext ctx, string id, int[] ids, OllamaOptions.Result options, string promptParam)
+    {
+        int maxTokens = ctx.ResolveMaxTokens(ids.Length, options.Sampling.MaxTokens, promptParam, options.Sampling.MaxTokensParam,
+            options.ContextLimit);
+        var request = options.Sampling.ToBackend(id, ids, maxTokens, 0);
+        ctx.Validate(request);
+        return request;
+    }
+
+    private static async Task WriteOne<T>(HttpContext http, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) =>
+        await http.Response.WriteAsJsonAsync(value, type, cancellationToken: http.RequestAborted);
+
+    private static string ModifiedAt(ServingContext ctx) =>
+        DateTimeOffset.FromUnixTimeSeconds(ctx.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Ollama's digest names a manifest; QwenSharp has none, so this is a stable id of the name and source.</summary>
+    private static string Digest(ServingContext ctx, string name) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name + "\n" + ctx.Options.Model)));
+
+    private static OllamaDetails Details(ServingContext ctx)
+    {
+        var info = ctx.Backend.Info;
+        return new OllamaDetails
+        {
+            Format = info.Format, Family = info.Family, Families = [info.Family],
+            ParameterSize = info.ParameterSize, QuantizationLevel = info.QuantizationLevel,
+        };
+    }
+}

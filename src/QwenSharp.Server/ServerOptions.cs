@@ -1,0 +1,23 @@
+namespace QwenSharp.Server;
+
+/// <summary>`qwensharp serve` options, named after vLLM's `vllm serve` flags.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>A model folder, GGUF file or hub name (--model).</summary>
+    public string Model { get; init; } = "";
+    public string Host { get; init; } = "127.0.0.1";
+    /// <summary>0 picks a free port (tests); vLLM's default is 8000.</summary>
+    public int Port { get; init; } = 8000;
+    /// <summary>--served-model-name: every name the model answers to; empty means the backend's own name.</summary>
+    public IReadOnlyList<string> ServedModelNames { get; init; } = [];
+    /// <summary>--api-key or QWENSHARP_API_KEY: when set, every route but /health needs `Authorization: Bearer key`.</summary>
+    public string? ApiKey { get; init; }
+    public int? MaxModelLen { get; init; }
+    public int? MaxNumSeqs { get; init; }
+    /// <summary>--chat-template: a Jinja file replacing the model's own template.</summary>
+    public string? ChatTemplate { get; init; }
+    /// <summary>--generation-config: "auto" takes sampling defaults from generation_config.json, "vllm" uses vLLM's.</summary>
+    public string GenerationConfig { get; init; } = "auto";
+    /// <summary>--allowed-origins: CORS stays off unless given; "*" allows any origin.</summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+}

@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using QwenSharp.Formats;
+using QwenSharp.Generation;
+using QwenSharp.Model;
+using QwenSharp.Text;
+
+namespace QwenSharp.Engine;
+
+/// <summary>
+/// Everything one model needs to answer requests: its network, tokenizer, chat template, generation defaults
+/// (generation_config.json) and a running <see cref="InferenceEngine"/>. The CLI, the server and
+/// <c>QwenChatClient</c> all stand on this.
+/// </summary>
+public sealed class LoadedModel : IDisposable
+{
+    private LoadedModel(string path, Qwen2Model model, Qwen2Tokenizer tokenizer, ChatTemplate? template,
+        GenerationConfig? generationConfig, IReadOnlyList<int> eosTokenIds, InferenceEngine engine)
+    {
+        Path = path;
+        Model = model;
+        Tokenizer = tokenizer;
+        Template = template;
+        GenerationConfig = generationConfig;
+        EosTokenIds = eosTokenIds;
+        Engine = engine;
+    }
+
+    public string Path { get; }
+    public Qwen2Model Model { get; }
+    public Qwen2Tokenizer Tokenizer { get; }
+    /// <summary>The model's chat template; null when the model ships none (then only raw prompts work).</summary>
+    public ChatTemplate? Template { get; }
+    /// <summary>generation_config.json of a folder; null for GGUF files and folders without one.</summary>
+    public GenerationConfig? GenerationConfig { get; }
+    /// <summary>Ids that end a sequence unless ignore_eos: generation_config's, else config.json's, else the tokenizer's end tokens.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; }
+    public InferenceEngine Engine { get; }
+    public int MaxModelLen => Engine.MaxModelLen;
+
+    /// <summary>Loads a local model folder or GGUF file (see the Hub for names). <paramref name="chatTemplatePath"/> overrides the model's template.</summary>
+    public static LoadedModel Load(string path, EngineOptions? options = null, string? chatTemplatePath = null, bool useGenerationConfig = true)
+    {
+        var model = ModelFiles.Load(path);
+        try
+        {
+            var tokenizer = TokenizerLoader.Load(path);
+            var generationConfig = useGenerationConfig && Directory.Exists(path) ? GenerationConfig.FromModelFolder(path) : null;
+            var template = LoadTemplate(path, chatTemplatePath);
+            var eos = EndTokens(model.Config, generationConfig, tokenizer);
+            var engine = new InferenceEngine(model, skip => new DetokenizerDecoder(tokenizer, skip), options);
+            return new LoadedModel(path, model, tokenizer, template, generationConfig, eos, engine);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static ChatTemplate? LoadTemplate(string path, string? overridePath)
+    {
+        if (overridePath != null)
+        {
+            if (!File.Exists(overridePath)) throw new FileNotFoundException($"Chat template file {overridePath} does not exist.");
+            var (bos, eos) = Directory.Exists(path) ? ChatTemplate.ReadSpecialTokens(path) : (null, null);
+            return ChatTemplate.Parse(File.ReadAllText(overridePath), overridePath, bos, eos);
+        }
+        try
+        {
+            return ChatTemplate.FromModel(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The ids that end generation. Qwen2-7B-Instruct's generation_config lists &lt;|im_end|&gt; and
+    /// &lt;|endoftext|&gt;; a GGUF file names one eos, so the tokenizer's other end-of-generation tokens are
+    /// added as llama.cpp does.
+    /// </summary>
+    private static IReadOnlyList<int> EndTokens(Qwen2Config config, GenerationConfig? generation, Qwen2Tokenizer tokenizer)
+    {
+        var ids = new List<int>();
+        if (generation is { EosTokenIds.Count: > 0 }) ids.AddRange(generation.EosTokenIds);
+        else ids.AddRange(config.EosTokenIds);
+        foreach (var end in new[] { "<|im_end|>", "<|endoftext|>" })
+            if (generation is not { EosTokenIds.Count: > 0 } && tokenizer.TokenToId(end) is int id && id < config.VocabSize && !ids.Contains(id))
+                ids.Add(id);
+        return ids;
+    }
+
+    /// <summary>The chat prompt as the model's template renders it (apply_chat_template with tokenize=False).</summary>
+    public string RenderChat(JsonArray messages, JsonArray? tools = null, bool addGenerationPrompt = true,
+        IReadOnlyDictionary<string, JsonNode?>? variables = null)
+    {
+        if (Template == null)
+            throw new InvalidOperationException($"Model {Path} has no chat template; pass one (--chat-template) or send a raw prompt.");
+        return Template.Render(messages, tools, addGenerationPrompt, variables);
+    }
+
+    /// <summary>
+    /// Fills a request's unset sampling values from the model's generation_config.json, then vLLM's defaults;
+    /// max_tokens defaults to the room left in the context.
+    /// </summary>
+    public ResolvedSamplingParams Resolve(SamplingParams parameters, int promptTokens) =>
+        parameters.Resolve(GenerationConfig, Math.Max(1, MaxModelLen - promptTokens), EosTokenIds);
+
+    public IAsyncEnumerable<GenerationEvent> GenerateAsync(IReadOnlyList<int> prompt, ResolvedSamplingParams parameters,
+        int sequenceIndex = 0, CancellationToken cancellationToken = default) =>
+        Engine.GenerateAsync(prompt, parameters, sequenceIndex, cancellationToken);
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Model.Dispose();
+    }
+}

@@ -1,0 +1,56 @@
+namespace QwenSharp.Generation;
+
+/// <summary>
+/// Sampling parameters with every value decided and checked (see <see cref="SamplingParams.Resolve"/>):
+/// what the sampler uses and what a caller reports (serializable with <see cref="GenerationJsonContext"/>,
+/// snake_case names as vLLM's).
+/// </summary>
+public sealed record ResolvedSamplingParams
+{
+    /// <summary>0 (below 1e-5) means greedy; otherwise at least 0.01.</summary>
+    public required double Temperature { get; init; }
+    /// <summary>-1 when off.</summary>
+    public required int TopK { get; init; }
+    public required double TopP { get; init; }
+    public required double MinP { get; init; }
+    public required double RepetitionPenalty { get; init; }
+    public required double PresencePenalty { get; init; }
+    public required double FrequencyPenalty { get; init; }
+    /// <summary>Token id to bias, each within [-100, 100].</summary>
+    public required IReadOnlyDictionary<int, double> LogitBias { get; init; }
+    /// <summary>The requested seed; null when the generator was seeded at random.</summary>
+    public required long? Seed { get; init; }
+    public required int MaxTokens { get; init; }
+    public required int MinTokens { get; init; }
+    public required IReadOnlyList<string> Stop { get; init; }
+    public required IReadOnlyList<int> StopTokenIds { get; init; }
+    /// <summary>The model's end-of-sequence ids (from generation_config.json); they stop unless <see cref="IgnoreEos"/>.</summary>
+    public required IReadOnlyList<int> EosTokenIds { get; init; }
+    public required bool IgnoreEos { get; init; }
+    /// <summary>Alternatives reported per chosen token; null when logprobs are not asked for.</summary>
+    public required int? Logprobs { get; init; }
+    public required int N { get; init; }
+    public required bool SkipSpecialTokens { get; init; }
+    public required bool IncludeStopStrInOutput { get; init; }
+
+    /// <summary>True when tokens are chosen by argmax (temperature below vLLM's 1e-5).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsGreedy => Temperature < SamplingParams.GreedyEpsilon;
+
+    /// <summary>
+    /// Refuses token ids the model does not have (vLLM answers such logit_bias or stop_token_ids with a 400),
+    /// naming the parameter, the id and the vocabulary size.
+    /// </summary>
+    public void CheckVocabulary(int vocabularySize)
+    {
+        foreach (int id in LogitBias.Keys)
+            if (id >= vocabularySize)
+                throw new SamplingParameterException("logit_bias", $"logit_bias token id {id} is outside the vocabulary of {vocabularySize} tokens (ids 0 to {vocabularySize - 1}).");
+        foreach (int id in StopTokenIds)
+            if (id >= vocabularySize)
+                throw new SamplingParameterException("stop_token_ids", $"stop_token_ids token id {id} is outside the vocabulary of {vocabularySize} tokens (ids 0 to {vocabularySize - 1}).");
+    }
+
+    /// <summary>This record as JSON with vLLM's snake_case names.</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, GenerationJsonContext.Default.ResolvedSamplingParams);
+}

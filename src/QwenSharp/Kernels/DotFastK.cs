@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+// K-quants · Q8_K, the way ggml's AVX2 kernels do it: per 32 values vpmaddubsw (unsigned quant × int8
+// activation → int16 pairs; no saturation: at most 2·63·127) then vpmaddwd by the int16 sub-block scale, summed
+// into int32 lanes per super-block, then one FMA by d·y.d. The offsets use Q8_K's bsums (sums of 16 activations):
+//   Q4_K: value = d·sc·q − dmin·m   → subtract dmin·y.d·Σ_j m_j·(bsum_2j + bsum_2j+1);
+//   Q6_K: value = d·sc·(q − 32)     → subtract d·y.d·32·Σ_g sc_g·bsum_g.
+// One token: unpacked in registers. Several tokens: each super-block unpacked once into a KBlock on the stack.
+internal static unsafe partial class DotFast
+{
+    private struct KBlock
+    {
+        public fixed byte Q[256];
+        public fixed short Scales[128]; // 8 chunks of 32 values × 16 int16 lanes
+        public fixed short C[16];       // offset coefficient per group of 16
+        public float D;
+        public float F;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaledDot(Vector256<byte> q, sbyte* a, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Avx.LoadVector256(a)), scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int OffsetSum(short* c, short* bsums)
+    {
+        var p = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(c), Avx.LoadVector256(bsums));
+        return Vector256.Sum(p);
+    }
+
+    /// <summary>Q4_K's 8 six-bit scales and mins as bytes (ggml's kmask shuffle of the 12 packed bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4KScales(byte* packed, byte* scales8, byte* mins8)
+    {
+        const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+        uint u0 = Unsafe.ReadUnaligned<uint>(packed), u1 = Unsafe.ReadUnaligned<uint>(packed + 4), u2 = Unsafe.ReadUnaligned<uint>(packed + 8);
+        uint* s = (uint*)scales8;
+        uint* m = (uint*)mins8;
+        s[0] = u0 & kmask1;
+        s[1] = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
+        m[0] = u1 & kmask1;
+        m[1] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+    }
+
+    private static float Q4_KOne(byte* w, byte* a, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        float off = 0;
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        short* c = stackalloc short[16];
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ4_K), a += sizeof(BlockQ8_K))
+        {
+            var x = (BlockQ4_K*)w;
+            var y = (BlockQ8_K*)a;
+            Q4KScales((byte*)&x->Scales, sc, mn);
+            for (int j = 0; j < 8; j++) c[2 * j] = c[2 * j + 1] = mn[j];
+            byte* qs = (byte*)&x->Qs;
+            sbyte* q8 = (sbyte*)&y->Qs;
+            var sumi = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                var v = Avx.LoadVector256(qs + 32 * k);
+                var lo = Avx2.And(v, m4);
+                var hi = Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4);
+                sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)sc[2 * k])));
+                sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)sc[2 * k + 1])));
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(FloatFormats.HalfTable[x->D] * y->D), acc);
+            off += FloatFormats.HalfTable[x->DMin] * y->D * OffsetSum(c, (short*)&y->BSums);
+        }
+        return Vector256.Sum(acc) - off;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6KQuants(BlockQ6_K* x, int half, out Vector256<byte> q1, out Vector256<byte> q2, out Vector256<byte> q3, out Vector256<byte> q4)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        var m30 = Vector256.Create((byte)0x30);
+        byte* ql = (byte*)&x->Ql + 64 * half;
+        var h = Avx.LoadVector256((byte*)&x->Qh + 32 * half).AsUInt16();
+        var l0 = Avx.LoadVector256(ql);
+        var l1 = Avx.LoadVector256(ql + 32);
+        q1 = Avx2.Or(Avx2.And(l0, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 4).AsByte(), m30));
+        q2 = Avx2.Or(Avx2.And(l1, m4), Avx2.And(Avx2.ShiftLeftLogical(h, 2).AsByte(), m30));
+        q3 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l0.AsUInt16(), 4).AsByte(), m4), Avx2.And(h.AsByte(), m30));
+        q4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(l1.AsUInt16(), 4).AsByte(), m4), Avx2.And(Avx2.ShiftRightLogical(h, 2).AsByte(), m30));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> PairScale(sbyte* sc, int g) =>
+        Vector256.Create(Vector128.Create((short)sc[g]), Vector128.Create((short)sc[g + 1]));
+
+    private static float Q6_KOne(byte* w, byte* a, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        float off = 0;
+        short* c = stackalloc short[16];
+        for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ6_K), a += sizeof(BlockQ8_K))
+        {
+            var x = (BlockQ6_K*)w;
+            var y = (BlockQ8_K*)a;
+            sbyte* sc = (sbyte*)&x->Scales;
+            sbyte* q8 = (sbyte*)&y->Qs;
+            var sumi = Vector256<int>.Zero;
+            for (int half = 0; half < 2; half++)
+            {
+                Q6KQuants(x, half, out var q1, out var q2, out var q3, out var q4);
+                sbyte* a8 = q8 + 128 * half;
+                int g = 8 * half;
+                sumi = Avx2.Add(sumi, ScaledDot(q1, a8, PairScale(sc, g)));
+                sumi = Avx2.Add(sumi, ScaledDot(q2, a8 + 32, PairScale(sc, g + 2)));
+                sumi = Avx2.Add(sumi, ScaledDot(q3, a8 + 64, PairScale(sc, g + 4)));
+                sumi = Avx2.Add(sumi, ScaledDot(q4, a8 + 96, PairScale(sc, g + 6)));
+            }
+            for (int j = 0; j < 16; j++) c[j] = (short)(32 * sc[j]);
+            float d = FloatFormats.HalfTable[x->D] * y->D;
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
+            off += d * OffsetSum(c, (short*)&y->BSums);
+        }
+        return Vector256.Sum(acc) - off;
+    }
+
+    private static void UnpackQ4K(byte* block, KBlock* k)
+    {
+        var x = (BlockQ4_K*)block;
+        k->D = FloatFormats.HalfTable[x->D];
+        k->F = FloatFormats.HalfTable[x->DMin];
+        byte* sc = stackalloc byte[8];
+        byte* mn = stackalloc byte[8];
+        Q4KScales((byte*)&x->Scales, sc, mn);
+        byte* qs = (byte*)&x->Qs;
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int c = 0; c < 4; c++)
+        {
+            var v = Avx.LoadVector256(qs + 32 * c);
+            Avx.Store(k->Q + 64 * c, Avx2.And(v, m4));
+            Avx.Store(k->Q + 64 * c + 32, Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4));
+        }
+        for (int j = 0; j < 8; j++)
+        {
+            Avx.Store(k->Scales + 16 * j, Vector256.Create((short)sc[j]));
+            k->C[2 * j] = k->C[2 * j + 1] = mn[j];
+        }
+    }
+
+    private static void UnpackQ6K(byte* block, KBlock* k)
+    {
+        var x = (BlockQ6_K*)block;
+        k->D = FloatFormats.HalfTable[x->D];
+        k->F = k->D;
+        sbyte* sc = (sbyte*)&x->Scales;
+        for (int half = 0; half < 2; half++)
+        {
+            Q6KQuants(x, half, out var q1, out var q2, out var q3, out var q4);
+            byte* q = k->Q + 128 * half;
+            Avx.Store(q, q1);
+            Avx.Store(q + 32, q2);
+            Avx.Store(q + 64, q3);
+            Avx.Store(q + 96, q4);
+        }
+        for (int c = 0; c < 8; c++) Avx.Store(k->Scales + 16 * c, PairScale(sc, 2 * c));
+        for (int g = 0; g < 16; g++) k->C[g] = (short)(32 * sc[g]);
+    }
+
+    private static void KMany(delegate*<byte*, KBlock*, void> unpack, int blockBytes, byte* w, byte* a, long stride, int n, int tokens, float* y)
+    {
+        KBlock k;
+        var acc = stackalloc Vector256<float>[MaxTokens];
+        float* off = stackalloc float[MaxTokens];
+        for (int t = 0; t < tokens; t++) { acc[t] = Vector256<float>.Zero; off[t] = 0; }
+        for (int b = 0; b < n / 256; b++)
+        {
+            unpack(w + (long)b * blockBytes, &k);
+            byte* at = a + (long)b * sizeof(BlockQ8_K);
+            for (int t = 0; t < tokens; t++, at += stride)
+            {
+                var yb = (BlockQ8_K*)at;
+                sbyte* q8 = (sbyte*)&yb->Qs;
+                var sumi = Vector256<int>.Zero;
+                for (int c = 0; c < 8; c++)
+                    sumi = Avx2.Add(sumi, ScaledDot(Avx.LoadVector256(k.Q + 32 * c), q8 + 32 * c, Avx.LoadVector256(k.Scales + 16 * c)));
+                acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(k.D * yb->D), acc[t]);
+                off[t] += k.F * yb->D * OffsetSum(k.C, (short*)&yb->BSums);
+            }
+        }
+        for (int t = 0; t < tokens; t++) y[t] = Vector256.Sum(acc[t]) - off[t];
+    }
+
+    private static void Q4_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
+        KMany(&UnpackQ4K, sizeof(BlockQ4_K), w, a, stride, n, tokens, y);
+
+    private static void Q6_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
+        KMany(&UnpackQ6K, sizeof(BlockQ6_K), w, a, stride, n, tokens, y);
+}

@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// The fast kernels for F32, F16 and BF16 weights. llama.cpp rounds activations to the weight's format and
+/// multiplies in f32 (ggml_vec_dot_f16/_bf16 convert both sides to f32 and FMA), so the activations are kept
+/// here as f32 values already rounded to F16/BF16 (<see cref="RoundActivations"/>): same products, and only the
+/// weights need converting in the loop. Batches of tokens go through a 2 rows × 4 tokens register block on
+/// weight rows converted once per tile. AVX2+FMA at 256 bits (which Zen 4 runs at the rate of 512);
+/// elsewhere TensorPrimitives' portable vectors.
+/// </summary>
+internal static unsafe class FloatDot
+{
+    public static bool IsFloat(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
+
+    /// <summary>Activations as llama.cpp sees them for these weights: rounded to F16 or BF16, held as f32.</summary>
+    public static void RoundActivations(GgmlType weightType, float* x, float* dst, int n)
+    {
+        switch (weightType)
+        {
+            case GgmlType.F32: new ReadOnlySpan<float>(x, n).CopyTo(new Span<float>(dst, n)); break;
+            case GgmlType.F16:
+                for (int i = 0; i < n; i++) dst[i] = (float)(Half)x[i];
+                break;
+            default:
+                for (int i = 0; i < n; i++) dst[i] = FloatFormats.BFloat16ToSingle(FloatFormats.SingleToBFloat16(x[i]));
+                break;
+        }
+    }
+
+    // The element format as a type parameter, so that the JIT compiles one loop per format with no branch inside.
+    private interface IFormat
+    {
+        static abstract Vector256<float> Load(byte* w, int i);
+        static abstract float Scalar(byte* w, int i);
+    }
+
+    private struct F32Format : IFormat
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i) => Avx.LoadVector256((float*)w + i);
+        public static float Scalar(byte* w, int i) => ((float*)w)[i];
+    }
+
+    private struct BF16Format : IFormat
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i) =>
+            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128((ushort*)w + i)), 16).AsSingle();
+        public static float Scalar(byte* w, int i) => FloatFormats.BFloat16ToSingle(((ushort*)w)[i]);
+    }
+
+    private struct F16Format : IFormat
+    {
+        /// <summary>fp16 → fp32 by bits (.NET exposes no vcvtph2ps): the halves sign-extended to int32 put the
+        /// sign in bit 31; (exponent|mantissa) &lt;&lt; 13 times 2^112 re-biases normals and subnormals alike;
+        /// exponent 31 (inf, NaN) gets the f32 all-ones exponent.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load(byte* w, int i)
+        {
+            var h = Avx2.ConvertToVector256Int32(Sse2.LoadVector128((short*)w + i));
+            var em = Avx2.And(h, Vector256.Create(0x7fff));
+            var shifted = Avx2.ShiftLeftLogical(em, 13);
+            var f = Avx.Multiply(shifted.AsSingle(), Vector256.Create(5.192296858534828e33f));
+            var special = Avx2.CompareGreaterThan(em, Vector256.Create(0x7bff)).AsSingle();
+            f = Avx.BlendVariable(f, Avx2.Or(shifted, Vector256.Create(0x7f800000)).AsSingle(), special);
+            return Avx.Or(f, Avx2.And(h, Vector256.Create(int.MinValue)).AsSingle());
+        }
+        public static float Scalar(byte* w, int i) => FloatFormats.HalfTable[((ushort*)w)[i]];
+    }
+
+    /// <summary>A weight row as f32 (F32 rows are used in place by the callers).</summary>
+    public static void ToSingle(GgmlType type, byte* w, float* dst, int n)
+    {
+        switch (type)
+        {
+            case GgmlType.F32: ToSingle<F32Format>(w, dst, n); break;
+            case GgmlType.F16: ToSingle<F16Format>(w, dst, n); break;
+            default: ToSingle<BF16Format>(w, dst, n); break;
+        }
+    }
+
+    private static void ToSingle<T>(byte* w, float* dst, int n) where T : struct, IFormat
+    {
+        int i = 0;
+        if (Avx2.IsSupported)
+            for (; i + 8 <= n; i += 8) Avx.Store(dst + i, T.Load(w, i));
+        for (; i < n; i++) dst[i] = T.Scalar(w, i);
+    }
+
+    /// <summary>One row · one token.</summary>
+    public static float One(GgmlType type, byte* w, float* a, int n) => type switch
+    {
+        GgmlType.F32 => One<F32Format>(w, a, n),
+        GgmlType.F16 => One<F16Format>(w, a, n),
+        _ => One<BF16Format>(w, a, n),
+    };
+
+    private static float One<T>(byte* w, float* a, int n) where T : struct, IFormat
+    {
+        if (!(Avx2.IsSupported && Fma.IsSupported))
+        {
+            if (typeof(T) == typeof(F32Format))
+                return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(w, n), new ReadOnlySpan<float>(a, n));
+            float s = 0;
+            for (int j = 0; j < n; j++) s += T.Scalar(w, j) * a[j];
+            return s;
+        }
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            acc0 = Fma.MultiplyAdd(T.Load(w, i), Avx.LoadVector256(a + i), acc0);
+            acc1 = Fma.MultiplyAdd(T.Load(w, i + 8), Avx.LoadVector256(a + i + 8), acc1);
+        }
+        for (; i + 8 <= n; i += 8) acc0 = Fma.MultiplyAdd(T.Load(w, i), Avx.LoadVector256(a + i), acc0);
+        float sum = Vector256.Sum(Avx.Add(acc0, acc1));
+        for (; i < n; i++) sum += T.Scalar(w, i) * a[i];
+        return sum;
+    }
+
+    /// <summary>Two f32 rows · four tokens (activation rows a + k·stride): y[r·4 + t].</summary>
+    public static void Block2x4(float* w0, float* w1, float* a, long stride, int n, float* y)
+    {
+        float* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
+        int i = 0;
+        if (Avx2.IsSupported && Fma.IsSupported)
+        {
+            Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
+            Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var x0 = Avx.LoadVector256(w0 + i);
+                var x1 = Avx.LoadVector256(w1 + i);
+                var b = Avx.LoadVector256(a0 + i);
+                c00 = Fma.MultiplyAdd(x0, b, c00); c10 = Fma.MultiplyAdd(x1, b, c10);
+                b = Avx.LoadVector256(a1 + i);
+                c01 = Fma.MultiplyAdd(x0, b, c01); c11 = Fma.MultiplyAdd(x1, b, c11);
+                b = Avx.LoadVector256(a2 + i);
+                c02 = Fma.MultiplyAdd(x0, b, c02); c12 = Fma.MultiplyAdd(x1, b, c12);
+                b = Avx.LoadVector256(a3 + i);
+                c03 = Fma.MultiplyAdd(x0, b, c03); c13 = Fma.MultiplyAdd(x1, b, c13);
+            }
+            y[0] = Vector256.Sum(c00); y[1] = Vector256.Sum(c01); y[2] = Vector256.Sum(c02); y[3] = Vector256.Sum(c03);
+            y[4] = Vector256.Sum(c10); y[5] = Vector256.Sum(c11); y[6] = Vector256.Sum(c12); y[7] = Vector256.Sum(c13);
+        }
+        else
+        {
+            for (int k = 0; k < 8; k++) y[k] = 0;
+        }
+        for (; i < n; i++)
+        {
+            y[0] += w0[i] * a0[i]; y[1] += w0[i] * a1[i]; y[2] += w0[i] * a2[i]; y[3] += w0[i] * a3[i];
+            y[4] += w1[i] * a0[i]; y[5] += w1[i] * a1[i]; y[6] += w1[i] * a2[i]; y[7] += w1[i] * a3[i];
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using System.Runtime.InteropServices;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// y = W·x for a weight matrix W = [rows, cols] in any supported format, over a batch of tokens:
+/// y[t·rows + r] = Σ_c W[r, c] · x[t·cols + c] for t &lt; tokens.
+/// Weights are read from where they lie (the memory map) in their block format; nothing is expanded.
+/// <para><b>Precision.</b> <see cref="Multiply(TensorView, ReadOnlySpan{float}, Span{float}, int)"/> is the default and
+/// matches llama.cpp's CPU backend: activations are first converted to the weight's
+/// <see cref="ActivationQuantizer.VecDotType"/> (F16 for F16 weights, BF16 for BF16, 8-bit Q8_0/Q8_1 blocks for the
+/// 32-value quants, Q8_K for the K-quants, F32 for F32) and the dot products are integer sums per block.
+/// <see cref="MultiplyExact"/> keeps activations in f32 and multiplies by the exactly dequantized weights
+/// (f32 accumulation): the reference for F32 checks and for measuring what activation rounding costs.</para>
+/// <para>Work is split by output rows over a <see cref="WorkerPool"/>; with several tokens the rows are
+/// visited once per tile of tokens, so each weight row is read once for the whole tile (prefill as GEMM).</para>
+/// </summary>
+public static unsafe class MatMul
+{
+    /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
+    private const int TokenTile = DotFast.MaxTokens;
+
+    /// <summary>Tokens per tile for float weights: each pair of rows is converted to f32 once per tile.</summary>
+    private const int FloatTokenTile = 32;
+
+    [ThreadStatic] private static byte* _scratch;  // the caller's activation rows
+    [ThreadStatic] private static long _scratchBytes;
+
+    public static void Multiply(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens) =>
+        Multiply(w, x, y, tokens, WorkerPool.Shared);
+
+    public static void Multiply(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool pool)
+    {
+        var (rows, cols) = Validate(w, x.Length, y.Length, tokens);
+        fixed (float* px = x)
+        fixed (float* py = y)
+            Run(w.Type, w.Pointer, rows, cols, px, py, tokens, pool, exact: false, plain: false);
+    }
+
+    /// <summary>f32 activations against exactly dequantized weights (see the class remarks).</summary>
+    public static void MultiplyExact(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool? pool = null)
+    {
+        var (rows, cols) = Validate(w, x.Length, y.Length, tokens);
+        fixed (float* px = x)
+        fixed (float* py = y)
+            Run(w.Type, w.Pointer, rows, cols, px, py, tokens, pool ?? WorkerPool.Shared, exact: true, plain: false);
+    }
+
+    private static (int Rows, int Cols) Validate(TensorView w, int xLength, int yLength, int tokens)
+    {
+        if (w.Shape.Length != 2)
+            throw new ArgumentException($"Tensor {w.Name} has shape {w.ShapeText}; a matrix multiplication needs [rows, cols].");
+        long rows = w.Shape[0], cols = w.Shape[1];
+        if (rows > int.MaxValue || cols > int.MaxValue)
+            throw new ArgumentException($"Tensor {w.Name} {w.ShapeText} is too large for one matrix multiplication.");
+        if (tokens < 0) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token count {tokens} is negative.");
+        if ((long)tokens * cols > xLength)
+            throw new ArgumentException($"Multiplying {w.Name} {w.ShapeText} by {tokens} tokens needs {(long)tokens * cols} inputs; x has {xLength}.");
+        if ((long)tokens * rows > yLength)
+            throw new ArgumentException($"Multiplying {w.Name} {w.ShapeText} by {tokens} tokens writes {(long)tokens * rows} outputs; y has {yLength}.");
+        ActivationQuantizer.VecDotType(w.Type); // throws for a format without a matmul
+        GgmlTypeInfo.RowBytes(w.Type, cols);    // throws for a row that is not whole blocks
+        return ((int)rows, (int)cols);
+    }
+
+    private struct Job
+    {
+        public GgmlType Type;
+        public GgmlType ActType;
+        public byte* W;
+        public long WRowBytes;
+        public int Rows;
+        public int Cols;
+        public float* X;
+        public byte* A;
+        public long ARowBytes;
+        public float* Y;
+        public int Tokens;
+        public bool Exact;
+        public bool Plain;
+        /// <summary>Fast path for F32/F16/BF16: activations held as f32 rounded to the weight format.</summary>
+        public bool Float;
+    }
+
+    /// <summary>The pointer-level entry used by the public overloads and by the twin tests
+    /// (<paramref name="plain"/> picks the scalar twins).</summary>
+    internal static void Run(GgmlType type, byte* w, int rows, int cols, float* x, float* y, int tokens,
+        WorkerPool pool, bool exact, bool plain)
+    {
+        if (tokens == 0 || rows == 0) return;
+        var job = new Job
+        {
+            Type = type, W = w, WRowBytes = GgmlTypeInfo.RowBytes(type, cols), Rows = rows, Cols = cols,
+            X = x, Y = y, Tokens = tokens, Exact = exact, Plain = plain,
+            Float = !plain && FloatDot.IsFloat(type),
+        };
+        if (!exact)
+        {
+            job.ActType = ActivationQuantizer.VecDotType(type);
+            job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
+            job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
+            if (tokens == 1) QuantizeToken(&job, 0);
+            else pool.Run(&QuantizeShare, &job);
+        }
+        pool.Run(&MultiplyShare, &job);
+    }
+
+    private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
+    {
+        if (size < bytes)
+        {
+            if (buffer != null) NativeMemory.AlignedFree(buffer);
+            buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            size = bytes;
+        }
+        return buffer;
+    }
+
+    private static (int Start, int End) Share(int count, int worker, int workers, int align)
+    {
+        int units = (count + align - 1) / align;
+        int start = (int)((long)units * worker / workers) * align;
+        int end = (int)((long)units * (worker + 1) / workers) * align;
+        return (Math.Min(start, count), Math.Min(end, count));
+    }
+
+    private static void QuantizeToken(Job* job, int t)
+    {
+        float* x = job->X + (long)t * job->Cols;
+        byte* a = job->A + t * job->ARowBytes;
+        if (job->Float) FloatDot.RoundActivations(job->Type, x, (float*)a, job->Cols);
+        else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
+    }
+
+    private static void QuantizeShare(void* context, int worker, int workers)
+    {
+        var job = (Job*)context;
+        var (t0, t1) = Share(job->Tokens, worker, workers, 1);
+        for (int t = t0; t < t1; t++) QuantizeToken(job, t);
+    }
+
+    private static void MultiplyShare(void* context, int worker, int workers)
+    {
+        var job = (Job*)context;
+        var (r0, r1) = Share(job->Rows, worker, workers, 4);
+        if (r0 >= r1) return;
+        if (job->Exact) ExactRows(job, r0, r1);
+        else if (job->Float) FloatRows(job, r0, r1);
+        else QuantizedRows(job, r0, r1);
+    }
+
+    private static void QuantizedRows(Job* job, int r0, int r1)
+    {
+        var one = job->Plain ? null : DotFast.SelectOne(job->Type);
+        var many = job->Plain ? null : DotFast.SelectMany(job->Type);
+        var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
+        int rows = job->Rows, cols = job->Cols;
+        long aRow = job->ARowBytes;
+        float* out16 = stackalloc float[DotFast.MaxTokens];
+        for (int t0 = 0; t0 < job->Tokens; t0 += TokenTile)
+        {
+            int count = Math.Min(TokenTile, job->Tokens - t0);
+            byte* a0 = job->A + t0 * aRow;
+            int r = r0;
+            if (block != null && count >= 4)
+            {
+                // 2 rows × 4 tokens in registers; the tile's last 1..3 tokens and an odd row go the Many way.
+                for (; r + 2 <= r1; r += 2)
+                {
+                    byte* w0 = job->W + r * job->WRowBytes;
+                    int t = 0;
+                    for (; t + 4 <= count; t += 4)
+                    {
+                        block(w0, w0 + job->WRowBytes, a0 + t * aRow, aRow, cols, out16);
+                        for (int k = 0; k < 4; k++)
+                        {
+                            job->Y[(long)(t0 + t + k) * rows + r] = out16[k];
+                            job->Y[(long)(t0 + t + k) * rows + r + 1] = out16[4 + k];
+                        }
+                    }
+                    for (int rr = r; rr < r + 2 && t < count; rr++)
+                    {
+                        many(job->W + rr * job->WRowBytes, a0 + t * aRow, aRow, cols, count - t, out16);
+                        for (int k = 0; k < count - t; k++) job->Y[(long)(t0 + t + k) * rows + rr] = out16[k];
+                    }
+                }
+            }
+            for (; r < r1; r++)
+            {
+                byte* wr = job->W + r * job->WRowBytes;
+                float* yr = job->Y + (long)t0 * rows + r;
+                if (count == 1 && one != null) *yr = one(wr, a0, cols);
+                else if (many != null)
+                {
+                    many(wr, a0, aRow, cols, count, out16);
+                    for (int t = 0; t < count; t++) yr[(long)t * rows] = out16[t];
+                }
+                else
+                {
+                    for (int t = 0; t < count; t++) yr[(long)t * rows] = DotPlain.Dot(job->Type, wr, a0 + t * aRow, cols);
+                }
+            }
+        }
+    }
+
+    [ThreadStatic] private static byte* _rows;
+    [ThreadStatic] private static long _rowsBytes;
+
+    private static void FloatRows(Job* job, int r0, int r1)
+    {
+        int rows = job->Rows, cols = job->Cols;
+        long stride = cols; // activation row stride in floats
+        if (job->Tokens == 1)
+        {
+            for (int r = r0; r < r1; r++)
+                job->Y[r] = FloatDot.One(job->Type, job->W + r * job->WRowBytes, (float*)job->A, cols);
+            return;
+        }
+        bool convert = job->Type != GgmlType.F32;
+        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
+        float* out8 = stackalloc float[8];
+        for (int t0 = 0; t0 < job->Tokens; t0 += FloatTokenTile)
+        {
+            int tileEnd = Math.Min(job->Tokens, t0 + FloatTokenTile);
+            for (int r = r0; r < r1; r += 2)
+            {
+                int rB = Math.Min(r + 1, r1 - 1);
+                float* w0, w1;
+                if (convert)
+                {
+                    w0 = buffer;
+                    w1 = buffer + cols;
+                    FloatDot.ToSingle(job->Type, job->W + r * job->WRowBytes, w0, cols);
+                    FloatDot.ToSingle(job->Type, job->W + rB * job->WRowBytes, w1, cols);
+                }
+                else
+                {
+                    w0 = (float*)(job->W + r * job->WRowBytes);
+                    w1 = (float*)(job->W + rB * job->WRowBytes);
+                }
+                for (int t = t0; t < tileEnd; t += 4)
+                {
+                    int count = Math.Min(4, tileEnd - t);
+                    float* a = (float*)job->A + t * stride;
+                    if (count == 4) FloatDot.Block2x4(w0, w1, a, stride, cols, out8);
+                    else BlockPartial(w0, w1, a, stride, cols, count, out8);
+                    for (int k = 0; k < count; k++)
+                    {
+                        job->Y[(long)(t + k) * rows + r] = out8[k];
+                        if (rB != r) job->Y[(long)(t + k) * rows + rB] = out8[4 + k];
+                    }
+                }
+            }
+        }
+    }
+
+    private static void BlockPartial(float* w0, float* w1, float* a, long stride, int cols, int count, float* out8)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            out8[k] = FloatDot.One(GgmlType.F32, (byte*)w0, a + k * stride, cols);
+            out8[4 + k] = FloatDot.One(GgmlType.F32, (byte*)w1, a + k * stride, cols);
+        }
+    }
+
+    private static void ExactRows(Job* job, int r0, int r1)
+    {
+        int cols = job->Cols;
+        // One dequantized row at a time (75 KB for the widest Qwen2 rows): the weights are never copied whole.
+        float* row = (float*)Scratch(ref _rows, ref _rowsBytes, (long)cols * sizeof(float));
+        var rowSpan = new Span<float>(row, cols);
+        for (int r = r0; r < r1; r++)
+        {
+            Dequantize.Row(job->Type, job->W + r * job->WRowBytes, rowSpan);
+            for (int t = 0; t < job->Tokens; t++)
+                job->Y[(long)t * job->Rows + r] = System.Numerics.Tensors.TensorPrimitives.Dot<float>(rowSpan, new ReadOnlySpan<float>(job->X + (long)t * cols, cols));
+        }
+    }
+}

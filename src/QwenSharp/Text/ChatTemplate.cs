@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using QwenSharp.Text.Jinja;
+
+namespace QwenSharp.Text;
+
+/// <summary>
+/// A model's chat template: turns a conversation (OpenAI-style messages, optional tool definitions) into
+/// the prompt text exactly as Hugging Face's <c>tokenizer.apply_chat_template(..., tokenize=False)</c> does,
+/// by interpreting the template's Jinja with the same environment (see <see cref="JinjaTemplate"/>).
+/// Messages and tools are JSON so any field a template reads (tool_calls, reasoning_content…) passes through.
+/// </summary>
+public sealed partial class ChatTemplate
+{
+    private readonly Dictionary<string, JinjaTemplate> _templates;
+
+    private ChatTemplate(Dictionary<string, JinjaTemplate> templates, string origin, string? bosToken, string? eosToken)
+    {
+        _templates = templates;
+        Origin = origin;
+        BosToken = bosToken;
+        EosToken = eosToken;
+    }
+
+    /// <summary>Where the template came from, as used in error messages.</summary>
+    public string Origin { get; }
+
+    /// <summary>The model's bos_token text (visible to the template as <c>bos_token</c>), or null when it has none.</summary>
+    public string? BosToken { get; }
+
+    /// <summary>The model's eos_token text (visible to the template as <c>eos_token</c>), or null when it has none.</summary>
+    public string? EosToken { get; }
+
+    /// <summary>The names of the templates a model ships ("default", and e.g. "tool_use" or "rag").</summary>
+    public IReadOnlyCollection<string> Names => _templates.Keys;
+
+    /// <summary>Parses one template.</summary>
+    /// <param name="origin">a file path or a description ("tokenizer.chat_template of model.gguf") for errors</param>
+    /// <exception cref="TemplateException">a syntax error or unsupported construct, naming the line</exception>
+    public static ChatTemplate Parse(string source, string origin, string? bosToken = null, string? eosToken = null) =>
+        new(new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal) { ["default"] = JinjaTemplate.Parse(source, origin) }, origin, bosToken, eosToken);
+
+    /// <summary>Parses a set of named templates (tokenizer_config.json's list form); "default" must be among them
+    /// unless only "tool_use" is wanted.</summary>
+    public static ChatTemplate ParseNamed(IReadOnlyDictionary<string, string> sources, string origin, string? bosToken = null, string? eosToken = null)
+    {
+        var templates = new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal);
+        foreach (var (name, source) in sources) templates[name] = JinjaTemplate.Parse(source, $"{origin} (template '{name}')");
+        if (templates.Count == 0) throw new ArgumentException($"{origin} lists no chat templates.");
+        return new ChatTemplate(templates, origin, bosToken, eosToken);
+    }
+
+    /// <summary>
+    /// Renders the prompt. Variables are those apply_chat_template passes: <c>messages</c>, <c>tools</c>
+    /// (None when null), <c>documents</c> (None), <c>add_generation_prompt</c>, the special tokens
+    /// <c>bos_token</c>/<c>eos_token</c> when known, then <paramref name="extraVariables"/> (e.g.
+    /// <c>enable_thinking</c>), which may override the special tokens.
+    /// </summary>
+    /// <param name="bosToken">overrides <see cref="BosToken"/> when not null</param>
+    /// <param name="eosToken">overrides <see cref="EosToken"/> when not null</param>
+    /// <exception cref="TemplateException">the template failed (naming its line), or called raise_exception
+    /// (<see cref="TemplateException.Kind"/> is <see cref="TemplateErrorKind.Raised"/>)</exception>
+    public string Render(JsonArray messages, JsonArray? tools = null, bool addGenerationPrompt = true,
+        IReadOnlyDictionary<string, JsonNode?>? extraVariables = null, string? bosToken = null, string? eosToken = null,
+        Func<DateTime>? now = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var variables = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["messages"] = JsonValues.FromNode(messages),
+            ["tools"] = tools == null ? null : JsonValues.FromNode(tools),
+            ["documents"] = null,
+            ["add_generation_prompt"] = addGenerationPrompt,
+        };
+        // Hugging Face passes the special-tokens map: a token the tokenizer lacks is left undefined, not None.
+        if ((bosToken ?? BosToken) is { } bos) variables["bos_token"] = bos;
+        if ((eosToken ?? EosToken) is { } eos) variables["eos_token"] = eos;
+        if (extraVariables != null)
+        {
+            foreach (var (name, value) in extraVariables)
+            {
+                if (name is "messages" or "tools" or "add_generation_prompt")
+                    throw new ArgumentException($"The template variable '{name}' is set by its own parameter, not through extra variables.");
+                variables[name] = JsonValues.FromNode(value);
+            }
+        }
+        return Select(tools != null).Render(variables, now);
+    }
+
+    /// <summary>Hugging Face's choice among named templates: "tool_use" when tools are given and it exists,
+    /// else "default".</summary>
+    private JinjaTemplate Select(bool hasTools)
+    {
+        if (hasTools && _templates.TryGetValue("tool_use", out var toolUse)) return toolUse;
+        if (_templates.TryGetValue("default", out var template)) return template;
+        throw new InvalidOperationException(
+            $"{Origin} has no 'default' chat template (it has {string.Join(", ", _templates.Keys.Select(k => $"'{k}'"))}).");
+    }
+}

@@ -1,0 +1,28 @@
+using QwenSharp.Kernels;
+
+namespace QwenSharp.Tests.Kernels;
+
+public unsafe class WorkerPoolTests
+{
+    private static void MarkShare(void* context, int worker, int workers)
+    {
+        int* counts = (int*)context;
+        Interlocked.Increment(ref counts[worker]);
+        Interlocked.Exchange(ref counts[8], workers);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void EveryWorkerRunsEachJobOnce(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        int* counts = stackalloc int[9];
+        for (int job = 0; job < 30; job++) pool.Run(&MarkShare, counts);
+        for (int i = 0; i < threads; i++) Assert.Equal(30, counts[i]);
+        Assert.Equal(threads, counts[8]);
+    }
+
+    [Fact]
+    public void RefusesZeroThreads() => Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
+}

@@ -1,0 +1,115 @@
+using QwenSharp.Formats;
+using QwenSharp.Model;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Tests.Model;
+
+/// <summary>
+/// Small random Qwen2 shapes that exercise every path of the forward pass (GQA ratios 1, 2, 7; tied and
+/// untied; odd sizes; YaRN), written on demand as GGUF or safetensors into one temporary folder per run.
+/// </summary>
+public static class TinyModels
+{
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), "qwensharp-tiny-" + Environment.ProcessId);
+    private static readonly object Gate = new();
+
+    public static Qwen2Config Config(string shape) => shape switch
+    {
+        // GQA 1 (MHA), tied embeddings.
+        "tiny" => Make(hidden: 64, heads: 4, kvHeads: 4, layers: 2, inter: 128, vocab: 320, tied: true),
+        // Odd sizes: 6 heads of 16, GQA 2, untied, 3 layers.
+        "odd" => Make(hidden: 96, heads: 6, kvHeads: 3, layers: 3, inter: 224, vocab: 397, tied: false),
+        // GQA 7 as Qwen2-7B (28 heads over 4 KV heads is 7 per group): 7 heads over 1 KV head.
+        "gqa7" => Make(hidden: 224, heads: 7, kvHeads: 1, layers: 2, inter: 320, vocab: 300, tied: false),
+        // Rows of 256 for K-quants.
+        "k256" => Make(hidden: 256, heads: 4, kvHeads: 2, layers: 2, inter: 512, vocab: 288, tied: true),
+        // YaRN with a small original context so that a 64-token sequence runs past it.
+        "yarn" => Make(hidden: 128, heads: 4, kvHeads: 2, layers: 2, inter: 256, vocab: 300, tied: true) with
+        {
+            MaxPositionEmbeddings = 256,
+            RopeScaling = new RopeScaling(RopeScaling.Yarn, 4.0, 32),
+        },
+        _ => throw new ArgumentException(shape),
+    };
+
+    private static Qwen2Config Make(int hidden, int heads, int kvHeads, int layers, int inter, int vocab, bool tied) => new()
+    {
+        Origin = "tiny",
+        HiddenSize = hidden,
+        NumAttentionHeads = heads,
+        NumKeyValueHeads = kvHeads,
+        NumHiddenLayers = layers,
+        IntermediateSize = inter,
+        VocabSize = vocab,
+        TieWordEmbeddings = tied,
+        MaxPositionEmbeddings = 4096,
+        RopeTheta = 1000000.0,
+        RmsNormEps = 1e-6,
+        EosTokenIds = [vocab - 1],
+        BosTokenId = vocab - 1,
+    };
+
+    /// <summary>The GGUF file of <paramref name="shape"/> in <paramref name="type"/>, written once per run.</summary>
+    public static string Gguf(string shape, GgmlType type, ulong seed = 7)
+    {
+        string path = Path.Combine(Root, $"{shape}-{type}-{seed}.gguf");
+        lock (Gate)
+        {
+            if (!File.Exists(path))
+            {
+                Directory.CreateDirectory(Root);
+                var config = Config(shape);
+                RandomModel.WriteGguf(config, path + ".tmp", type, seed, GgufTokenizerExport.BytesOnly(config.VocabSize));
+                File.Move(path + ".tmp", path);
+            }
+        }
+        return path;
+    }
+
+    /// <summary>The Hugging Face folder twin of <see cref="Gguf"/> (same seed, same values).</summary>
+    public static string Folder(string shape, GgmlType type, ulong seed = 7, long maxShardBytes = 5L << 30)
+    {
+        string path = Path.Combine(Root, $"{shape}-{type}-{seed}-{maxShardBytes}");
+        lock (Gate)
+        {
+            if (!Directory.Exists(path))
+            {
+                RandomModel.WriteFolder(Config(shape), path + ".tmp", type, seed, null, null, maxShardBytes);
+                Directory.Move(path + ".tmp", path);
+            }
+        }
+        return path;
+    }
+
+    /// <summary>A reproducible token sequence over the vocabulary.</summary>
+    public static int[] Tokens(int count, int vocab, int seed = 1)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => rng.Next(vocab)).ToArray();
+    }
+
+    /// <summary>Our logits at every position of <paramref name="tokens"/>: [tokens, vocab].</summary>
+    public static float[][] Logits(Qwen2Model model, int[] tokens)
+    {
+        var cache = KvCache.For(model.Config, tokens.Length);
+        var batch = new ForwardBatch().Add(tokens, 0, cache.ContiguousBlockTable(tokens.Length), LogitsWanted.All);
+        var logits = model.Forward(batch, cache);
+        int vocab = model.Config.VocabSize;
+        var rows = new float[tokens.Length][];
+        for (int i = 0; i < rows.Length; i++) rows[i] = logits.Slice(i * vocab, vocab).ToArray();
+        return rows;
+    }
+
+    /// <summary>max |a − b| over all positions, and max |b| (the reference's scale).</summary>
+    public static (double MaxDiff, double MaxRef) Compare(float[][] ours, float[][] reference)
+    {
+        double diff = 0, scale = 0;
+        for (int i = 0; i < ours.Length; i++)
+            for (int v = 0; v < ours[i].Length; v++)
+            {
+                diff = Math.Max(diff, Math.Abs(ours[i][v] - reference[i][v]));
+                scale = Math.Max(scale, Math.Abs(reference[i][v]));
+            }
+        return (diff, scale);
+    }
+}

@@ -1,0 +1,88 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace QwenSharp.Tests.Oracles;
+
+/// <summary>
+/// llama.cpp (through LLamaSharp 0.30.0 and its CPU backend) as the reference for logits and generation.
+/// The KV cache is kept in F32 (llama.cpp's default is F16, which alone moves logits by ~1e-3) and flash
+/// attention is off, so that llama.cpp's own rounding is only what its matmuls do with the weights' type.
+/// </summary>
+public sealed class LlamaCpp : IDisposable
+{
+    private static readonly object NativeGate = new();
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private readonly int _vocab;
+
+    public LlamaCpp(string ggufPath, int contextSize = 256, int threads = 2)
+    {
+        lock (NativeGate)
+        {
+            // Quiet: llama.cpp logs every tensor at load otherwise.
+            NativeLogConfig.llama_log_set((level, message) => { });
+        }
+        var p = new ModelParams(ggufPath)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            GpuLayerCount = 0,
+            Threads = threads,
+            BatchThreads = threads,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
+        _weights = LLamaWeights.LoadFromFile(p);
+        _context = _weights.CreateContext(p);
+        _vocab = _weights.Vocab.Count;
+    }
+
+    public int VocabSize => _vocab;
+
+    /// <summary>Logits at every position of <paramref name="tokens"/>, evaluated from an empty cache: [tokens, vocab].</summary>
+    public float[][] Logits(IReadOnlyList<int> tokens)
+    {
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Count; i++)
+            batch.Add((LLamaToken)(tokens[i]), i, LLamaSeqId.Zero, true);
+        var result = _context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}");
+        var rows = new float[tokens.Count][];
+        for (int i = 0; i < tokens.Count; i++)
+            rows[i] = _context.NativeHandle.GetLogitsIth(i).ToArray();
+        return rows;
+    }
+
+    /// <summary>Greedy continuation of <paramref name="prompt"/> for <paramref name="count"/> tokens (argmax, lowest id on ties).</summary>
+    public int[] Greedy(IReadOnlyList<int> prompt, int count)
+    {
+        _context.NativeHandle.MemoryClear(true);
+        var output = new List<int>();
+        var batch = new LLamaBatch();
+        for (int i = 0; i < prompt.Count; i++)
+            batch.Add((LLamaToken)(prompt[i]), i, LLamaSeqId.Zero, i == prompt.Count - 1);
+        int pos = prompt.Count;
+        for (int n = 0; n < count; n++)
+        {
+            var result = _context.NativeHandle.Decode(batch);
+            if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}");
+            var logits = _context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
+            int best = 0;
+            for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
+            output.Add(best);
+            batch.Clear();
+            batch.Add((LLamaToken)(best), pos++, LLamaSeqId.Zero, true);
+        }
+        return output.ToArray();
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}
