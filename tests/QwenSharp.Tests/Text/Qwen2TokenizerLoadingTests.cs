@@ -141,6 +141,20 @@ public sealed class Qwen2TokenizerLoadingTests
     }
 
     [Fact]
+    public void A_gguf_file_with_the_tokenizer_metadata_gives_the_same_ids()
+    {
+        // tokenizer.ggml.* written as llama.cpp's converter writes them (vocabulary padded to Qwen2-7B's 152,064)
+        using var dir = Fixtures.TempDir();
+        var export = QwenSharp.Formats.GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 152064, 151645, 151643);
+        var writer = new QwenSharp.Formats.GgufWriter();
+        export.WriteTo(writer);
+        writer.Write(dir.File("tokenizer-only.gguf"));
+        var t = TokenizerLoader.Load(dir.File("tokenizer-only.gguf"));
+        AssertSame(Reference, t);
+        Assert.Equal(151646, t.VocabSize); // like len(tokenizer) in HF: padding rows name no token
+    }
+
+    [Fact]
     public void A_truncated_gguf_is_refused_with_the_file_named()
     {
         using var dir = Fixtures.TempDir();
