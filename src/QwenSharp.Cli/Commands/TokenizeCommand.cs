@@ -12,8 +12,9 @@ public sealed class TokenizeCommand : ICliCommand
     public IReadOnlyList<string> Flags => ["--json", "--jsonl"];
 
     public string Usage => """
-        usage: qwensharp tokenize --model <folder | tokenizer.json | model.gguf> [--file F | TEXT] [--json] [--jsonl]
-          --model   the model folder (tokenizer.json, or vocab.json + merges.txt + tokenizer_config.json)
+        usage: qwensharp tokenize --model <folder | tokenizer.json | model.gguf | hub name> [--file F | TEXT] [--json] [--jsonl]
+          --model   the model: a folder (tokenizer.json, or vocab.json + merges.txt + tokenizer_config.json),
+                    a GGUF file (its tokenizer.ggml.* metadata), or a name the Hub locator resolves
           --file    read the text from F (UTF-8); without --file and TEXT, read standard input
           --json    print a JSON array instead of space-separated ids
           --jsonl   F holds one JSON object {"text": "..."} per line; print one JSON array of ids per line
@@ -34,7 +35,7 @@ public sealed class TokenizeCommand : ICliCommand
         if (file != null && !File.Exists(file))
             throw new CliException($"File {file} does not exist.");
 
-        var tokenizer = TokenizerLoader.Load(model);
+        var tokenizer = TokenizerLoader.Load(ModelPaths.Resolve(model));
         if (jsonl)
         {
             WriteJsonLines(tokenizer, file!, stdout);

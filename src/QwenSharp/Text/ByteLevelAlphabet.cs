@@ -36,6 +36,7 @@ internal static class ByteLevelAlphabet
     }
 
     /// <summary>Writes the bytes of a token spelt wholly in the alphabet; false when a character is not in it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryDecode(string token, Span<byte> destination)
     {
         for (int i = 0; i < token.Length; i++)

@@ -1,9 +1,11 @@
+using System.Runtime.CompilerServices;
 namespace QwenSharp.Text;
 
 /// <summary>Turns a merge rule's two spellings into token ids (left, right, merged) without allocating, and
 /// names the rule when a token is missing from the vocabulary.</summary>
 internal static class MergeResolver
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int Left, int Right, int Merged) Resolve(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> vocab,
         ReadOnlySpan<char> left, ReadOnlySpan<char> right, Func<string> where)
     {
@@ -21,6 +23,7 @@ internal static class MergeResolver
     }
 
     /// <summary>A rule written "left right": exactly two tokens separated by one space (merges.txt, GGUF).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int Left, int Right, int Merged) Resolve(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> vocab,
         ReadOnlySpan<char> line, Func<string> where)
     {

@@ -15,7 +15,7 @@ namespace QwenSharp.Text;
 public sealed class Qwen2Tokenizer
 {
     private const int MaxCachedWordLength = 48;
-    private const int MaxCacheEntries = 200_000;
+    private const int MaxCacheEntries = 50_000; // per thread; about 10 MB at most (HF caps its cache at 10,000 words)
 
     private readonly ArraySegment<byte>[] _tokenBytes; // by id: the bytes a token stands for; default for unused ids
     private readonly string?[] _idToToken;           // by id: vocabulary spelling, or an added token's content

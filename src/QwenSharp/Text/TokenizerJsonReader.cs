@@ -146,6 +146,7 @@ internal static class TokenizerJsonReader
         if (type == null) throw new FormatException($"{path}: the model has no \"type\"; expected \"BPE\".");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int CopyToken(ref Utf8JsonReader reader, Span<char> destination, Func<string> where)
     {
         if (reader.TokenType != JsonTokenType.String) throw new FormatException($"{where()}: a token is not a string.");

@@ -60,6 +60,9 @@ public sealed class Qwen2TokenizerLoadingTests
         var entries = names.Select((name, i) => Entry(151646 + i, name, special: !name.StartsWith("<t") && !name.StartsWith("</t"), strip: false)).ToList();
         // one with lstrip and rstrip, to check that white space beside it is swallowed as HF does
         entries.Add(Entry(151669, "<|strip|>", special: true, strip: true));
+        // one matched as a single word only, and one matched in the NFC text
+        entries.Add(Entry(151670, "<|sw|>", special: false, strip: false).Replace("\"single_word\": false", "\"single_word\": true"));
+        entries.Add(Entry(151671, "caf\u00e9!", special: false, strip: false).Replace("\"normalized\": false", "\"normalized\": true"));
         string text = File.ReadAllText(Fixtures.Path("qwen2-tokenizer/tokenizer.json"));
         // after the last listed token: HF gives added tokens that are not in the vocabulary the next free ids in
         // list order (the "id" field only draws a warning), so real files list them in id order, as here
@@ -75,9 +78,11 @@ public sealed class Qwen2TokenizerLoadingTests
             "<|fim_prefix|>def f():<|fim_suffix|>\n<|fim_middle|>", "<|vision_start|><|image_pad|><|vision_end|>describe",
             "a <|strip|> b", "a\n\t<|strip|>\n\nb", "<|strip|>", "  <|strip|>", "<think></think><tool_response>x</tool_response>",
             "<|object_ref_start|>the cat<|object_ref_end|><|box_start|>(1,2)<|box_end|>", "<thinking> <tool_call", "<|im_start|>assistant\n<think>",
+            "a<|sw|>b", "a <|sw|> b", "<|sw|>", "_<|sw|>", "é<|sw|>", "1<|sw|>!", "<|sw|><|sw|>", "x <|sw|>y",
+            "cafe\u0301! café! cafe!", "caf\u00e9!<|im_end|>cafe\u0301!",
         ];
         foreach (string sample in texts) Assert.Equal(hf.Encode(sample), ours.Encode(sample));
-        Assert.Equal(151670, ours.VocabSize);
+        Assert.Equal(151672, ours.VocabSize);
         Assert.False(ours.IsSpecial(151667));
         Assert.True(ours.IsSpecial(151652));
         int[] ids = ours.Encode("<think>x</think><|vision_start|>");
@@ -136,11 +141,26 @@ public sealed class Qwen2TokenizerLoadingTests
     }
 
     [Fact]
-    public void Gguf_files_are_refused_until_the_reader_is_wired()
+    public void A_gguf_file_with_the_tokenizer_metadata_gives_the_same_ids()
+    {
+        // tokenizer.ggml.* written as llama.cpp's converter writes them (vocabulary padded to Qwen2-7B's 152,064)
+        using var dir = Fixtures.TempDir();
+        var export = QwenSharp.Formats.GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 152064, 151645, 151643);
+        var writer = new QwenSharp.Formats.GgufWriter();
+        export.WriteTo(writer);
+        writer.Write(dir.File("tokenizer-only.gguf"));
+        var t = TokenizerLoader.Load(dir.File("tokenizer-only.gguf"));
+        AssertSame(Reference, t);
+        Assert.Equal(151646, t.VocabSize); // like len(tokenizer) in HF: padding rows name no token
+    }
+
+    [Fact]
+    public void A_truncated_gguf_is_refused_with_the_file_named()
     {
         using var dir = Fixtures.TempDir();
         File.WriteAllBytes(dir.File("model.gguf"), [0x47, 0x47, 0x55, 0x46]);
-        Assert.Throws<FormatException>(() => TokenizerLoader.Load(dir.File("model.gguf")));
+        var e = Assert.ThrowsAny<Exception>(() => TokenizerLoader.Load(dir.File("model.gguf")));
+        Assert.Contains("model.gguf", e.Message);
     }
 
     private static string Entry(int id, string content, bool special, bool strip) =>
