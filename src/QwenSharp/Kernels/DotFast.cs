@@ -85,6 +85,7 @@ internal static unsafe partial class DotFast
 
     // ---- Q8_0 · Q8_0: |w| · sign(a, w) so that the unsigned operand of vpdpbusd is the weight's magnitude.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q8_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -98,6 +99,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];
@@ -119,6 +121,7 @@ internal static unsafe partial class DotFast
 
     // ---- Q4_0 · Q8_0: Σ (q − 8)·a = Σ q·a − Σ 8·a, both by vpdpbusd (q and 8 are the unsigned operands).
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q4_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -133,6 +136,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];
@@ -159,6 +163,7 @@ internal static unsafe partial class DotFast
     private static Vector256<byte> Q5Quants(byte* block) =>
         Avx2.Or(Nibbles(block + 6), Avx2.And(BitsToBytes(*(uint*)(block + 2)), Vector256.Create((byte)0x10)));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q5_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -173,6 +178,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q5_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];

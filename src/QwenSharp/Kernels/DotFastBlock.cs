@@ -26,6 +26,7 @@ internal static unsafe partial class DotFast
     private static Vector256<float> Fmadd(Vector256<int> p, float scale, Vector256<float> acc) =>
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(scale), acc);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q8_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y)
     {
         float* ht = FloatFormats.HalfTable;
@@ -58,6 +59,7 @@ internal static unsafe partial class DotFast
         y[4] = Vector256.Sum(c10); y[5] = Vector256.Sum(c11); y[6] = Vector256.Sum(c12); y[7] = Vector256.Sum(c13);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y)
     {
         float* ht = FloatFormats.HalfTable;

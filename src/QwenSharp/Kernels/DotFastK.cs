@@ -47,6 +47,7 @@ internal static unsafe partial class DotFast
         m[1] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q4_KOne(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -97,6 +98,7 @@ internal static unsafe partial class DotFast
     private static Vector256<short> PairScale(sbyte* sc, int g) =>
         Vector256.Create(Vector128.Create((short)sc[g]), Vector128.Create((short)sc[g + 1]));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q6_KOne(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -127,6 +129,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc) - off;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackQ4K(byte* block, KBlock* k)
     {
         var x = (BlockQ4_K*)block;
@@ -150,6 +153,7 @@ internal static unsafe partial class DotFast
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackQ6K(byte* block, KBlock* k)
     {
         var x = (BlockQ6_K*)block;
@@ -169,6 +173,7 @@ internal static unsafe partial class DotFast
         for (int g = 0; g < 16; g++) k->C[g] = (short)(32 * sc[g]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KMany(delegate*<byte*, KBlock*, void> unpack, int blockBytes, byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         KBlock k;

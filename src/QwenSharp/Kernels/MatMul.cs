@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using QwenSharp.Tensors;
 
@@ -150,6 +151,7 @@ public static unsafe class MatMul
         else QuantizedRows(job, r0, r1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void QuantizedRows(Job* job, int r0, int r1)
     {
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
@@ -207,6 +209,7 @@ public static unsafe class MatMul
     [ThreadStatic] private static byte* _rows;
     [ThreadStatic] private static long _rowsBytes;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FloatRows(Job* job, int r0, int r1)
     {
         int rows = job->Rows, cols = job->Cols;
@@ -264,6 +267,7 @@ public static unsafe class MatMul
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExactRows(Job* job, int r0, int r1)
     {
         int cols = job->Cols;
