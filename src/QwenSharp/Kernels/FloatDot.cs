@@ -80,7 +80,9 @@ internal static unsafe class FloatDot
         switch (type)
         {
             case GgmlType.F32: ToSingle<F32Format>(w, dst, n); break;
-            case GgmlType.F16: ToSingle<F16Format>(w, dst, n); break;
+            case GgmlType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(w, n), new Span<float>(dst, n));
+                break;
             default: ToSingle<BF16Format>(w, dst, n); break;
         }
     }

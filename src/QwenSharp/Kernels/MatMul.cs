@@ -214,14 +214,23 @@ public static unsafe class MatMul
     {
         int rows = job->Rows, cols = job->Cols;
         long stride = cols; // activation row stride in floats
+        bool convert = job->Type != GgmlType.F32;
+        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
         if (job->Tokens == 1)
         {
             for (int r = r0; r < r1; r++)
-                job->Y[r] = FloatDot.One(job->Type, job->W + r * job->WRowBytes, (float*)job->A, cols);
+            {
+                byte* wr = job->W + r * job->WRowBytes;
+                if (job->Type == GgmlType.F16)
+                {
+                    // TensorPrimitives converts halves with the hardware instruction .NET does not expose to us.
+                    FloatDot.ToSingle(GgmlType.F16, wr, buffer, cols);
+                    job->Y[r] = FloatDot.One(GgmlType.F32, (byte*)buffer, (float*)job->A, cols);
+                }
+                else job->Y[r] = FloatDot.One(job->Type, wr, (float*)job->A, cols);
+            }
             return;
         }
-        bool convert = job->Type != GgmlType.F32;
-        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
         float* out8 = stackalloc float[8];
         for (int t0 = 0; t0 < job->Tokens; t0 += FloatTokenTile)
         {
