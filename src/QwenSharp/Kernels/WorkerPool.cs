@@ -19,6 +19,7 @@ public sealed unsafe class WorkerPool : IDisposable
     private bool _disposed;
     private delegate*<void*, int, int, void> _work;
     private void* _context;
+    private Exception? _failure;
 
     /// <param name="threads">Workers including the caller; at least 1.</param>
     public WorkerPool(int threads)
@@ -80,9 +81,15 @@ public sealed unsafe class WorkerPool : IDisposable
                 _generation++;
                 Monitor.PulseAll(_gate);
             }
-            work(context, 0, ThreadCount);
+            _failure = null;
+            Exception? own = null;
+            try { work(context, 0, ThreadCount); }
+            catch (Exception e) { own = e; }
             var spin = new SpinWait();
             while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            // A worker's exception is rethrown here, on the caller, rather than ending the process on a pool thread.
+            var failure = own ?? _failure;
+            if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
 
@@ -104,7 +111,8 @@ public sealed unsafe class WorkerPool : IDisposable
             }
             if (_disposed) return;
             seen = Volatile.Read(ref _generation);
-            _work(_context, index, ThreadCount);
+            try { _work(_context, index, ThreadCount); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
             Interlocked.Decrement(ref _pending);
         }
     }

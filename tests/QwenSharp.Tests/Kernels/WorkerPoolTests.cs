@@ -26,3 +26,22 @@ public unsafe class WorkerPoolTests
     [Fact]
     public void RefusesZeroThreads() => Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
 }
+
+public unsafe class WorkerPoolFailureTests
+{
+    private static void FailOnWorkerOne(void* context, int worker, int workers)
+    {
+        if (worker == 1) throw new InvalidOperationException("worker one failed");
+    }
+
+    private static void Nothing(void* context, int worker, int workers) { }
+
+    [Fact]
+    public void AWorkersExceptionReachesTheCallerAndThePoolKeepsWorking()
+    {
+        using var pool = new WorkerPool(2);
+        var ex = Assert.Throws<InvalidOperationException>(() => pool.Run(&FailOnWorkerOne, null));
+        Assert.Equal("worker one failed", ex.Message);
+        pool.Run(&Nothing, null);
+    }
+}
