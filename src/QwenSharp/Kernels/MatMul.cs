@@ -102,9 +102,10 @@ public static unsafe class MatMul
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
             job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
             if (tokens == 1) QuantizeToken(&job, 0);
-            else pool.Run(&QuantizeShare, &job);
+            else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
-        pool.Run(&MultiplyShare, &job);
+        // Parts of at least 4 rows, a few per thread, so that a thread that starts late leaves its share to the others.
+        pool.Run(&MultiplyShare, &job, Math.Min((rows + 3) / 4, 4 * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
@@ -134,17 +135,17 @@ public static unsafe class MatMul
         else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
     }
 
-    private static void QuantizeShare(void* context, int worker, int workers)
+    private static void QuantizeShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (t0, t1) = Share(job->Tokens, worker, workers, 1);
+        var (t0, t1) = Share(job->Tokens, part, parts, 1);
         for (int t = t0; t < t1; t++) QuantizeToken(job, t);
     }
 
-    private static void MultiplyShare(void* context, int worker, int workers)
+    private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (r0, r1) = Share(job->Rows, worker, workers, 4);
+        var (r0, r1) = Share(job->Rows, part, parts, 4);
         if (r0 >= r1) return;
         if (job->Exact) ExactRows(job, r0, r1);
         else if (job->Float) FloatRows(job, r0, r1);
