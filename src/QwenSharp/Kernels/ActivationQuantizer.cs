@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using QwenSharp.Tensors;
 using static QwenSharp.Kernels.FloatFormats;
 
@@ -60,12 +61,14 @@ public static unsafe class ActivationQuantizer
         return amax / 127f;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Q8_0(float* x, BlockQ8_0* y)
     {
         float d = ScaleQ8(x, (sbyte*)&y->Qs, out _);
         y->D = SingleToHalf(d);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Q8_1(float* x, BlockQ8_1* y)
     {
         float d = ScaleQ8(x, (sbyte*)&y->Qs, out int sum);
@@ -73,6 +76,7 @@ public static unsafe class ActivationQuantizer
         y->S = SingleToHalf(d * sum);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Q8_K(float* x, BlockQ8_K* y)
     {
         sbyte* qs = (sbyte*)&y->Qs;

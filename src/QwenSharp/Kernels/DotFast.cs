@@ -8,8 +8,9 @@ namespace QwenSharp.Kernels;
 /// <summary>
 /// The fast integer dot products (AVX2, with AVX-VNNI's vpdpbusd where the CPU has it) of quantized weight
 /// rows against 8-bit activations, each the twin of a <see cref="DotPlain"/> kernel and tested against it.
-/// Two shapes per format: <c>One</c> (one row · one token: decode) and <c>Many</c> (one row · up to
-/// <see cref="MaxTokens"/> tokens: each weight block is unpacked once and used for every token of the tile).
+/// Three shapes: <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="MaxTokens"/>
+/// tokens: each weight block is unpacked once and used for every token of the tile) and, for Q8_0/Q4_0/Q5_0,
+/// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: the prefill GEMM).
 /// Formats without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K), and CPUs without AVX2, use the plain twins.
 /// .NET 10 exposes vpdpbusd only at 256 bits (AvxVnni); on Zen 4 that is the same throughput as 512.
 /// </summary>
@@ -85,6 +86,7 @@ internal static unsafe partial class DotFast
 
     // ---- Q8_0 · Q8_0: |w| · sign(a, w) so that the unsigned operand of vpdpbusd is the weight's magnitude.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q8_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -98,6 +100,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];
@@ -119,6 +122,7 @@ internal static unsafe partial class DotFast
 
     // ---- Q4_0 · Q8_0: Σ (q − 8)·a = Σ q·a − Σ 8·a, both by vpdpbusd (q and 8 are the unsigned operands).
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q4_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -133,6 +137,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];
@@ -159,6 +164,7 @@ internal static unsafe partial class DotFast
     private static Vector256<byte> Q5Quants(byte* block) =>
         Avx2.Or(Nibbles(block + 6), Avx2.And(BitsToBytes(*(uint*)(block + 2)), Vector256.Create((byte)0x10)));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q5_0One(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -173,6 +179,7 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q5_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         var acc = stackalloc Vector256<float>[MaxTokens];

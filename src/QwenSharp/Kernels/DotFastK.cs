@@ -33,34 +33,37 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(p);
     }
 
-    /// <summary>Q4_K's 8 six-bit scales and mins as bytes (ggml's kmask shuffle of the 12 packed bytes).</summary>
+    /// <summary>Q4_K's 8 scales (low 8 bytes) and 8 mins (high 8 bytes) of one super-block, in registers: writing
+    /// them to memory and reading them back wider would stall on store forwarding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q4KScales(byte* packed, byte* scales8, byte* mins8)
+    private static void Q4KScaleWords(byte* packed, out ulong scales8, out ulong mins8)
     {
         const uint kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
         uint u0 = Unsafe.ReadUnaligned<uint>(packed), u1 = Unsafe.ReadUnaligned<uint>(packed + 4), u2 = Unsafe.ReadUnaligned<uint>(packed + 8);
-        uint* s = (uint*)scales8;
-        uint* m = (uint*)mins8;
-        s[0] = u0 & kmask1;
-        s[1] = (u2 & kmask2) | (((u0 >> 6) & kmask3) << 4);
-        m[0] = u1 & kmask1;
-        m[1] = ((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4);
+        scales8 = (u0 & kmask1) | ((ulong)((u2 & kmask2) | (((u0 >> 6) & kmask3) << 4)) << 32);
+        mins8 = (u1 & kmask1) | ((ulong)(((u2 >> 4) & kmask2) | (((u1 >> 6) & kmask3) << 4)) << 32);
     }
 
+    /// <summary>Σ_j mins[j]·(bsums[2j] + bsums[2j+1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Q4KMinSum(ulong mins8, short* bsums)
+    {
+        var pairs = Avx2.MultiplyAddAdjacent(Avx.LoadVector256(bsums), Vector256<short>.One);
+        var mins = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(mins8).AsByte());
+        return Vector256.Sum(Avx2.MultiplyLow(pairs, mins));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q4_KOne(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
         float off = 0;
-        byte* sc = stackalloc byte[8];
-        byte* mn = stackalloc byte[8];
-        short* c = stackalloc short[16];
         var m4 = Vector256.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ4_K), a += sizeof(BlockQ8_K))
         {
             var x = (BlockQ4_K*)w;
             var y = (BlockQ8_K*)a;
-            Q4KScales((byte*)&x->Scales, sc, mn);
-            for (int j = 0; j < 8; j++) c[2 * j] = c[2 * j + 1] = mn[j];
+            Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
             byte* qs = (byte*)&x->Qs;
             sbyte* q8 = (sbyte*)&y->Qs;
             var sumi = Vector256<int>.Zero;
@@ -69,11 +72,11 @@ internal static unsafe partial class DotFast
                 var v = Avx.LoadVector256(qs + 32 * k);
                 var lo = Avx2.And(v, m4);
                 var hi = Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4);
-                sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)sc[2 * k])));
-                sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)sc[2 * k + 1])));
+                sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)(byte)(sc >> (16 * k)))));
+                sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)(byte)(sc >> (16 * k + 8)))));
             }
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(FloatFormats.HalfTable[x->D] * y->D), acc);
-            off += FloatFormats.HalfTable[x->DMin] * y->D * OffsetSum(c, (short*)&y->BSums);
+            off += FloatFormats.HalfTable[x->DMin] * y->D * Q4KMinSum(mn, (short*)&y->BSums);
         }
         return Vector256.Sum(acc) - off;
     }
@@ -97,11 +100,11 @@ internal static unsafe partial class DotFast
     private static Vector256<short> PairScale(sbyte* sc, int g) =>
         Vector256.Create(Vector128.Create((short)sc[g]), Vector128.Create((short)sc[g + 1]));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q6_KOne(byte* w, byte* a, int n)
     {
         var acc = Vector256<float>.Zero;
         float off = 0;
-        short* c = stackalloc short[16];
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ6_K), a += sizeof(BlockQ8_K))
         {
             var x = (BlockQ6_K*)w;
@@ -119,22 +122,21 @@ internal static unsafe partial class DotFast
                 sumi = Avx2.Add(sumi, ScaledDot(q3, a8 + 64, PairScale(sc, g + 4)));
                 sumi = Avx2.Add(sumi, ScaledDot(q4, a8 + 96, PairScale(sc, g + 6)));
             }
-            for (int j = 0; j < 16; j++) c[j] = (short)(32 * sc[j]);
             float d = FloatFormats.HalfTable[x->D] * y->D;
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(d), acc);
-            off += d * OffsetSum(c, (short*)&y->BSums);
+            var scales16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc));
+            off += d * 32 * Vector256.Sum(Avx2.MultiplyAddAdjacent(scales16, Avx.LoadVector256((short*)&y->BSums)));
         }
         return Vector256.Sum(acc) - off;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackQ4K(byte* block, KBlock* k)
     {
         var x = (BlockQ4_K*)block;
         k->D = FloatFormats.HalfTable[x->D];
         k->F = FloatFormats.HalfTable[x->DMin];
-        byte* sc = stackalloc byte[8];
-        byte* mn = stackalloc byte[8];
-        Q4KScales((byte*)&x->Scales, sc, mn);
+        Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
         byte* qs = (byte*)&x->Qs;
         var m4 = Vector256.Create((byte)0x0F);
         for (int c = 0; c < 4; c++)
@@ -145,11 +147,12 @@ internal static unsafe partial class DotFast
         }
         for (int j = 0; j < 8; j++)
         {
-            Avx.Store(k->Scales + 16 * j, Vector256.Create((short)sc[j]));
-            k->C[2 * j] = k->C[2 * j + 1] = mn[j];
+            Avx.Store(k->Scales + 16 * j, Vector256.Create((short)(byte)(sc >> (8 * j))));
+            k->C[2 * j] = k->C[2 * j + 1] = (short)(byte)(mn >> (8 * j));
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackQ6K(byte* block, KBlock* k)
     {
         var x = (BlockQ6_K*)block;
@@ -169,6 +172,7 @@ internal static unsafe partial class DotFast
         for (int g = 0; g < 16; g++) k->C[g] = (short)(32 * sc[g]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KMany(delegate*<byte*, KBlock*, void> unpack, int blockBytes, byte* w, byte* a, long stride, int n, int tokens, float* y)
     {
         KBlock k;

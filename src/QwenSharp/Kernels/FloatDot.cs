@@ -18,6 +18,7 @@ internal static unsafe class FloatDot
     public static bool IsFloat(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
 
     /// <summary>Activations as llama.cpp sees them for these weights: rounded to F16 or BF16, held as f32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RoundActivations(GgmlType weightType, float* x, float* dst, int n)
     {
         switch (weightType)
@@ -79,11 +80,14 @@ internal static unsafe class FloatDot
         switch (type)
         {
             case GgmlType.F32: ToSingle<F32Format>(w, dst, n); break;
-            case GgmlType.F16: ToSingle<F16Format>(w, dst, n); break;
+            case GgmlType.F16:
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(w, n), new Span<float>(dst, n));
+                break;
             default: ToSingle<BF16Format>(w, dst, n); break;
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ToSingle<T>(byte* w, float* dst, int n) where T : struct, IFormat
     {
         int i = 0;
@@ -100,6 +104,7 @@ internal static unsafe class FloatDot
         _ => One<BF16Format>(w, a, n),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float One<T>(byte* w, float* a, int n) where T : struct, IFormat
     {
         if (!(Avx2.IsSupported && Fma.IsSupported))
@@ -125,6 +130,7 @@ internal static unsafe class FloatDot
     }
 
     /// <summary>Two f32 rows · four tokens (activation rows a + k·stride): y[r·4 + t].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Block2x4(float* w0, float* w1, float* a, long stride, int n, float* y)
     {
         float* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using QwenSharp.Tensors;
 
@@ -101,9 +102,10 @@ public static unsafe class MatMul
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
             job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
             if (tokens == 1) QuantizeToken(&job, 0);
-            else pool.Run(&QuantizeShare, &job);
+            else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
-        pool.Run(&MultiplyShare, &job);
+        // Parts of at least 4 rows, a few per thread, so that a thread that starts late leaves its share to the others.
+        pool.Run(&MultiplyShare, &job, Math.Min((rows + 3) / 4, 4 * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
@@ -133,23 +135,24 @@ public static unsafe class MatMul
         else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
     }
 
-    private static void QuantizeShare(void* context, int worker, int workers)
+    private static void QuantizeShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (t0, t1) = Share(job->Tokens, worker, workers, 1);
+        var (t0, t1) = Share(job->Tokens, part, parts, 1);
         for (int t = t0; t < t1; t++) QuantizeToken(job, t);
     }
 
-    private static void MultiplyShare(void* context, int worker, int workers)
+    private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (r0, r1) = Share(job->Rows, worker, workers, 4);
+        var (r0, r1) = Share(job->Rows, part, parts, 4);
         if (r0 >= r1) return;
         if (job->Exact) ExactRows(job, r0, r1);
         else if (job->Float) FloatRows(job, r0, r1);
         else QuantizedRows(job, r0, r1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void QuantizedRows(Job* job, int r0, int r1)
     {
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
@@ -207,18 +210,28 @@ public static unsafe class MatMul
     [ThreadStatic] private static byte* _rows;
     [ThreadStatic] private static long _rowsBytes;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FloatRows(Job* job, int r0, int r1)
     {
         int rows = job->Rows, cols = job->Cols;
         long stride = cols; // activation row stride in floats
+        bool convert = job->Type != GgmlType.F32;
+        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
         if (job->Tokens == 1)
         {
             for (int r = r0; r < r1; r++)
-                job->Y[r] = FloatDot.One(job->Type, job->W + r * job->WRowBytes, (float*)job->A, cols);
+            {
+                byte* wr = job->W + r * job->WRowBytes;
+                if (job->Type == GgmlType.F16)
+                {
+                    // TensorPrimitives converts halves with the hardware instruction .NET does not expose to us.
+                    FloatDot.ToSingle(GgmlType.F16, wr, buffer, cols);
+                    job->Y[r] = FloatDot.One(GgmlType.F32, (byte*)buffer, (float*)job->A, cols);
+                }
+                else job->Y[r] = FloatDot.One(job->Type, wr, (float*)job->A, cols);
+            }
             return;
         }
-        bool convert = job->Type != GgmlType.F32;
-        float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
         float* out8 = stackalloc float[8];
         for (int t0 = 0; t0 < job->Tokens; t0 += FloatTokenTile)
         {
@@ -264,6 +277,7 @@ public static unsafe class MatMul
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExactRows(Job* job, int r0, int r1)
     {
         int cols = job->Cols;

@@ -23,6 +23,44 @@ public unsafe class WorkerPoolTests
         Assert.Equal(threads, counts[8]);
     }
 
+    private static void CountPart(void* context, int part, int parts)
+    {
+        int* counts = (int*)context;
+        Interlocked.Increment(ref counts[part]);
+    }
+
+    [Fact]
+    public void EveryPartRunsExactlyOnceWhateverTheNumberOfParts()
+    {
+        using var pool = new WorkerPool(3);
+        int* counts = stackalloc int[64];
+        foreach (int parts in new[] { 1, 2, 5, 64 })
+        {
+            for (int i = 0; i < 64; i++) counts[i] = 0;
+            for (int job = 0; job < 10; job++) pool.Run(&CountPart, counts, parts);
+            for (int i = 0; i < 64; i++) Assert.Equal(i < parts ? 10 : 0, counts[i]);
+        }
+    }
+
     [Fact]
     public void RefusesZeroThreads() => Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
+}
+
+public unsafe class WorkerPoolFailureTests
+{
+    private static void FailOnWorkerOne(void* context, int worker, int workers)
+    {
+        if (worker == 1) throw new InvalidOperationException("worker one failed");
+    }
+
+    private static void Nothing(void* context, int worker, int workers) { }
+
+    [Fact]
+    public void AWorkersExceptionReachesTheCallerAndThePoolKeepsWorking()
+    {
+        using var pool = new WorkerPool(2);
+        var ex = Assert.Throws<InvalidOperationException>(() => pool.Run(&FailOnWorkerOne, null));
+        Assert.Equal("worker one failed", ex.Message);
+        pool.Run(&Nothing, null);
+    }
 }
