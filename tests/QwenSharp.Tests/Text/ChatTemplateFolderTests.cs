@@ -74,12 +74,26 @@ public class ChatTemplateFolderTests
     }
 
     [Fact]
-    public void GgufPathsAreRefusedClearly()
+    public void GgufFilesGiveTheirTemplateAndSpecialTokens()
+    {
+        using var dir = Fixtures.TempDir();
+        var writer = new QwenSharp.Formats.GgufWriter();
+        writer.SetString("general.architecture", "qwen2");
+        writer.SetString("tokenizer.chat_template", "{{ bos_token }}{{ messages[0]['content'] }}{{ eos_token }}");
+        writer.SetArray("tokenizer.ggml.tokens", QwenSharp.Formats.GgufArray.Of(["a", "<s>", "</s>"]));
+        writer.SetUInt32("tokenizer.ggml.bos_token_id", 1);
+        writer.SetUInt32("tokenizer.ggml.eos_token_id", 2);
+        writer.Write(dir.File("m.gguf"));
+        Assert.Equal("<s>hi</s>", ChatTemplate.FromModel(dir.File("m.gguf")).Render(Hello));
+    }
+
+    [Fact]
+    public void TruncatedGgufIsOneClearError()
     {
         using var dir = Fixtures.TempDir();
         File.WriteAllText(dir.File("m.gguf"), "GGUF");
-        var e = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromModel(dir.File("m.gguf")));
-        Assert.Contains("tokenizer.chat_template", e.Message);
+        var e = Assert.Throws<FormatException>(() => ChatTemplate.FromModel(dir.File("m.gguf")));
+        Assert.Contains("m.gguf", e.Message);
     }
 
     [Fact]

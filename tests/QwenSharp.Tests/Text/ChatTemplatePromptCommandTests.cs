@@ -80,7 +80,8 @@ public class ChatTemplatePromptCommandTests
         File.WriteAllText(dir.File("messages.json"), "[]");
         var (code, _, stderr) = Cli.Run("prompt", "--model", dir.File("model.gguf"), "--messages", dir.File("messages.json"));
         Assert.Equal(1, code);
-        Assert.Contains("GGUF", stderr);
+        Assert.Contains("model.gguf", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
         (code, _, stderr) = Cli.Run("prompt", "--model", dir.Path, "--messages", dir.File("nope.json"));
         Assert.Equal(1, code);
         Assert.Contains("nope.json", stderr);
