@@ -16,7 +16,7 @@ internal sealed class MergeTable
 
     public MergeTable(int capacity)
     {
-        int size = 1;
+        int size = 2; // at least 2: a shift of 64 (size 1) is a shift of 0 in C#
         while (size < capacity * 2) size <<= 1;
         _keys = new ulong[size];
         _ranks = new int[size];
