@@ -1,0 +1,72 @@
+using QwenSharp.Engine;
+using QwenSharp.Formats;
+using QwenSharp.Model;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Tests.Clients;
+
+/// <summary>
+/// A random Qwen2 model with the real Qwen2 tokenizer and chat template (vocabulary 151936, hidden 64), so that
+/// chat prompts tokenize as in the released models; written once per test run (the f32 embedding is 39 MB).
+/// </summary>
+public static class ChatTestModel
+{
+    private static readonly object Gate = new();
+    private static readonly Lazy<LoadedModel> Shared = new(() => LoadedModel.Load(Path, Options));
+
+    public const int ImEnd = 151645, EndOfText = 151643;
+
+    /// <summary>A KV cache sized for the small contexts the tests use.</summary>
+    public static EngineOptions Options => new() { MaxModelLen = 512, KvCacheBytes = 4 << 20 };
+
+    public static Qwen2Config Config => new()
+    {
+        Origin = "chat-test",
+        HiddenSize = 64,
+        NumAttentionHeads = 4,
+        NumKeyValueHeads = 2,
+        NumHiddenLayers = 2,
+        IntermediateSize = 128,
+        VocabSize = 151936,
+        TieWordEmbeddings = true,
+        MaxPositionEmbeddings = 4096,
+        RopeTheta = 1000000.0,
+        RmsNormEps = 1e-6,
+        EosTokenIds = [ImEnd],
+        BosTokenId = EndOfText,
+    };
+
+    public static string Path
+    {
+        get
+        {
+            string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "qwensharp-chat-" + Environment.ProcessId);
+            string path = System.IO.Path.Combine(dir, "qwen2-chat-tiny.gguf");
+            lock (Gate)
+            {
+                if (!File.Exists(path))
+                {
+                    Directory.CreateDirectory(dir);
+                    var config = Config;
+                    RandomModel.WriteGguf(config, path + ".tmp", GgmlType.F32, 11,
+                        GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, config.VocabSize, ImEnd, EndOfText));
+                    File.Move(path + ".tmp", path);
+                }
+            }
+            return path;
+        }
+    }
+
+    /// <summary>One loaded instance shared by the tests of a run (the engine serves concurrent requests).</summary>
+    public static LoadedModel Loaded => Shared.Value;
+
+    /// <summary>Qwen2's ChatML as the model card's template writes it, spelt out by hand as the reference.</summary>
+    public static string ChatMl(params (string Role, string Content)[] messages)
+    {
+        var text = new System.Text.StringBuilder();
+        if (messages.Length == 0 || messages[0].Role != "system")
+            text.Append("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
+        foreach (var (role, content) in messages) text.Append($"<|im_start|>{role}\n{content}<|im_end|>\n");
+        return text.Append("<|im_start|>assistant\n").ToString();
+    }
+}
