@@ -50,6 +50,8 @@ public sealed class GenerateCommand : ICliCommand
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         if (raw && system != null) throw new CliException("--system needs the chat template; it cannot be used with --raw.");
+        // Checked before the model loads, so a bad value costs nothing.
+        sampling.Resolve();
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
         using var loaded = Load(model, ctx);

@@ -31,7 +31,7 @@ public class GenerateCommandTests
     [Fact]
     public void RawGreedyJsonEqualsLlamaCppContinuation()
     {
-        string path = TinyModels.Gguf("odd", GgmlType.F32);
+        string path = ChatTestModel.Path;
         var json = Json("generate", "--model", path, "--prompt", "The quick brown fox", "--raw", "--json",
             "--temperature", "0", "--max-tokens", "32", "--ignore-eos", "--ctx", "128", "--threads", "2");
         int[] prompt = Ids(json["prompt_token_ids"]);
@@ -49,7 +49,7 @@ public class GenerateCommandTests
     [Fact]
     public void SeedsReproduceAndDiffer()
     {
-        string path = TinyModels.Gguf("odd", GgmlType.F32);
+        string path = ChatTestModel.Path;
         int[] Sample(string seed) => Ids(Json("generate", "--model", path, "--prompt", "abc", "--raw", "--json", "--temperature", "1",
             "--max-tokens", "16", "--ignore-eos", "--seed", seed, "--ctx", "64", "--threads", "2")["token_ids"]);
         var a = Sample("7");
@@ -103,12 +103,12 @@ public class GenerateCommandTests
     [Fact]
     public void TooLongPromptNamesCountsAndLimit()
     {
-        string path = TinyModels.Gguf("tiny", GgmlType.F32);
-        string prompt = new string('a', 40);
+        string path = ChatTestModel.Path;
+        string prompt = string.Join(" ", Enumerable.Range(0, 30).Select(i => "word" + i));
         var (code, _, stderr) = Run("generate", "--model", path, "--prompt", prompt, "--raw", "--max-tokens", "8", "--ctx", "32");
         Assert.Equal(1, code);
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
-        int count = QwenSharp.Text.TokenizerLoader.Load(path).Encode(prompt).Length;
+        int count = ChatTestModel.Loaded.Tokenizer.Encode(prompt).Length;
         Assert.Contains("is 32 tokens", stderr);
         Assert.Contains($"{count} in the prompt, 8 for the completion", stderr);
     }
