@@ -116,6 +116,9 @@ public sealed class QwenChatClient : IChatClient
     private (int[] Prompt, ResolvedSamplingParams Parameters) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        // The template could show tools to the model, but nothing here parses tool calls back out of the reply.
+        if (options?.Tools is { Count: > 0 })
+            throw new NotSupportedException("QwenChatClient does not support tools (function calling); send the request without ChatOptions.Tools.");
         var sampling = options.ToSamplingParams();
         // One choice per request: IChatClient has no n.
         if (sampling.N is > 1) throw new ArgumentException($"n must be 1 for a chat client, got {sampling.N}.");

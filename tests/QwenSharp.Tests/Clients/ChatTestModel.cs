@@ -7,7 +7,7 @@ namespace QwenSharp.Tests.Clients;
 
 /// <summary>
 /// A random Qwen2 model with the real Qwen2 tokenizer and chat template (vocabulary 151936, hidden 64), so that
-/// chat prompts tokenize as in the released models; written once per test run (embedding and lm_head are 39 MB each in f32).
+/// chat prompts tokenize as in the released models; written once (embedding and lm_head are 39 MB each in f32).
 /// </summary>
 public static class ChatTestModel
 {
@@ -37,21 +37,29 @@ public static class ChatTestModel
         BosTokenId = EndOfText,
     };
 
+    /// <summary>
+    /// The file, kept in the temp folder across runs (its name carries everything that shapes it); a run that
+    /// finds none writes it under a unique name and renames it into place, so concurrent runs never see half a file.
+    /// </summary>
     public static string Path
     {
         get
         {
-            string dir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "qwensharp-chat-" + Environment.ProcessId);
-            string path = System.IO.Path.Combine(dir, "qwen2-chat-tiny.gguf");
+            string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "qwensharp-chat-tiny-h64-l2-untied-s11-v1.gguf");
             lock (Gate)
             {
-                if (!File.Exists(path))
+                if (File.Exists(path)) return path;
+                string temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+                var config = Config;
+                RandomModel.WriteGguf(config, temporary, GgmlType.F32, 11,
+                    GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, config.VocabSize, ImEnd, EndOfText));
+                try
                 {
-                    Directory.CreateDirectory(dir);
-                    var config = Config;
-                    RandomModel.WriteGguf(config, path + ".tmp", GgmlType.F32, 11,
-                        GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, config.VocabSize, ImEnd, EndOfText));
-                    File.Move(path + ".tmp", path);
+                    File.Move(temporary, path);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    File.Delete(temporary);
                 }
             }
             return path;

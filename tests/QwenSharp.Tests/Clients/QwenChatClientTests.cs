@@ -40,7 +40,7 @@ public class QwenChatClientTests
         Assert.Equal(8, response.Usage.OutputTokenCount);
         Assert.Equal(expectedPrompt + 8, response.Usage.TotalTokenCount);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
-        Assert.Equal("qwen2-chat-tiny", response.ModelId);
+        Assert.Equal(Path.GetFileNameWithoutExtension(ChatTestModel.Path), response.ModelId);
         Assert.Equal(ChatRole.Assistant, response.Messages.Single().Role);
     }
 
@@ -141,6 +141,14 @@ public class QwenChatClientTests
         var e = await Assert.ThrowsAsync<SamplingParameterException>(() => client.GetResponseAsync("Hi", new ChatOptions { TopP = 1.5f }));
         Assert.Contains("top_p", e.Message);
         Assert.Contains("1.5", e.Message);
+    }
+
+    [Fact]
+    public async Task ToolsAreRefusedRatherThanIgnored()
+    {
+        IChatClient client = new QwenChatClient(ChatTestModel.Loaded);
+        var options = new ChatOptions { Tools = [AIFunctionFactory.Create(() => 42, "answer")] };
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync("Hi", options));
     }
 
     [Fact]
