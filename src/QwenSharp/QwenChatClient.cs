@@ -54,6 +54,7 @@ public sealed class QwenChatClient : IChatClient
         int cached = 0;
         await foreach (var e in _model.GenerateAsync(prompt, parameters, 0, cancellationToken).ConfigureAwait(false))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             result = e.Result ?? result;
             cached = Math.Max(cached, e.CachedTokens);
         }
@@ -77,6 +78,9 @@ public sealed class QwenChatClient : IChatClient
         var createdAt = DateTimeOffset.UtcNow;
         await foreach (var e in _model.GenerateAsync(prompt, parameters, 0, cancellationToken).ConfigureAwait(false))
         {
+            // The engine's channel hands out events already queued without looking at the token again;
+            // checking here stops the stream at the next event after cancellation.
+            cancellationToken.ThrowIfCancellationRequested();
             var update = new ChatResponseUpdate(ChatRole.Assistant, e.TextDelta.Length > 0 ? e.TextDelta : null)
             {
                 ResponseId = responseId,

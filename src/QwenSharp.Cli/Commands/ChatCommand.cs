@@ -117,12 +117,12 @@ public sealed class ChatCommand : ICliCommand
         var clock = Stopwatch.StartNew();
         try
         {
-            var (text, usage, finish) = StreamReply(client, messages, options, stdout, cancel.Token).GetAwaiter().GetResult();
+            var (text, usage, finish, firstToken) = StreamReply(client, messages, options, stdout, clock, cancel.Token).GetAwaiter().GetResult();
             stdout.WriteLine();
             stdout.Flush();
             var reason = finish == ChatFinishReason.Length ? FinishReason.Length : FinishReason.Stop;
             stderr.WriteLine(GenerateCommand.Speed((int)(usage?.InputTokenCount ?? 0), (int)(usage?.OutputTokenCount ?? 0),
-                clock.Elapsed.TotalSeconds, reason));
+                firstToken, clock.Elapsed.TotalSeconds, reason));
             return text;
         }
         catch (RequestRefusedException e)
@@ -142,14 +142,17 @@ public sealed class ChatCommand : ICliCommand
         }
     }
 
-    private static async Task<(string Text, UsageDetails? Usage, ChatFinishReason? Finish)> StreamReply(QwenChatClient client,
-        IReadOnlyList<ChatMessage> messages, ChatOptions options, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<(string Text, UsageDetails? Usage, ChatFinishReason? Finish, double FirstTokenSeconds)> StreamReply(
+        QwenChatClient client, IReadOnlyList<ChatMessage> messages, ChatOptions options, TextWriter stdout, Stopwatch clock,
+        CancellationToken cancellationToken)
     {
         var text = new System.Text.StringBuilder();
         UsageDetails? usage = null;
         ChatFinishReason? finish = null;
+        double firstToken = -1;
         await foreach (var update in client.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
         {
+            if (firstToken < 0) firstToken = clock.Elapsed.TotalSeconds;
             string delta = update.Text;
             if (delta.Length > 0)
             {
@@ -161,7 +164,7 @@ public sealed class ChatCommand : ICliCommand
             foreach (var content in update.Contents)
                 if (content is UsageContent u) usage = u.Details;
         }
-        return (text.ToString(), usage, finish);
+        return (text.ToString(), usage, finish, Math.Max(firstToken, 0));
     }
 
     /// <summary>The command line's sampling values as ChatOptions (the client maps them back through ChatOptionsSampling).</summary>
@@ -191,11 +194,8 @@ public sealed class ChatCommand : ICliCommand
         {
             while (!done.Wait(1000))
             {
-                lock (stderr)
-                {
-                    stderr.Write('.');
-                    stderr.Flush();
-                }
+                stderr.Write('.');
+                stderr.Flush();
             }
         }) { IsBackground = true, Name = "qwensharp-load-progress" };
         dots.Start();

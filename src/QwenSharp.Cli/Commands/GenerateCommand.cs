@@ -83,7 +83,7 @@ public sealed class GenerateCommand : ICliCommand
         try
         {
             var clock = Stopwatch.StartNew();
-            var result = Stream(loaded, ids, resolved, json ? null : stdout, cancel.Token).GetAwaiter().GetResult();
+            var (result, firstToken) = Stream(loaded, ids, resolved, json ? null : stdout, clock, cancel.Token).GetAwaiter().GetResult();
             double seconds = clock.Elapsed.TotalSeconds;
             if (json)
             {
@@ -92,7 +92,7 @@ public sealed class GenerateCommand : ICliCommand
             else
             {
                 stdout.WriteLine();
-                stderr.WriteLine(Speed(result.PromptTokens, result.CompletionTokens, seconds, result.FinishReason));
+                stderr.WriteLine(Speed(result.PromptTokens, result.CompletionTokens, firstToken, seconds, result.FinishReason));
             }
             return 0;
         }
@@ -109,12 +109,15 @@ public sealed class GenerateCommand : ICliCommand
     }
 
     /// <summary>Runs one request, writing each delta to <paramref name="output"/> (when given) as it comes.</summary>
-    private static async Task<GenerationResult> Stream(LoadedModel model, int[] prompt, ResolvedSamplingParams parameters,
-        TextWriter? output, CancellationToken cancellationToken)
+    private static async Task<(GenerationResult Result, double FirstTokenSeconds)> Stream(LoadedModel model, int[] prompt,
+        ResolvedSamplingParams parameters, TextWriter? output, Stopwatch clock, CancellationToken cancellationToken)
     {
         GenerationResult? result = null;
+        double firstToken = -1;
         await foreach (var e in model.GenerateAsync(prompt, parameters, 0, cancellationToken).ConfigureAwait(false))
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (firstToken < 0) firstToken = clock.Elapsed.TotalSeconds;
             if (output != null && e.TextDelta.Length > 0)
             {
                 output.Write(e.TextDelta);
@@ -122,7 +125,7 @@ public sealed class GenerateCommand : ICliCommand
             }
             result = e.Result ?? result;
         }
-        return result ?? throw new InvalidOperationException("The engine ended the request without a result.");
+        return (result ?? throw new InvalidOperationException("The engine ended the request without a result."), firstToken);
     }
 
     /// <summary>The result as vLLM's fields name it, plus the prompt ids and every resolved sampling value.</summary>
@@ -187,7 +190,15 @@ public sealed class GenerateCommand : ICliCommand
             throw new CliException($"Model {model.Path} has no chat template; use --raw to send the prompt as it is.");
     }
 
-    internal static string Speed(int promptTokens, int completionTokens, double seconds, FinishReason reason) =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"[{completionTokens} tokens in {seconds:F2} s, {completionTokens / Math.Max(seconds, 1e-9):F1} tokens/s; prompt {promptTokens} tokens; finish: {reason.ToWireName()}]");
+    /// <summary>
+    /// One line of timings: the prompt's time to first token, then the decode rate over the tokens after the
+    /// first (llama.cpp's eval rate), since the first token's time is mostly the prompt's.
+    /// </summary>
+    internal static string Speed(int promptTokens, int completionTokens, double firstTokenSeconds, double seconds, FinishReason reason)
+    {
+        double decodeSeconds = seconds - firstTokenSeconds;
+        double rate = completionTokens > 1 && decodeSeconds > 0 ? (completionTokens - 1) / decodeSeconds : completionTokens / Math.Max(seconds, 1e-9);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"[prompt {promptTokens} tokens, first token after {firstTokenSeconds:F2} s; {completionTokens} tokens in {seconds:F2} s, {rate:F1} tokens/s; finish: {reason.ToWireName()}]");
+    }
 }
