@@ -93,7 +93,11 @@ public sealed class InferenceEngine : IDisposable
         try
         {
             await foreach (var e in request.Events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                // Events already queued when the consumer cancels are not handed out.
+                ct.ThrowIfCancellationRequested();
                 yield return e;
+            }
         }
         finally
         {
