@@ -81,13 +81,9 @@ public sealed class BenchCommand : ICliCommand
 
     public static ModelInfo Describe(Qwen2Model model, string path)
     {
-        var c = model.Config;
-        long perLayer = 2L * c.HiddenSize * c.HiddenSize + 2L * c.HiddenSize * c.KeyValueSize + 3L * c.HiddenSize * c.IntermediateSize;
-        long parameters = perLayer * c.NumHiddenLayers + (c.TieWordEmbeddings ? 1 : 2) * (long)c.VocabSize * c.HiddenSize;
         long bytes = File.Exists(path) ? new FileInfo(path).Length
             : Directory.EnumerateFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length);
-        string size = parameters >= 1_000_000_000 ? $"{parameters / 1e9:F0}B" : $"{parameters / 1e6:F0}M";
-        return new ModelInfo($"qwen2 {size} {model.Weights.layers[0].gate_proj.Type}", Path.GetFileName(path.TrimEnd('/')), bytes, parameters);
+        return new ModelInfo($"qwen2 {model.Config.SizeLabel} {model.Weights.layers[0].gate_proj.Type}", Path.GetFileName(path.TrimEnd('/')), bytes, model.Config.ParameterCount);
     }
 
     public static void WriteMarkdown(IEnumerable<BenchResult> results, TextWriter w)

@@ -18,10 +18,7 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
 
     private static BackendModelInfo Describe(LoadedModel model)
     {
-        var c = model.Model.Config;
-        long perLayer = 2L * c.HiddenSize * c.HiddenSize + 2L * c.HiddenSize * c.KeyValueSize + 3L * c.HiddenSize * c.IntermediateSize;
-        long parameters = perLayer * c.NumHiddenLayers + (c.TieWordEmbeddings ? 1 : 2) * (long)c.VocabSize * c.HiddenSize;
-        string size = parameters >= 1_000_000_000 ? $"{parameters / 1e9:F1}B" : $"{parameters / 1e6:F0}M";
+        string size = model.Model.Config.SizeLabel;
         bool gguf = QwenSharp.Formats.GgufProbe.IsGguf(model.Path);
         long bytes = gguf ? new FileInfo(model.Path).Length
             : Directory.EnumerateFiles(model.Path, "*.safetensors").Sum(f => new FileInfo(f).Length);

@@ -60,6 +60,20 @@ public sealed record Qwen2Config
     /// <summary>Width of the K and V projections: num_key_value_heads × head_dim.</summary>
     public int KeyValueSize => NumKeyValueHeads * HeadDim;
 
+    /// <summary>Weights of the model: per layer q/o (hidden²), k/v (hidden × kv width), the three MLP matrices,
+    /// biases and norms; the embedding, and the LM head unless tied.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long h = HiddenSize, kv = KeyValueSize, perLayer = 2 * h * h + 2 * h * kv + 3 * h * IntermediateSize + h + 2 * kv + 2 * h;
+            return perLayer * NumHiddenLayers + (TieWordEmbeddings ? 1 : 2) * (long)VocabSize * h + h;
+        }
+    }
+
+    /// <summary>"494M", "7.6B": the size as model cards and llama-bench print it.</summary>
+    public string SizeLabel => ParameterCount >= 1_000_000_000 ? $"{ParameterCount / 1e9:F1}B" : $"{ParameterCount / 1e6:F0}M";
+
     public static Qwen2Config FromFile(string path)
     {
         string json;
