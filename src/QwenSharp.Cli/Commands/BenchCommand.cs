@@ -81,8 +81,7 @@ public sealed class BenchCommand : ICliCommand
 
     public static ModelInfo Describe(Qwen2Model model, string path)
     {
-        long bytes = File.Exists(path) ? new FileInfo(path).Length
-            : Directory.EnumerateFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        long bytes = ModelFiles.WeightBytes(path);
         return new ModelInfo($"qwen2 {model.Config.SizeLabel} {model.Weights.layers[0].gate_proj.Type}", Path.GetFileName(path.TrimEnd('/')), bytes, model.Config.ParameterCount);
     }
 

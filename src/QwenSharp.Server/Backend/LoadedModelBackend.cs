@@ -19,9 +19,8 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
     private static BackendModelInfo Describe(LoadedModel model)
     {
         string size = model.Model.Config.SizeLabel;
-        bool gguf = QwenSharp.Formats.GgufProbe.IsGguf(model.Path);
-        long bytes = gguf ? new FileInfo(model.Path).Length
-            : Directory.EnumerateFiles(model.Path, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        bool gguf = QwenSharp.Model.ModelFiles.IsGguf(model.Path);
+        long bytes = QwenSharp.Model.ModelFiles.WeightBytes(model.Path);
         return new BackendModelInfo("qwen2", gguf ? "gguf" : "safetensors", size,
             model.Model.Weights.layers[0].gate_proj.Type.ToString(), bytes, model.Template?.Source ?? "");
     }

@@ -8,6 +8,11 @@ public static class ModelFiles
 {
     public static bool IsGguf(string path) => GgufProbe.IsGguf(path);
 
+    /// <summary>Bytes of the weights: the GGUF file, or a folder's safetensors files together.</summary>
+    public static long WeightBytes(string path) => File.Exists(path)
+        ? new FileInfo(path).Length
+        : Directory.EnumerateFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length);
+
     /// <summary>The weights and the validated config of the model at <paramref name="path"/>.</summary>
     public static (IWeightSource Weights, Qwen2Config Config) Open(string path)
     {
