@@ -23,6 +23,10 @@ public class LlamaCppFidelityTests(ITestOutputHelper output)
         { "odd", GgmlType.F16, 2e-3 },
         // BF16 keeps 8 mantissa bits, so rounding activations costs 8x what it does for F16: llama.cpp itself is
         // 3.2e-3 away from an exact float64 pass on this model, and we are 2.1e-3 away from llama.cpp (measured).
+        // That is the noise floor of the arithmetic, not a divergence: our own engine run with its plain kernels
+        // (same BF16 rounding of activations, only another f32 summation order) differs from itself by 2.05e-3 on
+        // gqa7 and 2.29e-3 on odd (measured 2026-11-28), since a last-bit difference flips a BF16 rounding and
+        // that flip (2^-8 relative) propagates. Issue 2's 2e-3 holds for F16 (4e-4), not for BF16.
         { "gqa7", GgmlType.BF16, 5e-3 },
         { "odd", GgmlType.Q8_0, 3e-2 },
         { "gqa7", GgmlType.Q4_0, 3e-2 },
