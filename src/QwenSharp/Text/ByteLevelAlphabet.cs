@@ -15,6 +15,7 @@ internal static class ByteLevelAlphabet
     public static char ByteToChar(byte b) => s_byteToChar[b];
 
     /// <summary>The byte a character of the alphabet stands for, or -1 when it is not in the alphabet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the load loops call it per character; never left unoptimized
     public static int CharToByte(char c) => c < s_charToByte.Length ? s_charToByte[c] : -1;
 
     /// <summary>
@@ -39,9 +40,11 @@ internal static class ByteLevelAlphabet
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryDecode(string token, Span<byte> destination)
     {
+        short[] map = s_charToByte;
         for (int i = 0; i < token.Length; i++)
         {
-            int b = CharToByte(token[i]);
+            char c = token[i];
+            int b = c < map.Length ? map[c] : -1;
             if (b < 0) return false;
             destination[i] = (byte)b;
         }

@@ -36,7 +36,7 @@ internal static class GgufVocabularyReader
                     throw new FormatException($"GGUF tokenizer: token {id} '{tokens[id]}' has the unknown token type {types[id]} (expected 1 normal, 3 control, 4 user-defined or 5 unused).");
             }
         }
-        var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        var lookup = new VocabularyIndex(vocab);
         var resolved = new (int, int, int)[merges.Count];
         for (int i = 0; i < merges.Count; i++)
         {

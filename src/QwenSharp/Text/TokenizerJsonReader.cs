@@ -56,7 +56,7 @@ internal static class TokenizerJsonReader
         if (pendingMerges != null)
         {
             // merges came before the vocabulary in the file: resolve them now
-            var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+            var lookup = new VocabularyIndex(vocab);
             for (int i = 0; i < pendingMerges.Count; i++)
             {
                 int at = i;
@@ -94,7 +94,7 @@ internal static class TokenizerJsonReader
                     break;
                 case "merges":
                     Expect(ref reader, JsonTokenType.StartArray, path, read: false);
-                    var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+                    var lookup = new VocabularyIndex(vocab);
                     char[] left = new char[512], right = new char[512];
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                     {

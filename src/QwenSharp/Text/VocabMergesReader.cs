@@ -14,7 +14,7 @@ internal static class VocabMergesReader
         var vocab = ReadVocab(vocabPath);
         var merges = new List<(int, int, int)>();
         if (!File.Exists(mergesPath)) throw new FileNotFoundException($"Merges file {mergesPath} does not exist.", mergesPath);
-        var lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        var lookup = new VocabularyIndex(vocab);
         int lineNumber = 0;
         foreach (string line in File.ReadLines(mergesPath))
         {
