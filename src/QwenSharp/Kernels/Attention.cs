@@ -1,15 +1,21 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// Causal scaled-dot-product attention of one query token over a paged KV cache, with grouped-query
-/// attention: query head h reads KV head h / (heads / kvHeads). Each KV head's keys and values are walked once
-/// for its whole group of query heads.
-/// softmax(q·kᵀ / √d) · v, the max subtracted before exp as every reference does.
+/// Causal scaled-dot-product attention over a paged KV cache, with grouped-query attention: query head h reads
+/// KV head h / (heads / kvHeads). Each KV head's keys and values are walked once for its whole group of query
+/// heads. softmax(q·kᵀ / √d) · v, the max subtracted before exp as every reference does.
+/// <see cref="CausalBatch"/> runs every (token, KV head) pair of a forward batch over the worker pool: a 512-token
+/// prefill has 512·513/2 query-key pairs per head, so attention done one token at a time on one thread cost as
+/// much as all the matrix products once those became GEMMs.
 /// </summary>
-public static class Attention
+public static unsafe class Attention
 {
+    /// <summary>One query token.</summary>
     /// <param name="query">[heads, headDim] of the query token (already rotated)</param>
     /// <param name="keys">a layer's keys, [blocks, blockSize, kvHeads, headDim]</param>
     /// <param name="values">a layer's values, same layout</param>
@@ -22,52 +28,159 @@ public static class Attention
         Span<float> scores, Span<float> output)
     {
         int group = heads / kvHeads;
-        float scale = 1f / MathF.Sqrt(headDim);
-        int stride = kvHeads * headDim;
         if (scores.Length < group * length)
             throw new ArgumentException($"Attention scratch holds {scores.Length} scores; {group * length} are needed.");
-
-        for (int kvh = 0; kvh < kvHeads; kvh++)
+        fixed (float* q = query, k = keys, v = values, s = scores, o = output)
+        fixed (int* table = blockTable)
         {
-            // Scores of the whole group, key by key: each key row is read once for the group.
-            for (int j = 0; j < length; j++)
+            var job = new Job
             {
-                int slot = blockTable[j / blockSize] * blockSize + j % blockSize;
-                var key = keys.Slice(slot * stride + kvh * headDim, headDim);
-                for (int g = 0; g < group; g++)
-                {
-                    var q = query.Slice((kvh * group + g) * headDim, headDim);
-                    scores[g * length + j] = TensorPrimitives.Dot(q, key) * scale;
-                }
-            }
-            for (int g = 0; g < group; g++)
-                Softmax(scores.Slice(g * length, length));
-
-            for (int g = 0; g < group; g++)
-                output.Slice((kvh * group + g) * headDim, headDim).Clear();
-            for (int j = 0; j < length; j++)
-            {
-                int slot = blockTable[j / blockSize] * blockSize + j % blockSize;
-                var value = values.Slice(slot * stride + kvh * headDim, headDim);
-                for (int g = 0; g < group; g++)
-                {
-                    var o = output.Slice((kvh * group + g) * headDim, headDim);
-                    TensorPrimitives.MultiplyAdd(value, scores[g * length + j], o, o);
-                }
-            }
+                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Lengths = &length,
+                BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
+                Scale = 1f / MathF.Sqrt(headDim),
+            };
+            for (int kvh = 0; kvh < kvHeads; kvh++) Head(&job, 0, kvh, s);
         }
+    }
+
+    /// <summary>Every token of a batch: token t attends positions 0..lengths[t]−1 of the sequence whose block table
+    /// starts at tables[offsets[t]].</summary>
+    /// <param name="queries">[tokens, heads, headDim], already rotated</param>
+    /// <param name="keys">a layer's keys, [blocks, blockSize, kvHeads, headDim]</param>
+    /// <param name="values">a layer's values, same layout</param>
+    /// <param name="tables">the batch's block tables, one after another</param>
+    /// <param name="offsets">[tokens]: where each token's block table starts in <paramref name="tables"/></param>
+    /// <param name="lengths">[tokens]: positions each token attends (its position + 1)</param>
+    /// <param name="output">[tokens, heads, headDim]</param>
+    public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> lengths, int tokens,
+        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool)
+    {
+        if (tokens == 0) return;
+        if (offsets.Length < tokens || lengths.Length < tokens || queries.Length < (long)tokens * heads * headDim || output.Length < (long)tokens * heads * headDim)
+            throw new ArgumentException($"Attention over {tokens} tokens got {offsets.Length} table offsets, {lengths.Length} lengths, {queries.Length} query and {output.Length} output values.");
+        fixed (float* q = queries, k = keys, v = values, o = output)
+        fixed (int* table = tables, offset = offsets, length = lengths)
+        {
+            var job = new Job
+            {
+                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Lengths = length,
+                BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
+                Scale = 1f / MathF.Sqrt(headDim),
+            };
+            int items = tokens * kvHeads;
+            pool.Run(&Share, &job, Math.Min(items, 8 * pool.ThreadCount));
+        }
+    }
+
+    private struct Job
+    {
+        public float* Queries, Keys, Values, Output;
+        public int* Tables, Offsets, Lengths;
+        public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
+        public float Scale;
+    }
+
+    [ThreadStatic] private static float* _scores;
+    [ThreadStatic] private static long _scoresLength;
+
+    private static void Share(void* context, int part, int parts)
+    {
+        var job = (Job*)context;
+        int group = job->Heads / job->KvHeads, items = job->Tokens * job->KvHeads;
+        // Items interleaved over the parts: later tokens attend more positions, so contiguous ranges would not balance.
+        for (int item = part; item < items; item += parts)
+        {
+            int t = item / job->KvHeads;
+            long need = (long)group * job->Lengths[t];
+            if (_scoresLength < need)
+            {
+                if (_scores != null) NativeMemory.AlignedFree(_scores);
+                _scoresLength = Math.Max(need, 2 * _scoresLength);
+                _scores = (float*)NativeMemory.AlignedAlloc((nuint)(_scoresLength * sizeof(float)), 64);
+            }
+            Head(job, t, item % job->KvHeads, _scores);
+        }
+    }
+
+    /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Head(Job* job, int t, int kvh, float* scores)
+    {
+        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Lengths[t], bs = job->BlockSize;
+        long stride = (long)job->KvHeads * d;
+        int* table = job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]);
+        float* q = job->Queries + ((long)t * job->Heads + kvh * group) * d;
+        float* o = job->Output + ((long)t * job->Heads + kvh * group) * d;
+        float scale = job->Scale;
+
+        // Scores of the whole group, key by key: each key row is read once for the group.
+        for (int j = 0; j < length; j++)
+        {
+            float* key = job->Keys + ((long)table[j / bs] * bs + j % bs) * stride + (long)kvh * d;
+            for (int g = 0; g < group; g++)
+                scores[g * length + j] = Dot(q + g * d, key, d) * scale;
+        }
+        for (int g = 0; g < group; g++)
+            Softmax(new Span<float>(scores + g * length, length));
+
+        new Span<float>(o, group * d).Clear();
+        for (int j = 0; j < length; j++)
+        {
+            float* value = job->Values + ((long)table[j / bs] * bs + j % bs) * stride + (long)kvh * d;
+            for (int g = 0; g < group; g++)
+                MultiplyAdd(value, scores[g * length + j], o + g * d, d);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot(float* a, float* b, int n)
+    {
+        int i = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
+            sum = Vector512.Sum(acc);
+        }
+        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+        return sum;
+    }
+
+    /// <summary>o += p·v over n values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyAdd(float* v, float p, float* o, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var pp = Vector512.Create(p);
+            for (; i + 16 <= n; i += 16)
+                Vector512.FusedMultiplyAdd(Vector512.Load(v + i), pp, Vector512.Load(o + i)).Store(o + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var pp = Vector256.Create(p);
+            for (; i + 8 <= n; i += 8)
+                Vector256.FusedMultiplyAdd(Vector256.Load(v + i), pp, Vector256.Load(o + i)).Store(o + i);
+        }
+        for (; i < n; i++) o[i] = MathF.FusedMultiplyAdd(v[i], p, o[i]);
     }
 
     private static void Softmax(Span<float> x)
     {
         float max = TensorPrimitives.Max(x);
-        float sum = 0;
-        for (int i = 0; i < x.Length; i++)
-        {
-            float e = MathF.Exp(x[i] - max);
-            x[i] = e;
-            sum += e;
-        }
-        TensorPrimitives.Divide(x, sum, x);
+        TensorPrimitives.Subtract(x, max, x);
+        TensorPrimitives.Exp(x, x);
+        TensorPrimitives.Divide(x, TensorPrimitives.Sum(x), x);
     }
 }

@@ -114,18 +114,27 @@ public sealed class Qwen2Model : IDisposable
         return _buffers;
     }
 
-    /// <summary>Flattens the batch's token ids and positions.</summary>
+    /// <summary>Flattens the batch's token ids and positions, and for attention each token's block table (the
+    /// sequences' tables one after another) and the number of positions it attends.</summary>
     private void Gather(ForwardBatch batch, int[] positions)
     {
-        int t = 0;
+        var b = _buffers;
+        int t = 0, tables = 0;
+        foreach (var s in batch.Sequences) tables += s.BlockTable.Length;
+        if (b.Tables.Length < tables) b.Tables = new int[Math.Max(tables, 2 * b.Tables.Length)];
+        tables = 0;
         foreach (var s in batch.Sequences)
         {
             var tokens = s.Tokens.Span;
+            s.BlockTable.Span.CopyTo(b.Tables.AsSpan(tables));
             for (int i = 0; i < tokens.Length; i++, t++)
             {
-                _buffers.Tokens[t] = tokens[i];
+                b.Tokens[t] = tokens[i];
                 positions[t] = s.FirstPosition + i;
+                b.TableOffsets[t] = tables;
+                b.Lengths[t] = s.FirstPosition + i + 1;
             }
+            tables += s.BlockTable.Length;
         }
     }
 
@@ -175,29 +184,10 @@ public sealed class Qwen2Model : IDisposable
                 cache.Store(layer, s.BlockTable.Span, s.FirstPosition + i, ks.Slice(t * kv, kv), vs.Slice(t * kv, kv));
     }
 
-    private void Attend(ForwardBatch batch, KvCache cache, int layer, ReadOnlySpan<float> qs, Span<float> output)
-    {
-        int q = Config.NumAttentionHeads * Config.HeadDim, t = 0;
-        var keys = cache.Keys(layer);
-        var values = cache.Values(layer);
-        foreach (var s in batch.Sequences)
-        {
-            for (int i = 0; i < s.Tokens.Length; i++, t++)
-            {
-                int length = s.FirstPosition + i + 1;
-                var scores = Scores(length);
-                Attention.Causal(qs.Slice(t * q, q), keys, values, s.BlockTable.Span, cache.BlockSize,
-                    Config.NumAttentionHeads, Config.NumKeyValueHeads, Config.HeadDim, length, scores, output.Slice(t * q, q));
-            }
-        }
-    }
-
-    private Span<float> Scores(int length)
-    {
-        int need = Config.NumAttentionHeads / Config.NumKeyValueHeads * length;
-        if (_buffers.Scores.Length < need) _buffers.Scores = new float[Math.Max(need, _buffers.Scores.Length * 2)];
-        return _buffers.Scores;
-    }
+    private void Attend(ForwardBatch batch, KvCache cache, int layer, ReadOnlySpan<float> qs, Span<float> output) =>
+        Attention.CausalBatch(qs, cache.Keys(layer), cache.Values(layer), _buffers.Tables, _buffers.TableOffsets,
+            _buffers.Lengths, batch.TokenCount, cache.BlockSize, Config.NumAttentionHeads, Config.NumKeyValueHeads,
+            Config.HeadDim, output, WorkerPool.Shared);
 
     /// <summary>Copies the hidden states of the tokens that want logits to the front of <paramref name="dst"/>.</summary>
     private int SelectLogitRows(ForwardBatch batch, ReadOnlySpan<float> x, Span<float> dst)
@@ -228,6 +218,8 @@ public sealed class Qwen2Model : IDisposable
             int kv = c == null ? 0 : c.NumKeyValueHeads * c.HeadDim, inter = c?.IntermediateSize ?? 0, half = (c?.HeadDim ?? 0) / 2;
             Tokens = new int[tokens];
             Positions = new int[tokens];
+            TableOffsets = new int[tokens];
+            Lengths = new int[tokens];
             X = new float[tokens * hidden];
             Xn = new float[tokens * hidden];
             Q = new float[tokens * q];
@@ -243,7 +235,8 @@ public sealed class Qwen2Model : IDisposable
         }
 
         public int[] Tokens, Positions;
+        public int[] TableOffsets, Lengths; // [T] for attention: where each token's block table starts in Tables, positions attended
+        public int[] Tables = new int[256];  // the batch's block tables, one after another
         public float[] X, Xn, Q, K, V, Attn, Gate, Up, Delta, Cos, Sin, Logits;
-        public float[] Scores = new float[1024];
     }
 }

@@ -1,0 +1,87 @@
+using QwenSharp.Kernels;
+
+namespace QwenSharp.Tests.Kernels;
+
+/// <summary>The attention kernel against a plain float64 transcription of softmax(q·kᵀ/√d)·v with GQA over a paged
+/// cache, for head sizes that exercise every vector tail; and the batched, multithreaded form against one token at a time.</summary>
+public class AttentionTests
+{
+    private static double[] Reference(float[] q, float[] keys, float[] values, int[] table, int blockSize,
+        int heads, int kvHeads, int d, int length)
+    {
+        var output = new double[heads * d];
+        for (int h = 0; h < heads; h++)
+        {
+            int kvh = h / (heads / kvHeads);
+            var s = new double[length];
+            for (int j = 0; j < length; j++)
+            {
+                int slot = table[j / blockSize] * blockSize + j % blockSize;
+                double dot = 0;
+                for (int i = 0; i < d; i++) dot += (double)q[h * d + i] * keys[(slot * kvHeads + kvh) * d + i];
+                s[j] = dot / Math.Sqrt(d);
+            }
+            double max = s.Max(), sum = 0;
+            for (int j = 0; j < length; j++) sum += s[j] = Math.Exp(s[j] - max);
+            for (int j = 0; j < length; j++)
+            {
+                int slot = table[j / blockSize] * blockSize + j % blockSize;
+                for (int i = 0; i < d; i++) output[h * d + i] += s[j] / sum * values[(slot * kvHeads + kvh) * d + i];
+            }
+        }
+        return output;
+    }
+
+    private static float[] RandomValues(Random r, int n, float scale) =>
+        Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1) * scale).ToArray();
+
+    [Theory]
+    [InlineData(1, 1, 1)] [InlineData(2, 1, 7)] [InlineData(7, 1, 15)] [InlineData(4, 2, 16)] [InlineData(14, 2, 17)]
+    [InlineData(4, 4, 33)] [InlineData(6, 2, 64)] [InlineData(7, 7, 70)] [InlineData(28, 4, 128)]
+    public void OneTokenMatchesFloat64(int heads, int kvHeads, int d)
+    {
+        var r = new Random(heads * 1000 + d);
+        const int blockSize = 4, blocks = 12;
+        var keys = RandomValues(r, blocks * blockSize * kvHeads * d, 3);
+        var values = RandomValues(r, blocks * blockSize * kvHeads * d, 1);
+        int[] table = [5, 0, 11, 3, 7, 1, 9, 2, 4, 6, 8, 10];
+        foreach (int length in new[] { 1, 3, 4, 5, 17, 48 })
+        {
+            var q = RandomValues(r, heads * d, 3);
+            var output = new float[heads * d];
+            Attention.Causal(q, keys, values, table, blockSize, heads, kvHeads, d, length, new float[heads / kvHeads * length], output);
+            var expected = Reference(q, keys, values, table, blockSize, heads, kvHeads, d, length);
+            for (int i = 0; i < output.Length; i++)
+                Assert.True(Math.Abs(output[i] - expected[i]) <= 1e-5 * (1 + Math.Abs(expected[i])), $"d={d} length={length} [{i}]: {output[i]} vs {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void BatchOverThreadsEqualsOneTokenAtATime()
+    {
+        const int heads = 14, kvHeads = 2, d = 64, blockSize = 16, blocks = 20;
+        var r = new Random(7);
+        var keys = RandomValues(r, blocks * blockSize * kvHeads * d, 3);
+        var values = RandomValues(r, blocks * blockSize * kvHeads * d, 1);
+        // Two sequences: a 40-token prefill from position 0 and 3 tokens from position 100 (a decode-like tail).
+        int[] tableA = [3, 9, 4], tableB = [0, 1, 2, 5, 6, 7, 8, 10];
+        int[] tables = [.. tableA, .. tableB];
+        var offsets = new List<int>();
+        var lengths = new List<int>();
+        for (int i = 0; i < 40; i++) { offsets.Add(0); lengths.Add(i + 1); }
+        for (int i = 0; i < 3; i++) { offsets.Add(tableA.Length); lengths.Add(100 + i + 1); }
+        int tokens = lengths.Count;
+        var q = RandomValues(r, tokens * heads * d, 3);
+        var batched = new float[tokens * heads * d];
+        using var pool = new WorkerPool(2);
+        Attention.CausalBatch(q, keys, values, tables, offsets.ToArray(), lengths.ToArray(), tokens, blockSize, heads, kvHeads, d, batched, pool);
+        for (int t = 0; t < tokens; t++)
+        {
+            var one = new float[heads * d];
+            var table = t < 40 ? tableA : tableB;
+            Attention.Causal(q.AsSpan(t * heads * d, heads * d), keys, values, table, blockSize, heads, kvHeads, d, lengths[t],
+                new float[heads / kvHeads * lengths[t]], one);
+            Assert.Equal(one, batched.AsSpan(t * heads * d, heads * d).ToArray());
+        }
+    }
+}
