@@ -1,0 +1,257 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// The prefill GEMM for the 32-value quants against Q8_0 activations, "row-lane" form: the eight int32 lanes of a
+/// vpdpbusd are eight weight rows, not eight slices of one dot product. For a group of 8 rows and one 32-value block
+/// the rows' quants are transposed once into 8 registers W_g (lane r = quants 4g..4g+3 of row r, as unsigned bytes
+/// q = w + offset), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its activations,
+/// one conversion and one FMA for 8 rows at once (the dot form pays that per row·token pair, plus a horizontal sum).
+/// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at
+/// −offset·Σa (Σa of the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd
+/// chain, then y += (d_w·d_a)·sum per block in block order, as <see cref="DotPlain"/> does; only FMA rounding
+/// differs. Activations are quantized by <see cref="ActivationQuantizer"/> (llama.cpp's Q8_0 rule) and then packed
+/// block-major per tile of tokens by <see cref="Pack"/>, so the token loop reads them contiguously.</para>
+/// </summary>
+internal static unsafe class RowLaneGemm
+{
+    /// <summary>Tokens per tile: the tile's packed activations (tokens × cols bytes) stay in L2 while the row groups
+    /// stream by, its accumulators (32 bytes a token) in L1.</summary>
+    public const int TileTokens = 128;
+
+    /// <summary>Rows per group: the int32 lanes of one ymm.</summary>
+    public const int Lanes = 8;
+
+    /// <summary>Fewest tokens for which this path beats the 2×4 dot-form blocks (measured).</summary>
+    public const int MinTokens = 4;
+
+    /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
+    public static bool Covers(GgmlType type) =>
+        AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0;
+
+    /// <summary>Bytes of the packed activations of <paramref name="tokens"/> tokens of <paramref name="cols"/> values:
+    /// 32 quants and an 8-byte (offset sum, scale) record per block.</summary>
+    public static long PanelBytes(int cols, int tokens) => (long)tokens * (cols / 32) * 40;
+
+    private static int Offset(GgmlType type) => type switch
+    {
+        GgmlType.Q8_0 => 128,
+        GgmlType.Q4_0 => 8,
+        _ => 16, // Q5_0
+    };
+
+    /// <summary>Copies token <paramref name="t"/>'s Q8_0 row <paramref name="q8"/> into the panel: for tile k, its quants
+    /// at [k·TileTokens·blocks·32 + (b·count + t')·32], its records (−offset·Σa as int32, d_a as float) at
+    /// [quants end + (k·TileTokens·blocks + b·count + t')·8], count being the tokens in the tile.</summary>
+    public static void Pack(GgmlType weightType, byte* q8, int t, int tokens, int cols, byte* panel)
+    {
+        int blocks = cols / 32;
+        int tile = t / TileTokens, tt = t % TileTokens;
+        int count = Math.Min(TileTokens, tokens - tile * TileTokens);
+        long tileBase = (long)tile * TileTokens * blocks;
+        byte* quants = panel + tileBase * 32;
+        byte* records = panel + (long)tokens * blocks * 32 + tileBase * 8;
+        int offset = -Offset(weightType);
+        var ones = Vector256.Create((byte)1);
+        for (int b = 0; b < blocks; b++, q8 += 34)
+        {
+            var a = Avx.LoadVector256((sbyte*)(q8 + 2));
+            long i = (long)b * count + tt;
+            Avx.Store(quants + i * 32, a.AsByte());
+            int sum = Vector256.Sum(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, a));
+            *(int*)(records + i * 8) = offset * sum;
+            *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[*(ushort*)q8];
+        }
+    }
+
+    [ThreadStatic] private static float* _acc;
+
+    /// <summary>y[t·rows + r] for rows r0 ≤ r &lt; r1 (a multiple of <see cref="Lanes"/> apart) and every token,
+    /// from the panel <see cref="Pack"/> filled.</summary>
+    public static void Multiply(GgmlType type, byte* w, long rowBytes, int r0, int r1, int rows, int cols,
+        byte* panel, int tokens, float* y)
+    {
+        switch (type)
+        {
+            case GgmlType.Q8_0: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_0: Rows<Q4_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            default: throw new NotSupportedException($"No row-lane kernel for {type} weights.");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TFormat>(byte* w, long rowBytes, int r0, int r1, int rows, int cols,
+        byte* panel, int tokens, float* y) where TFormat : struct, IRowBlock
+    {
+        if (_acc == null) _acc = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(TileTokens * 32, 64);
+        var acc = (Vector256<float>*)_acc;
+        int blocks = cols / 32;
+        byte* recordsAll = panel + (long)tokens * blocks * 32;
+        for (int t0 = 0; t0 < tokens; t0 += TileTokens)
+        {
+            int count = Math.Min(TileTokens, tokens - t0);
+            byte* quants = panel + (long)t0 * blocks * 32;
+            byte* records = recordsAll + (long)t0 * blocks * 8;
+            for (int r = r0; r < r1; r += Lanes)
+            {
+                for (int t = 0; t < count; t++) acc[t] = Vector256<float>.Zero;
+                byte* wr = w + r * rowBytes;
+                for (int b = 0; b < blocks; b++)
+                {
+                    TFormat.Load(wr + b * TFormat.BlockBytes, rowBytes,
+                        out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw);
+                    byte* q = quants + (long)b * count * 32;
+                    byte* rec = records + (long)b * count * 8;
+                    for (int t = 0; t < count; t++, q += 32, rec += 8)
+                    {
+                        // Two chains of four, so that the vpdpbusd latency overlaps.
+                        var i0 = Vector256.Create(*(int*)rec);
+                        var i1 = Vector256<int>.Zero;
+                        i0 = AvxVnni.MultiplyWideningAndAdd(i0, w0, Vector256.Create(*(int*)q).AsSByte());
+                        i1 = AvxVnni.MultiplyWideningAndAdd(i1, w1, Vector256.Create(*(int*)(q + 4)).AsSByte());
+                        i0 = AvxVnni.MultiplyWideningAndAdd(i0, w2, Vector256.Create(*(int*)(q + 8)).AsSByte());
+                        i1 = AvxVnni.MultiplyWideningAndAdd(i1, w3, Vector256.Create(*(int*)(q + 12)).AsSByte());
+                        i0 = AvxVnni.MultiplyWideningAndAdd(i0, w4, Vector256.Create(*(int*)(q + 16)).AsSByte());
+                        i1 = AvxVnni.MultiplyWideningAndAdd(i1, w5, Vector256.Create(*(int*)(q + 20)).AsSByte());
+                        i0 = AvxVnni.MultiplyWideningAndAdd(i0, w6, Vector256.Create(*(int*)(q + 24)).AsSByte());
+                        i1 = AvxVnni.MultiplyWideningAndAdd(i1, w7, Vector256.Create(*(int*)(q + 28)).AsSByte());
+                        var scale = Avx.Multiply(dw, Vector256.Create(*(float*)(rec + 4)));
+                        acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(i0, i1)), scale, acc[t]);
+                    }
+                }
+                float* yr = y + (long)t0 * rows + r;
+                for (int t = 0; t < count; t++) Avx.Store(yr + (long)t * rows, acc[t]);
+            }
+        }
+    }
+
+    /// <summary>One block of 8 consecutive rows in a format: the quants as W_0..W_7 (lane r = unsigned quants
+    /// 4g..4g+3 of row r, value = d·(q − offset)) and the 8 row scales d.</summary>
+    private interface IRowBlock
+    {
+        static abstract int BlockBytes { get; }
+
+        static abstract void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d);
+    }
+
+    /// <summary>The 8 rows' block scales (fp16 at the block start).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scales(byte* block, long rowBytes)
+    {
+        float* ht = FloatFormats.HalfTable;
+        return Vector256.Create(
+            ht[*(ushort*)block], ht[*(ushort*)(block + rowBytes)], ht[*(ushort*)(block + 2 * rowBytes)], ht[*(ushort*)(block + 3 * rowBytes)],
+            ht[*(ushort*)(block + 4 * rowBytes)], ht[*(ushort*)(block + 5 * rowBytes)], ht[*(ushort*)(block + 6 * rowBytes)], ht[*(ushort*)(block + 7 * rowBytes)]);
+    }
+
+    /// <summary>Dword g of 16 bytes at <paramref name="p"/> of each of 8 rows, transposed: lane r of D_g = dword g of row r.
+    /// Rows r and r+4 share a register (one per 128-bit half), then a 4×4 dword transpose in each half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(byte* p, long rowBytes,
+        out Vector256<byte> d0, out Vector256<byte> d1, out Vector256<byte> d2, out Vector256<byte> d3)
+    {
+        var l0 = Vector256.Create(Sse2.LoadVector128(p), Sse2.LoadVector128(p + 4 * rowBytes)).AsInt32();
+        var l1 = Vector256.Create(Sse2.LoadVector128(p + rowBytes), Sse2.LoadVector128(p + 5 * rowBytes)).AsInt32();
+        var l2 = Vector256.Create(Sse2.LoadVector128(p + 2 * rowBytes), Sse2.LoadVector128(p + 6 * rowBytes)).AsInt32();
+        var l3 = Vector256.Create(Sse2.LoadVector128(p + 3 * rowBytes), Sse2.LoadVector128(p + 7 * rowBytes)).AsInt32();
+        var t0 = Avx2.UnpackLow(l0, l1).AsInt64();  // r0g0 r1g0 r0g1 r1g1
+        var t1 = Avx2.UnpackHigh(l0, l1).AsInt64(); // r0g2 r1g2 r0g3 r1g3
+        var t2 = Avx2.UnpackLow(l2, l3).AsInt64();
+        var t3 = Avx2.UnpackHigh(l2, l3).AsInt64();
+        d0 = Avx2.UnpackLow(t0, t2).AsByte();
+        d1 = Avx2.UnpackHigh(t0, t2).AsByte();
+        d2 = Avx2.UnpackLow(t1, t3).AsByte();
+        d3 = Avx2.UnpackHigh(t1, t3).AsByte();
+    }
+
+    /// <summary>Q8_0: q = w + 128 (the sign bit flipped), offset 128.</summary>
+    private struct Q8_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 34;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d)
+        {
+            var flip = Vector256.Create((byte)0x80);
+            Transpose16(block + 2, rowBytes, out w0, out w1, out w2, out w3);
+            Transpose16(block + 18, rowBytes, out w4, out w5, out w6, out w7);
+            w0 = Avx2.Xor(w0, flip); w1 = Avx2.Xor(w1, flip); w2 = Avx2.Xor(w2, flip); w3 = Avx2.Xor(w3, flip);
+            w4 = Avx2.Xor(w4, flip); w5 = Avx2.Xor(w5, flip); w6 = Avx2.Xor(w6, flip); w7 = Avx2.Xor(w7, flip);
+            d = Scales(block, rowBytes);
+        }
+    }
+
+    /// <summary>Q4_0: low nibbles are values 0..15, high nibbles 16..31; offset 8.</summary>
+    private struct Q4_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 18;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d)
+        {
+            var m4 = Vector256.Create((byte)0x0F);
+            Transpose16(block + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
+            w0 = Avx2.And(d0, m4); w1 = Avx2.And(d1, m4); w2 = Avx2.And(d2, m4); w3 = Avx2.And(d3, m4);
+            w4 = Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4);
+            w5 = Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4);
+            w6 = Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4);
+            w7 = Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4);
+            d = Scales(block, rowBytes);
+        }
+    }
+
+    /// <summary>Q5_0: as Q4_0 plus the fifth bit of value j from bit j of qh; offset 16.</summary>
+    private struct Q5_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 22;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d)
+        {
+            var m4 = Vector256.Create((byte)0x0F);
+            Transpose16(block + 6, rowBytes, out var d0, out var d1, out var d2, out var d3);
+            var qh = Vector256.Create(
+                *(uint*)(block + 2), *(uint*)(block + rowBytes + 2), *(uint*)(block + 2 * rowBytes + 2), *(uint*)(block + 3 * rowBytes + 2),
+                *(uint*)(block + 4 * rowBytes + 2), *(uint*)(block + 5 * rowBytes + 2), *(uint*)(block + 6 * rowBytes + 2), *(uint*)(block + 7 * rowBytes + 2)).AsByte();
+            // Values 4g..4g+3 take bits 4g..4g+3 of qh: byte g/2 of each lane, low nibble for even g, high for odd.
+            var lowBits = Vector256.Create(0x08040201u).AsByte();
+            var highBits = Vector256.Create(0x80402010u).AsByte();
+            var q01 = Avx2.Shuffle(qh, Vector256.Create(0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu, 0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu).AsByte());
+            var q23 = Avx2.Shuffle(qh, Vector256.Create(0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du, 0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du).AsByte());
+            var q45 = Avx2.Shuffle(qh, Vector256.Create(0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu, 0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu).AsByte());
+            var q67 = Avx2.Shuffle(qh, Vector256.Create(0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu, 0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu).AsByte());
+            w0 = Avx2.Or(Avx2.And(d0, m4), Fifth(q01, lowBits));
+            w1 = Avx2.Or(Avx2.And(d1, m4), Fifth(q01, highBits));
+            w2 = Avx2.Or(Avx2.And(d2, m4), Fifth(q23, lowBits));
+            w3 = Avx2.Or(Avx2.And(d3, m4), Fifth(q23, highBits));
+            w4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4), Fifth(q45, lowBits));
+            w5 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4), Fifth(q45, highBits));
+            w6 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4), Fifth(q67, lowBits));
+            w7 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4), Fifth(q67, highBits));
+            d = Scales(block, rowBytes);
+        }
+
+        /// <summary>0x10 in each byte whose bit (of <paramref name="bits"/>) is set in <paramref name="replicated"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<byte> Fifth(Vector256<byte> replicated, Vector256<byte> bits) =>
+            Avx2.And(Avx2.CompareEqual(Avx2.And(replicated, bits), bits), Vector256.Create((byte)0x10));
+    }
+}

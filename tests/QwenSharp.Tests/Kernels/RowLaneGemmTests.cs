@@ -1,0 +1,67 @@
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Kernels;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Tests.Kernels;
+
+/// <summary>The row-lane GEMM (taken by <see cref="MatMul"/> for batches of quantized weights) against the plain
+/// dot products: row counts 1..17 (whole groups of 8 and the tails the other kernels take), token counts across the
+/// tile and the threshold, row lengths of every block count up to 256 and the 0.5B model's 896/4864.
+/// The integer sum per block is the same in both; only the float order and FMA rounding differ.</summary>
+public class RowLaneGemmTests
+{
+    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0 };
+
+    [Fact]
+    public void CoversTheFormatsOnAnAvxVnniCpu() =>
+        Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(GgmlType.Q8_0) && RowLaneGemm.Covers(GgmlType.Q4_0) && RowLaneGemm.Covers(GgmlType.Q5_0));
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void MatchesPlainOverRowTailsAndTokenCounts(GgmlType type)
+    {
+        using var pool = new WorkerPool(1);
+        for (int cols = 32; cols <= 256; cols += 32)
+            for (int rows = 1; rows <= 17; rows++)
+                foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 20 })
+                    Compare(type, rows, cols, tokens, pool);
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void MatchesPlainOverTilesAndLongRows(GgmlType type)
+    {
+        using var pool = new WorkerPool(2);
+        foreach (var (rows, cols, tokens) in new[]
+        {
+            (24, 896, 130), (17, 896, 129), (40, 4864, 20), (9, 4864, 128), (16, 256, 257), (33, 128, 6),
+        })
+            Compare(type, rows, cols, tokens, pool);
+    }
+
+    private static unsafe void Compare(GgmlType type, int rows, int cols, int tokens, WorkerPool pool)
+    {
+        var w = TestData.Normal(rows * cols, 7 * rows + cols, 0.1f, edgeBlocks: false);
+        var x = TestData.Normal(tokens * cols, 11 * tokens + cols, edgeBlocks: cols >= 1024);
+        using var m = NativeMatrix.Quantized(type, w, rows, cols);
+        var fast = new float[tokens * rows];
+        var plain = new float[tokens * rows];
+        fixed (float* px = x, pf = fast, pp = plain)
+        {
+            MatMul.Run(type, m.Pointer, rows, cols, px, pf, tokens, pool, exact: false, plain: false);
+            MatMul.Run(type, m.Pointer, rows, cols, px, pp, tokens, pool, exact: false, plain: true);
+        }
+        // The same integer block sums, scaled and added in block order by both: the difference is float rounding,
+        // bounded by the sum of the magnitudes of the block terms, which |w|·|x| bounds.
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+            {
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) magnitude += Math.Abs(w[r * cols + c] * x[t * cols + c]);
+                int i = t * rows + r;
+                double tol = 1e-5 * (magnitude + 1e-3);
+                Assert.True(Math.Abs(fast[i] - plain[i]) <= tol,
+                    $"{type} rows {rows} cols {cols} tokens {tokens}: y[{t}, {r}] fast {fast[i]} plain {plain[i]}.");
+            }
+    }
+}
