@@ -106,7 +106,7 @@ public static unsafe class MatMul
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
             job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
             if (!plain && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
-                job.Panel = Scratch(ref _panel, ref _panelBytes, RowLaneGemm.PanelBytes(cols, tokens));
+                job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(cols, tokens));
             if (tokens == 1) QuantizeToken(&job, 0);
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
@@ -138,10 +138,14 @@ public static unsafe class MatMul
     private static void QuantizeToken(Job* job, int t)
     {
         float* x = job->X + (long)t * job->Cols;
+        if (job->Panel != null)
+        {
+            RowLanePack.Token(job->Type, x, t, job->Tokens, job->Cols, job->Panel);
+            if (job->Rows % RowLaneGemm.Lanes == 0) return; // no tail rows for the kernels that read rows of blocks
+        }
         byte* a = job->A + t * job->ARowBytes;
         if (job->Float) FloatDot.RoundActivations(job->Type, x, (float*)a, job->Cols);
         else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
-        if (job->Panel != null) RowLaneGemm.Pack(job->Type, a, t, job->Tokens, job->Cols, job->Panel);
     }
 
     private static void QuantizeShare(void* context, int part, int parts)

@@ -15,13 +15,13 @@ namespace QwenSharp.Kernels;
 /// −offset·Σa (Σa of the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd
 /// chain, then y += (d_w·d_a)·sum per block in block order, as <see cref="DotPlain"/> does; only FMA rounding
 /// differs. Activations are quantized by <see cref="ActivationQuantizer"/> (llama.cpp's Q8_0 rule) and then packed
-/// block-major per tile of tokens by <see cref="Pack"/>, so the token loop reads them contiguously.</para>
+/// block-major per tile of tokens by <see cref="RowLanePack"/>, so the token loop reads them contiguously.</para>
 /// </summary>
 internal static unsafe class RowLaneGemm
 {
     /// <summary>Tokens per tile: the tile's packed activations (tokens × cols bytes) stay in L2 while the row groups
     /// stream by, its accumulators (32 bytes a token) in L1.</summary>
-    public const int TileTokens = 128;
+    public const int TileTokens = 64;
 
     /// <summary>Rows per group: the int32 lanes of one ymm.</summary>
     public const int Lanes = 8;
@@ -34,45 +34,10 @@ internal static unsafe class RowLaneGemm
         AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
         type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0;
 
-    /// <summary>Bytes of the packed activations of <paramref name="tokens"/> tokens of <paramref name="cols"/> values:
-    /// 32 quants and an 8-byte (offset sum, scale) record per block.</summary>
-    public static long PanelBytes(int cols, int tokens) => (long)tokens * (cols / 32) * 40;
-
-    private static int Offset(GgmlType type) => type switch
-    {
-        GgmlType.Q8_0 => 128,
-        GgmlType.Q4_0 => 8,
-        _ => 16, // Q5_0
-    };
-
-    /// <summary>Copies token <paramref name="t"/>'s Q8_0 row <paramref name="q8"/> into the panel: for tile k, its quants
-    /// at [k·TileTokens·blocks·32 + (b·count + t')·32], its records (−offset·Σa as int32, d_a as float) at
-    /// [quants end + (k·TileTokens·blocks + b·count + t')·8], count being the tokens in the tile.</summary>
-    public static void Pack(GgmlType weightType, byte* q8, int t, int tokens, int cols, byte* panel)
-    {
-        int blocks = cols / 32;
-        int tile = t / TileTokens, tt = t % TileTokens;
-        int count = Math.Min(TileTokens, tokens - tile * TileTokens);
-        long tileBase = (long)tile * TileTokens * blocks;
-        byte* quants = panel + tileBase * 32;
-        byte* records = panel + (long)tokens * blocks * 32 + tileBase * 8;
-        int offset = -Offset(weightType);
-        var ones = Vector256.Create((byte)1);
-        for (int b = 0; b < blocks; b++, q8 += 34)
-        {
-            var a = Avx.LoadVector256((sbyte*)(q8 + 2));
-            long i = (long)b * count + tt;
-            Avx.Store(quants + i * 32, a.AsByte());
-            int sum = Vector256.Sum(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, ones, a));
-            *(int*)(records + i * 8) = offset * sum;
-            *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[*(ushort*)q8];
-        }
-    }
-
     [ThreadStatic] private static float* _acc;
 
     /// <summary>y[t·rows + r] for rows r0 ≤ r &lt; r1 (a multiple of <see cref="Lanes"/> apart) and every token,
-    /// from the panel <see cref="Pack"/> filled.</summary>
+    /// from the panel <see cref="RowLanePack"/> filled.</summary>
     public static void Multiply(GgmlType type, byte* w, long rowBytes, int r0, int r1, int rows, int cols,
         byte* panel, int tokens, float* y)
     {

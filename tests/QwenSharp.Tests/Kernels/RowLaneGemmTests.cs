@@ -16,6 +16,34 @@ public class RowLaneGemmTests
     public void CoversTheFormatsOnAnAvxVnniCpu() =>
         Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(GgmlType.Q8_0) && RowLaneGemm.Covers(GgmlType.Q4_0) && RowLaneGemm.Covers(GgmlType.Q5_0));
 
+    /// <summary>The packer's 8-lane Q8_0 against <see cref="ActivationQuantizer"/> (itself checked byte for byte
+    /// against llama.cpp in MatMulTests): zero, constant, outlier and one-signed blocks, ties at .5, large values.</summary>
+    [Fact]
+    public unsafe void PackerQuantizesAsLlamaCpp()
+    {
+        var x = TestData.Normal(32 * 200, 3);
+        for (int j = 0; j < 32; j++) x[32 * 199 + j] = (j - 16) * 127f / 16; // q = x·127/amax lands on halves
+        for (int j = 0; j < 32; j++) x[32 * 198 + j] = j % 2 == 0 ? 1e30f : -3e29f;
+        var sbytes = new sbyte[32];
+        var expected = new byte[34];
+        fixed (float* px = x)
+        fixed (sbyte* q = sbytes)
+        fixed (byte* e = expected)
+            for (int b = 0; b < 200; b++)
+            {
+                ushort d = RowLanePack.Block(px + 32 * b, q, out int sum);
+                ActivationQuantizer.Q8_0(px + 32 * b, (BlockQ8_0*)e);
+                Assert.Equal(*(ushort*)e, d);
+                int expectedSum = 0;
+                for (int j = 0; j < 32; j++)
+                {
+                    Assert.True((sbyte)e[2 + j] == q[j], $"block {b} value {j}: {q[j]}, expected {(sbyte)e[2 + j]}.");
+                    expectedSum += (sbyte)e[2 + j];
+                }
+                Assert.Equal(expectedSum, sum);
+            }
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void MatchesPlainOverRowTailsAndTokenCounts(GgmlType type)

@@ -1,0 +1,81 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// The activations of a batch quantized to Q8_0 and laid out for <see cref="RowLaneGemm"/>: per tile of
+/// <see cref="RowLaneGemm.TileTokens"/> tokens, block-major ([block][token]: the kernel's token loop reads them
+/// contiguously), each token's block as its 32 quants plus an 8-byte record (−offset·Σq as int32, the block scale
+/// as float, fp16-rounded as the Q8_0 block stores it).
+/// <para>The values are llama.cpp's Q8_0 activations byte for byte (ggml-cpu's AVX quantize_row_q8_0, as
+/// <see cref="ActivationQuantizer"/>: d = amax/127, q = round-half-even(x·127/amax)), computed 8 lanes at a time:
+/// vcvtps2dq rounds half to even under the default MXCSR, as ggml's _mm256_round_ps(_MM_ROUND_NEAREST) does.</para>
+/// </summary>
+internal static unsafe class RowLanePack
+{
+    /// <summary>Bytes of the panel of <paramref name="tokens"/> tokens of <paramref name="cols"/> values.</summary>
+    public static long Bytes(int cols, int tokens) => (long)tokens * (cols / 32) * 40;
+
+    /// <summary>The q of the unsigned weight quants, value = d·(q − offset), per weight format.</summary>
+    private static int Offset(GgmlType type) => type switch
+    {
+        GgmlType.Q8_0 => 128,
+        GgmlType.Q4_0 => 8,
+        GgmlType.Q5_0 => 16,
+        _ => throw new NotSupportedException($"No row-lane kernel for {type} weights."),
+    };
+
+    /// <summary>Quantizes token <paramref name="t"/>'s <paramref name="cols"/> activations <paramref name="x"/> into the
+    /// panel: for tile k (count tokens), block b, token t' = t − k·TileTokens, its quants at
+    /// [k·TileTokens·blocks·32 + (b·count + t')·32], its record at [tokens·blocks·32 + (k·TileTokens·blocks + b·count + t')·8].</summary>
+    public static void Token(GgmlType weightType, float* x, int t, int tokens, int cols, byte* panel)
+    {
+        int blocks = cols / 32;
+        int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
+        int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
+        long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
+        byte* quants = panel + tileBase * 32;
+        byte* records = panel + (long)tokens * blocks * 32 + tileBase * 8;
+        int offset = -Offset(weightType);
+        for (int b = 0; b < blocks; b++, x += 32)
+        {
+            long i = (long)b * count + tt;
+            ushort d = Block(x, (sbyte*)(quants + i * 32), out int sum);
+            *(int*)(records + i * 8) = offset * sum;
+            *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[d];
+        }
+    }
+
+    /// <summary>One Q8_0 block of 32 values: the quants to <paramref name="q"/>, their sum, the scale's fp16 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ushort Block(float* x, sbyte* q, out int sum)
+    {
+        var x0 = Avx.LoadVector256(x);
+        var x1 = Avx.LoadVector256(x + 8);
+        var x2 = Avx.LoadVector256(x + 16);
+        var x3 = Avx.LoadVector256(x + 24);
+        var sign = Vector256.Create(-0f);
+        var m = Avx.Max(Avx.Max(Avx.AndNot(sign, x0), Avx.AndNot(sign, x1)), Avx.Max(Avx.AndNot(sign, x2), Avx.AndNot(sign, x3)));
+        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
+        float amax = Sse.MaxScalar(m4, Sse.Shuffle(m4, m4, 0x55)).ToScalar();
+        float id = amax != 0 ? 127f / amax : 0f;
+        var vid = Vector256.Create(id);
+        var i0 = Avx.ConvertToVector256Int32(Avx.Multiply(x0, vid));
+        var i1 = Avx.ConvertToVector256Int32(Avx.Multiply(x1, vid));
+        var i2 = Avx.ConvertToVector256Int32(Avx.Multiply(x2, vid));
+        var i3 = Avx.ConvertToVector256Int32(Avx.Multiply(x3, vid));
+        sum = Vector256.Sum(Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3)));
+        // Packing works per 128-bit half: [0..3 4..7 | 8..11 12..15] from packs of (i0, i1), then bytes in the
+        // order 0 2 4 6 1 3 5 7 (dwords), which vpermd puts back.
+        var w01 = Avx2.PackSignedSaturate(i0, i1);
+        var w23 = Avx2.PackSignedSaturate(i2, i3);
+        var bytes = Avx2.PackSignedSaturate(w01, w23);
+        bytes = Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
+        Avx.Store(q, bytes);
+        return FloatFormats.SingleToHalf(amax / 127f);
+    }
+}
