@@ -26,8 +26,10 @@ internal static unsafe class RowLaneGemm
     /// <summary>Rows per group: the int32 lanes of one ymm.</summary>
     public const int Lanes = 8;
 
-    /// <summary>Fewest tokens for which this path beats the 2×4 dot-form blocks (measured).</summary>
-    public const int MinTokens = 4;
+    /// <summary>Fewest tokens for this path. Measured on Zen 5 (one thread, 4864×896 and 896×4864): at 2 and 3 tokens
+    /// 80-130 GFLOP/s against 25-45 for the one-row kernels, at 4 on par with or above the 2×4 blocks, then ahead;
+    /// one token stays with the decode kernels, which are bound by reading the weights.</summary>
+    public const int MinTokens = 2;
 
     /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
     public static bool Covers(GgmlType type) =>
