@@ -106,7 +106,7 @@ public static unsafe class MatMul
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
             job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
             if (!plain && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
-                job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(cols, tokens));
+                job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(type, cols, tokens));
             if (tokens == 1) QuantizeToken(&job, 0);
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }

@@ -36,7 +36,7 @@ internal static unsafe class RowLaneGemm
     /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
     public static bool Covers(GgmlType type) =>
         AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0;
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     [ThreadStatic] private static float* _acc;
 
@@ -50,6 +50,8 @@ internal static unsafe class RowLaneGemm
             case GgmlType.Q8_0: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_0: Rows<Q4_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_K: RowLaneGemmK.Q4_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q6_K: RowLaneGemmK.Q6_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             default: throw new NotSupportedException($"No row-lane kernel for {type} weights.");
         }
     }
@@ -95,7 +97,7 @@ internal static unsafe class RowLaneGemm
     /// independent, and out-of-order execution overlaps them (two chains of four measured the same). Doing two tokens'
     /// conversion and scaling as one 512-bit op each measured 20% slower.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot(Vector256<int> init, byte* q,
+    internal static Vector256<int> Dot(Vector256<int> init, byte* q,
         Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
         Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7)
     {
@@ -123,7 +125,7 @@ internal static unsafe class RowLaneGemm
 
     /// <summary>The 8 rows' block scales (fp16 at the block start).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scales(byte* block, long rowBytes)
+    internal static Vector256<float> Scales(byte* block, long rowBytes)
     {
         float* ht = FloatFormats.HalfTable;
         return Vector256.Create(
@@ -134,7 +136,7 @@ internal static unsafe class RowLaneGemm
     /// <summary>Dword g of 16 bytes at <paramref name="p"/> of each of 8 rows, transposed: lane r of D_g = dword g of row r.
     /// Rows r and r+4 share a register (one per 128-bit half), then a 4×4 dword transpose in each half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose16(byte* p, long rowBytes,
+    internal static void Transpose16(byte* p, long rowBytes,
         out Vector256<byte> d0, out Vector256<byte> d1, out Vector256<byte> d2, out Vector256<byte> d3)
     {
         var l0 = Vector256.Create(Sse2.LoadVector128(p), Sse2.LoadVector128(p + 4 * rowBytes)).AsInt32();

@@ -17,7 +17,11 @@ namespace QwenSharp.Kernels;
 internal static unsafe class RowLanePack
 {
     /// <summary>Bytes of the panel of <paramref name="tokens"/> tokens of <paramref name="cols"/> values.</summary>
-    public static long Bytes(int cols, int tokens) => (long)tokens * (cols / 32) * 40;
+    public static long Bytes(GgmlType weightType, int cols, int tokens) => IsK(weightType)
+        ? (long)tokens * (cols / 256) * (256 + RowLaneGemmK.RecordBytes)
+        : (long)tokens * (cols / 32) * 40;
+
+    private static bool IsK(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>The q of the unsigned weight quants, value = d·(q − offset), per weight format.</summary>
     private static int Offset(GgmlType type) => type switch
@@ -33,6 +37,11 @@ internal static unsafe class RowLanePack
     /// [k·TileTokens·blocks·32 + (b·count + t')·32], its record at [tokens·blocks·32 + (k·TileTokens·blocks + b·count + t')·8].</summary>
     public static void Token(GgmlType weightType, float* x, int t, int tokens, int cols, byte* panel)
     {
+        if (IsK(weightType))
+        {
+            TokenK(x, t, tokens, cols, panel);
+            return;
+        }
         int blocks = cols / 32;
         int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
         int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
@@ -46,6 +55,30 @@ internal static unsafe class RowLanePack
             ushort d = Block(x, (sbyte*)(quants + i * 32), out int sum);
             *(int*)(records + i * 8) = offset * sum;
             *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[d];
+        }
+    }
+
+    /// <summary>The K-quants' Q8_K activations (<see cref="ActivationQuantizer.Q8_K"/>, llama.cpp's rule) in the layout
+    /// of <see cref="RowLaneGemmK"/>: per tile, [super-block][token] of 256 quants, then records of 64 bytes.</summary>
+    private static void TokenK(float* x, int t, int tokens, int cols, byte* panel)
+    {
+        int blocks = cols / 256;
+        int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
+        int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
+        long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
+        byte* quants = panel + tileBase * 256;
+        byte* records = panel + (long)tokens * blocks * 256 + tileBase * RowLaneGemmK.RecordBytes;
+        BlockQ8_K block;
+        for (int b = 0; b < blocks; b++, x += 256)
+        {
+            ActivationQuantizer.Q8_K(x, &block);
+            long i = (long)b * count + tt;
+            new ReadOnlySpan<byte>(&block.Qs, 256).CopyTo(new Span<byte>(quants + i * 256, 256));
+            byte* rec = records + i * RowLaneGemmK.RecordBytes;
+            short* bsums = (short*)&block.BSums;
+            for (int g = 0; g < 16; g++) ((short*)rec)[g] = bsums[g];
+            for (int j = 0; j < 8; j++) ((short*)(rec + 32))[j] = (short)(bsums[2 * j] + bsums[2 * j + 1]);
+            *(float*)(rec + 48) = block.D;
         }
     }
 

@@ -10,11 +10,15 @@ namespace QwenSharp.Tests.Kernels;
 /// The integer sum per block is the same in both; only the float order and FMA rounding differ.</summary>
 public class RowLaneGemmTests
 {
-    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0 };
+    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K };
 
     [Fact]
-    public void CoversTheFormatsOnAnAvxVnniCpu() =>
-        Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(GgmlType.Q8_0) && RowLaneGemm.Covers(GgmlType.Q4_0) && RowLaneGemm.Covers(GgmlType.Q5_0));
+    public void CoversTheFormatsOnAnAvxVnniCpu()
+    {
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K })
+            Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(type));
+        Assert.False(RowLaneGemm.Covers(GgmlType.Q4_1));
+    }
 
     /// <summary>The packer's 8-lane Q8_0 against <see cref="ActivationQuantizer"/> (itself checked byte for byte
     /// against llama.cpp in MatMulTests): zero, constant, outlier and one-signed blocks, ties at .5, large values.</summary>
@@ -49,7 +53,8 @@ public class RowLaneGemmTests
     public void MatchesPlainOverRowTailsAndTokenCounts(GgmlType type)
     {
         using var pool = new WorkerPool(1);
-        for (int cols = 32; cols <= 256; cols += 32)
+        int bs = GgmlTypeInfo.BlockSize(type);
+        for (int cols = bs; cols <= Math.Max(256, 2 * bs); cols += bs)
             for (int rows = 1; rows <= 17; rows++)
                 foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 20 })
                     Compare(type, rows, cols, tokens, pool);
@@ -60,11 +65,12 @@ public class RowLaneGemmTests
     public void MatchesPlainOverTilesAndLongRows(GgmlType type)
     {
         using var pool = new WorkerPool(2);
+        int bs = GgmlTypeInfo.BlockSize(type);
         foreach (var (rows, cols, tokens) in new[]
         {
             (24, 896, 130), (17, 896, 129), (40, 4864, 20), (9, 4864, 128), (16, 256, 257), (33, 128, 6),
         })
-            Compare(type, rows, cols, tokens, pool);
+            Compare(type, rows, Math.Max(bs, cols / bs * bs), tokens, pool);
     }
 
     private static unsafe void Compare(GgmlType type, int rows, int cols, int tokens, WorkerPool pool)
