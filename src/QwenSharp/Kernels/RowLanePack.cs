@@ -58,7 +58,7 @@ internal static unsafe class RowLanePack
         }
     }
 
-    /// <summary>The K-quants' Q8_K activations (<see cref="ActivationQuantizer.Q8_K"/>, llama.cpp's rule) in the layout
+    /// <summary>The K-quants' Q8_K activations (llama.cpp's rule, as <see cref="ActivationQuantizer.Q8_K"/>) in the layout
     /// of <see cref="RowLaneGemmK"/>: per tile, [super-block][token] of 256 quants, then records of 64 bytes.</summary>
     private static void TokenK(float* x, int t, int tokens, int cols, byte* panel)
     {
@@ -68,18 +68,63 @@ internal static unsafe class RowLanePack
         long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
         byte* quants = panel + tileBase * 256;
         byte* records = panel + (long)tokens * blocks * 256 + tileBase * RowLaneGemmK.RecordBytes;
-        BlockQ8_K block;
         for (int b = 0; b < blocks; b++, x += 256)
         {
-            ActivationQuantizer.Q8_K(x, &block);
             long i = (long)b * count + tt;
-            new ReadOnlySpan<byte>(&block.Qs, 256).CopyTo(new Span<byte>(quants + i * 256, 256));
             byte* rec = records + i * RowLaneGemmK.RecordBytes;
-            short* bsums = (short*)&block.BSums;
-            for (int g = 0; g < 16; g++) ((short*)rec)[g] = bsums[g];
+            short* bsums = (short*)rec;
+            *(float*)(rec + 48) = BlockK(x, (sbyte*)(quants + i * 256), bsums);
             for (int j = 0; j < 8; j++) ((short*)(rec + 32))[j] = (short)(bsums[2 * j] + bsums[2 * j + 1]);
-            *(float*)(rec + 48) = block.D;
         }
+    }
+
+    /// <summary>One Q8_K block of 256 values (quantize_row_q8_K_ref): the quants, the 16 sums of 16, and d returned.
+    /// The scale comes from the first value of largest magnitude, sign included (iscale = −127/max); nearest_int's
+    /// add-1.5·2²³ rounding is half to even, as vcvtps2dq.</summary>
+    internal static float BlockK(float* x, sbyte* q, short* bsums)
+    {
+        var sign = Vector256.Create(-0f);
+        var m = Vector256<float>.Zero;
+        for (int j = 0; j < 256; j += 8) m = Avx.Max(m, Avx.AndNot(sign, Avx.LoadVector256(x + j)));
+        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
+        float amax = Sse.MaxScalar(m4, Sse.Shuffle(m4, m4, 0x55)).ToScalar();
+        if (amax == 0)
+        {
+            new Span<byte>(q, 256).Clear();
+            new Span<short>(bsums, 16).Clear();
+            return 0;
+        }
+        var va = Vector256.Create(amax);
+        int first = 0;
+        for (int j = 0; j < 256; j += 8)
+        {
+            int mask = Avx.MoveMask(Avx.CompareEqual(Avx.AndNot(sign, Avx.LoadVector256(x + j)), va));
+            if (mask != 0) { first = j + System.Numerics.BitOperations.TrailingZeroCount(mask); break; }
+        }
+        float iscale = -127f / x[first];
+        var vs = Vector256.Create(iscale);
+        var top = Vector256.Create(127);
+        for (int j = 0; j < 256; j += 32)
+        {
+            var i0 = Avx2.Min(Avx.ConvertToVector256Int32(Avx.Multiply(Avx.LoadVector256(x + j), vs)), top);
+            var i1 = Avx2.Min(Avx.ConvertToVector256Int32(Avx.Multiply(Avx.LoadVector256(x + j + 8), vs)), top);
+            var i2 = Avx2.Min(Avx.ConvertToVector256Int32(Avx.Multiply(Avx.LoadVector256(x + j + 16), vs)), top);
+            var i3 = Avx2.Min(Avx.ConvertToVector256Int32(Avx.Multiply(Avx.LoadVector256(x + j + 24), vs)), top);
+            bsums[j / 16] = (short)Vector256.Sum(Avx2.Add(i0, i1));
+            bsums[j / 16 + 1] = (short)Vector256.Sum(Avx2.Add(i2, i3));
+            Avx.Store(q + j, Bytes(i0, i1, i2, i3));
+        }
+        return 1 / iscale;
+    }
+
+    /// <summary>32 int32 (each in −128..127) as bytes in order. Packing works per 128-bit half, leaving the values'
+    /// groups of four in the order 0 2 4 6 1 3 5 7, which vpermd puts back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Bytes(Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3)
+    {
+        var bytes = Avx2.PackSignedSaturate(Avx2.PackSignedSaturate(i0, i1), Avx2.PackSignedSaturate(i2, i3));
+        return Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
     }
 
     /// <summary>One Q8_0 block of 32 values: the quants to <paramref name="q"/>, their sum, the scale's fp16 bits.</summary>
@@ -102,13 +147,7 @@ internal static unsafe class RowLanePack
         var i2 = Avx.ConvertToVector256Int32(Avx.Multiply(x2, vid));
         var i3 = Avx.ConvertToVector256Int32(Avx.Multiply(x3, vid));
         sum = Vector256.Sum(Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3)));
-        // Packing works per 128-bit half: [0..3 4..7 | 8..11 12..15] from packs of (i0, i1), then bytes in the
-        // order 0 2 4 6 1 3 5 7 (dwords), which vpermd puts back.
-        var w01 = Avx2.PackSignedSaturate(i0, i1);
-        var w23 = Avx2.PackSignedSaturate(i2, i3);
-        var bytes = Avx2.PackSignedSaturate(w01, w23);
-        bytes = Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
-        Avx.Store(q, bytes);
+        Avx.Store(q, Bytes(i0, i1, i2, i3));
         return FloatFormats.SingleToHalf(amax / 127f);
     }
 }

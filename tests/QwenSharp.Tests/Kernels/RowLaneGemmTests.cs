@@ -48,6 +48,32 @@ public class RowLaneGemmTests
             }
     }
 
+    /// <summary>The packer's Q8_K against <see cref="ActivationQuantizer.Q8_K"/> (quantize_row_q8_K_ref): the
+    /// TestData edge blocks (zero, constant, outlier, one-signed), and ties of +max and −max in both orders.</summary>
+    [Fact]
+    public unsafe void PackerQuantizesQ8KAsLlamaCpp()
+    {
+        const int blocks = 12;
+        var x = TestData.Normal(256 * blocks, 4);
+        x[256 * 8 + 5] = -9f; x[256 * 8 + 70] = 9f;   // −max first
+        x[256 * 9 + 3] = 9f; x[256 * 9 + 200] = -9f;  // +max first
+        var q = new sbyte[256];
+        var bsums = new short[16];
+        fixed (float* px = x)
+        fixed (sbyte* pq = q)
+        fixed (short* pb = bsums)
+            for (int b = 0; b < blocks; b++)
+            {
+                BlockQ8_K expected;
+                ActivationQuantizer.Q8_K(px + 256 * b, &expected);
+                float d = RowLanePack.BlockK(px + 256 * b, pq, pb);
+                Assert.Equal(expected.D, d);
+                for (int j = 0; j < 256; j++)
+                    Assert.True(((sbyte*)&expected.Qs)[j] == q[j], $"block {b} value {j}: {q[j]}, expected {((sbyte*)&expected.Qs)[j]}.");
+                for (int g = 0; g < 16; g++) Assert.Equal(((short*)&expected.BSums)[g], bsums[g]);
+            }
+    }
+
     [Theory]
     [MemberData(nameof(Types))]
     public void MatchesPlainOverRowTailsAndTokenCounts(GgmlType type)
