@@ -36,7 +36,7 @@ internal static unsafe class RowLaneGemm
     /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
     public static bool Covers(GgmlType type) =>
         AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     [ThreadStatic] private static float* _acc;
 
@@ -50,6 +50,8 @@ internal static unsafe class RowLaneGemm
             case GgmlType.Q8_0: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_0: Rows<Q4_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_1: Rows<Q4_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q5_1: Rows<Q5_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_K: RowLaneGemmK.Q4_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q6_K: RowLaneGemmK.Q6_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             default: throw new NotSupportedException($"No row-lane kernel for {type} weights.");
@@ -76,14 +78,16 @@ internal static unsafe class RowLaneGemm
                 for (int b = 0; b < blocks; b++)
                 {
                     TFormat.Load(wr + b * TFormat.BlockBytes, rowBytes,
-                        out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw);
+                        out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw, out var mw);
                     byte* q = quants + (long)b * count * 32;
                     byte* rec = records + (long)b * count * 8;
                     for (int t = 0; t < count; t++, q += 32, rec += 8)
                     {
-                        var i = Dot(Vector256.Create(*(int*)rec), q, w0, w1, w2, w3, w4, w5, w6, w7);
+                        var i = Dot(TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)rec), q, w0, w1, w2, w3, w4, w5, w6, w7);
                         var scale = Avx.Multiply(dw, Vector256.Create(*(float*)(rec + 4)));
-                        acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i), scale, acc[t]);
+                        var a = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i), scale, acc[t]);
+                        // Q4_1/Q5_1: + m·s, s = d_a·Σa as the Q8_1 block stores it (fp16).
+                        acc[t] = TFormat.HasMin ? Fma.MultiplyAdd(mw, Vector256.Create(*(float*)rec), a) : a;
                     }
                 }
                 float* yr = y + (long)t0 * rows + r;
@@ -117,10 +121,13 @@ internal static unsafe class RowLaneGemm
     {
         static abstract int BlockBytes { get; }
 
+        /// <summary>Value d·q + m (Q4_1, Q5_1, against Q8_1 activations) rather than d·(q − offset).</summary>
+        static abstract bool HasMin { get; }
+
         static abstract void Load(byte* block, long rowBytes,
             out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
-            out Vector256<float> d);
+            out Vector256<float> d, out Vector256<float> m);
     }
 
     /// <summary>The 8 rows' block scales (fp16 at the block start).</summary>
@@ -157,12 +164,13 @@ internal static unsafe class RowLaneGemm
     private struct Q8_0Rows : IRowBlock
     {
         public static int BlockBytes => 34;
+        public static bool HasMin => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Load(byte* block, long rowBytes,
             out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
-            out Vector256<float> d)
+            out Vector256<float> d, out Vector256<float> m)
         {
             var flip = Vector256.Create((byte)0x80);
             Transpose16(block + 2, rowBytes, out w0, out w1, out w2, out w3);
@@ -170,6 +178,7 @@ internal static unsafe class RowLaneGemm
             w0 = Avx2.Xor(w0, flip); w1 = Avx2.Xor(w1, flip); w2 = Avx2.Xor(w2, flip); w3 = Avx2.Xor(w3, flip);
             w4 = Avx2.Xor(w4, flip); w5 = Avx2.Xor(w5, flip); w6 = Avx2.Xor(w6, flip); w7 = Avx2.Xor(w7, flip);
             d = Scales(block, rowBytes);
+            m = default;
         }
     }
 
@@ -177,61 +186,121 @@ internal static unsafe class RowLaneGemm
     private struct Q4_0Rows : IRowBlock
     {
         public static int BlockBytes => 18;
+        public static bool HasMin => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Load(byte* block, long rowBytes,
             out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
-            out Vector256<float> d)
+            out Vector256<float> d, out Vector256<float> m)
         {
-            var m4 = Vector256.Create((byte)0x0F);
-            Transpose16(block + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
-            w0 = Avx2.And(d0, m4); w1 = Avx2.And(d1, m4); w2 = Avx2.And(d2, m4); w3 = Avx2.And(d3, m4);
-            w4 = Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4);
-            w5 = Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4);
-            w6 = Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4);
-            w7 = Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4);
+            Nibbles(block + 2, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
             d = Scales(block, rowBytes);
+            m = default;
         }
     }
+
+    /// <summary>16 bytes of nibbles at <paramref name="qs"/> of 8 rows: low nibbles are values 0..15, high 16..31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Nibbles(byte* qs, long rowBytes,
+        out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        Transpose16(qs, rowBytes, out var d0, out var d1, out var d2, out var d3);
+        w0 = Avx2.And(d0, m4); w1 = Avx2.And(d1, m4); w2 = Avx2.And(d2, m4); w3 = Avx2.And(d3, m4);
+        w4 = Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4);
+        w5 = Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4);
+        w6 = Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4);
+        w7 = Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4);
+    }
+
+    /// <summary>5-bit quants of 8 rows from 4 bytes of fifth bits at <paramref name="qh"/> (bit j: value j) and 16 bytes of
+    /// nibbles at <paramref name="qs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fives(byte* qh, byte* qs, long rowBytes,
+        out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        Transpose16(qs, rowBytes, out var d0, out var d1, out var d2, out var d3);
+        var high = Vector256.Create(
+            *(uint*)qh, *(uint*)(qh + rowBytes), *(uint*)(qh + 2 * rowBytes), *(uint*)(qh + 3 * rowBytes),
+            *(uint*)(qh + 4 * rowBytes), *(uint*)(qh + 5 * rowBytes), *(uint*)(qh + 6 * rowBytes), *(uint*)(qh + 7 * rowBytes)).AsByte();
+        // Values 4g..4g+3 take bits 4g..4g+3 of qh: byte g/2 of each lane (q01 for W_0 and W_1, ...), low nibble for
+        // even g, high for odd.
+        var lowBits = Vector256.Create(0x08040201u).AsByte();
+        var highBits = Vector256.Create(0x80402010u).AsByte();
+        var q01 = Avx2.Shuffle(high, Vector256.Create(0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu, 0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu).AsByte());
+        var q23 = Avx2.Shuffle(high, Vector256.Create(0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du, 0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du).AsByte());
+        var q45 = Avx2.Shuffle(high, Vector256.Create(0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu, 0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu).AsByte());
+        var q67 = Avx2.Shuffle(high, Vector256.Create(0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu, 0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu).AsByte());
+        w0 = Avx2.Or(Avx2.And(d0, m4), Fifth(q01, lowBits));
+        w1 = Avx2.Or(Avx2.And(d1, m4), Fifth(q01, highBits));
+        w2 = Avx2.Or(Avx2.And(d2, m4), Fifth(q23, lowBits));
+        w3 = Avx2.Or(Avx2.And(d3, m4), Fifth(q23, highBits));
+        w4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4), Fifth(q45, lowBits));
+        w5 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4), Fifth(q45, highBits));
+        w6 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4), Fifth(q67, lowBits));
+        w7 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4), Fifth(q67, highBits));
+    }
+
+    /// <summary>0x10 in each byte whose bit (of <paramref name="bits"/>) is set in <paramref name="replicated"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Fifth(Vector256<byte> replicated, Vector256<byte> bits) =>
+        Avx2.And(Avx2.CompareEqual(Avx2.And(replicated, bits), bits), Vector256.Create((byte)0x10));
 
     /// <summary>Q5_0: as Q4_0 plus the fifth bit of value j from bit j of qh; offset 16.</summary>
     private struct Q5_0Rows : IRowBlock
     {
         public static int BlockBytes => 22;
+        public static bool HasMin => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Load(byte* block, long rowBytes,
             out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
-            out Vector256<float> d)
+            out Vector256<float> d, out Vector256<float> m)
         {
-            var m4 = Vector256.Create((byte)0x0F);
-            Transpose16(block + 6, rowBytes, out var d0, out var d1, out var d2, out var d3);
-            var qh = Vector256.Create(
-                *(uint*)(block + 2), *(uint*)(block + rowBytes + 2), *(uint*)(block + 2 * rowBytes + 2), *(uint*)(block + 3 * rowBytes + 2),
-                *(uint*)(block + 4 * rowBytes + 2), *(uint*)(block + 5 * rowBytes + 2), *(uint*)(block + 6 * rowBytes + 2), *(uint*)(block + 7 * rowBytes + 2)).AsByte();
-            // Values 4g..4g+3 take bits 4g..4g+3 of qh: byte g/2 of each lane, low nibble for even g, high for odd.
-            var lowBits = Vector256.Create(0x08040201u).AsByte();
-            var highBits = Vector256.Create(0x80402010u).AsByte();
-            var q01 = Avx2.Shuffle(qh, Vector256.Create(0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu, 0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu).AsByte());
-            var q23 = Avx2.Shuffle(qh, Vector256.Create(0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du, 0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du).AsByte());
-            var q45 = Avx2.Shuffle(qh, Vector256.Create(0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu, 0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu).AsByte());
-            var q67 = Avx2.Shuffle(qh, Vector256.Create(0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu, 0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu).AsByte());
-            w0 = Avx2.Or(Avx2.And(d0, m4), Fifth(q01, lowBits));
-            w1 = Avx2.Or(Avx2.And(d1, m4), Fifth(q01, highBits));
-            w2 = Avx2.Or(Avx2.And(d2, m4), Fifth(q23, lowBits));
-            w3 = Avx2.Or(Avx2.And(d3, m4), Fifth(q23, highBits));
-            w4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4), Fifth(q45, lowBits));
-            w5 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4), Fifth(q45, highBits));
-            w6 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4), Fifth(q67, lowBits));
-            w7 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4), Fifth(q67, highBits));
+            Fives(block + 2, block + 6, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
             d = Scales(block, rowBytes);
+            m = default;
         }
+    }
 
-        /// <summary>0x10 in each byte whose bit (of <paramref name="bits"/>) is set in <paramref name="replicated"/>.</summary>
+    /// <summary>Q4_1: nibbles as Q4_0, value d·q + m.</summary>
+    private struct Q4_1Rows : IRowBlock
+    {
+        public static int BlockBytes => 20;
+        public static bool HasMin => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<byte> Fifth(Vector256<byte> replicated, Vector256<byte> bits) =>
-            Avx2.And(Avx2.CompareEqual(Avx2.And(replicated, bits), bits), Vector256.Create((byte)0x10));
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Nibbles(block + 4, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = Scales(block + 2, rowBytes);
+        }
+    }
+
+    /// <summary>Q5_1: 5-bit quants as Q5_0, value d·q + m.</summary>
+    private struct Q5_1Rows : IRowBlock
+    {
+        public static int BlockBytes => 24;
+        public static bool HasMin => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Fives(block + 4, block + 8, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = Scales(block + 2, rowBytes);
+        }
     }
 }

@@ -23,18 +23,21 @@ internal static unsafe class RowLanePack
 
     private static bool IsK(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
 
-    /// <summary>The q of the unsigned weight quants, value = d·(q − offset), per weight format.</summary>
+    /// <summary>The q of the unsigned weight quants, value = d·(q − offset), per weight format; none (−1) for the
+    /// formats with a min, value d·q + m, whose Q8_1 activations carry s = d_a·Σa instead.</summary>
     private static int Offset(GgmlType type) => type switch
     {
         GgmlType.Q8_0 => 128,
         GgmlType.Q4_0 => 8,
         GgmlType.Q5_0 => 16,
+        GgmlType.Q4_1 or GgmlType.Q5_1 => -1,
         _ => throw new NotSupportedException($"No row-lane kernel for {type} weights."),
     };
 
     /// <summary>Quantizes token <paramref name="t"/>'s <paramref name="cols"/> activations <paramref name="x"/> into the
     /// panel: for tile k (count tokens), block b, token t' = t − k·TileTokens, its quants at
-    /// [k·TileTokens·blocks·32 + (b·count + t')·32], its record at [tokens·blocks·32 + (k·TileTokens·blocks + b·count + t')·8].</summary>
+    /// [k·TileTokens·blocks·32 + (b·count + t')·32], its record at [tokens·blocks·32 + (k·TileTokens·blocks + b·count + t')·8]:
+    /// −offset·Σa (int32), or for Q8_1 s = fp16(d·Σa) as float (quantize_row_q8_1); then d_a as float.</summary>
     public static void Token(GgmlType weightType, float* x, int t, int tokens, int cols, byte* panel)
     {
         if (IsK(weightType))
@@ -48,13 +51,14 @@ internal static unsafe class RowLanePack
         long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
         byte* quants = panel + tileBase * 32;
         byte* records = panel + (long)tokens * blocks * 32 + tileBase * 8;
-        int offset = -Offset(weightType);
+        int offset = Offset(weightType);
         for (int b = 0; b < blocks; b++, x += 32)
         {
             long i = (long)b * count + tt;
-            ushort d = Block(x, (sbyte*)(quants + i * 32), out int sum);
-            *(int*)(records + i * 8) = offset * sum;
-            *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[d];
+            float d = Block(x, (sbyte*)(quants + i * 32), out int sum);
+            if (offset < 0) *(float*)(records + i * 8) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d * sum)];
+            else *(int*)(records + i * 8) = -offset * sum;
+            *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d)];
         }
     }
 
@@ -127,9 +131,9 @@ internal static unsafe class RowLanePack
         return Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte();
     }
 
-    /// <summary>One Q8_0 block of 32 values: the quants to <paramref name="q"/>, their sum, the scale's fp16 bits.</summary>
+    /// <summary>One Q8_0 block of 32 values: the quants to <paramref name="q"/>, their sum, and the scale d = amax/127 (before its fp16 rounding).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ushort Block(float* x, sbyte* q, out int sum)
+    internal static float Block(float* x, sbyte* q, out int sum)
     {
         var x0 = Avx.LoadVector256(x);
         var x1 = Avx.LoadVector256(x + 8);
@@ -148,6 +152,6 @@ internal static unsafe class RowLanePack
         var i3 = Avx.ConvertToVector256Int32(Avx.Multiply(x3, vid));
         sum = Vector256.Sum(Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3)));
         Avx.Store(q, Bytes(i0, i1, i2, i3));
-        return FloatFormats.SingleToHalf(amax / 127f);
+        return amax / 127f;
     }
 }

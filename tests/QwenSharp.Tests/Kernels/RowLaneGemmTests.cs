@@ -10,14 +10,14 @@ namespace QwenSharp.Tests.Kernels;
 /// The integer sum per block is the same in both; only the float order and FMA rounding differ.</summary>
 public class RowLaneGemmTests
 {
-    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K };
+    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K };
 
     [Fact]
     public void CoversTheFormatsOnAnAvxVnniCpu()
     {
-        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K })
             Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(type));
-        Assert.False(RowLaneGemm.Covers(GgmlType.Q4_1));
+        Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
     }
 
     /// <summary>The packer's 8-lane Q8_0 against <see cref="ActivationQuantizer"/> (itself checked byte for byte
@@ -35,7 +35,7 @@ public class RowLaneGemmTests
         fixed (byte* e = expected)
             for (int b = 0; b < 200; b++)
             {
-                ushort d = RowLanePack.Block(px + 32 * b, q, out int sum);
+                ushort d = FloatFormats.SingleToHalf(RowLanePack.Block(px + 32 * b, q, out int sum));
                 ActivationQuantizer.Q8_0(px + 32 * b, (BlockQ8_0*)e);
                 Assert.Equal(*(ushort*)e, d);
                 int expectedSum = 0;
