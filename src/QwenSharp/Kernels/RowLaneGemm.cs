@@ -6,16 +6,19 @@ using QwenSharp.Tensors;
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// The prefill GEMM for the 32-value quants against Q8_0 activations, "row-lane" form: the eight int32 lanes of a
-/// vpdpbusd are eight weight rows, not eight slices of one dot product. For a group of 8 rows and one 32-value block
-/// the rows' quants are transposed once into 8 registers W_g (lane r = quants 4g..4g+3 of row r, as unsigned bytes
-/// q = w + offset), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its activations,
-/// one conversion and one FMA for 8 rows at once (the dot form pays that per row·token pair, plus a horizontal sum).
-/// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at
-/// −offset·Σa (Σa of the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd
-/// chain, then y += (d_w·d_a)·sum per block in block order, as <see cref="DotPlain"/> does; only FMA rounding
-/// differs. Activations are quantized by <see cref="ActivationQuantizer"/> (llama.cpp's Q8_0 rule) and then packed
-/// block-major per tile of tokens by <see cref="RowLanePack"/>, so the token loop reads them contiguously.</para>
+/// The GEMM of quantized weights against a batch of 8-bit activations (prefill, batched decode), "row-lane" form: the
+/// eight int32 lanes of a vpdpbusd are eight weight rows, not eight slices of one dot product. For a group of 8 rows
+/// and one 32-value block the rows' quants are transposed once into 8 registers W_g (lane r = quants 4g..4g+3 of row r,
+/// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
+/// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
+/// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; Q4_K and
+/// Q6_K in <see cref="RowLaneGemmK"/>. Other formats, and CPUs without AVX-VNNI, keep the <see cref="DotFast"/> kernels.
+/// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
+/// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
+/// y += (d_w·d_a)·sum (+ m·s for Q8_1) per block in block order, as <see cref="DotPlain"/> does; only the FMA rounding
+/// differs. <see cref="RowLanePack"/> quantizes the activations (llama.cpp's Q8_0/Q8_1/Q8_K rules, byte-identical to
+/// <see cref="ActivationQuantizer"/>) straight into a block-major panel per tile of tokens, so the token loop reads
+/// them contiguously.</para>
 /// </summary>
 internal static unsafe class RowLaneGemm
 {

@@ -6,13 +6,15 @@ using QwenSharp.Tensors;
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// The activations of a batch quantized to Q8_0 and laid out for <see cref="RowLaneGemm"/>: per tile of
+/// The activations of a batch quantized and laid out for <see cref="RowLaneGemm"/>: per tile of
 /// <see cref="RowLaneGemm.TileTokens"/> tokens, block-major ([block][token]: the kernel's token loop reads them
-/// contiguously), each token's block as its 32 quants plus an 8-byte record (−offset·Σq as int32, the block scale
-/// as float, fp16-rounded as the Q8_0 block stores it).
-/// <para>The values are llama.cpp's Q8_0 activations byte for byte (ggml-cpu's AVX quantize_row_q8_0, as
-/// <see cref="ActivationQuantizer"/>: d = amax/127, q = round-half-even(x·127/amax)), computed 8 lanes at a time:
-/// vcvtps2dq rounds half to even under the default MXCSR, as ggml's _mm256_round_ps(_MM_ROUND_NEAREST) does.</para>
+/// contiguously), each token's block as its 32 quants plus an 8-byte record (−offset·Σq as int32, or Q8_1's s; the
+/// block scale as float, fp16-rounded as the Q8_0 block stores it). The K-quants' Q8_K super-blocks likewise, with
+/// 256 quants and a 64-byte record (see <see cref="RowLaneGemmK"/>).
+/// <para>The values are llama.cpp's activations byte for byte (ggml-cpu's AVX quantize_row_q8_0/_q8_1 and
+/// quantize_row_q8_K_ref, as <see cref="ActivationQuantizer"/>: for Q8_0 d = amax/127, q = round-half-even(x·127/amax)),
+/// computed 8 lanes at a time: vcvtps2dq rounds half to even under the default MXCSR, as ggml's
+/// _mm256_round_ps(_MM_ROUND_NEAREST) and nearest_int do.</para>
 /// </summary>
 internal static unsafe class RowLanePack
 {
