@@ -6,7 +6,7 @@ namespace QwenSharp.Tests.Kernels;
 
 /// <summary>The row-lane GEMM (taken by <see cref="MatMul"/> for batches of quantized weights) against the plain
 /// dot products: row counts 1..17 (whole groups of 8 and the tails the other kernels take), token counts across the
-/// tile and the threshold, row lengths of every block count up to 256 and the 0.5B model's 896/4864.
+/// tile and the threshold (1..20, then 128..257 over two tiles), row lengths of every block count up to 256 and the 0.5B model's 896/4864.
 /// The integer sum per block is the same in both; only the float order and FMA rounding differ.</summary>
 public class RowLaneGemmTests
 {
@@ -82,7 +82,7 @@ public class RowLaneGemmTests
         int bs = GgmlTypeInfo.BlockSize(type);
         for (int cols = bs; cols <= Math.Max(256, 2 * bs); cols += bs)
             for (int rows = 1; rows <= 17; rows++)
-                foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 20 })
+                for (int tokens = 1; tokens <= 20; tokens++)
                     Compare(type, rows, cols, tokens, pool);
     }
 
