@@ -27,6 +27,8 @@ public static unsafe class MatMul
 
     [ThreadStatic] private static byte* _scratch;  // the caller's activation rows
     [ThreadStatic] private static long _scratchBytes;
+    [ThreadStatic] private static byte* _panel;    // the same activations packed for RowLaneGemm
+    [ThreadStatic] private static long _panelBytes;
 
     public static void Multiply(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens) =>
         Multiply(w, x, y, tokens, WorkerPool.Shared);
@@ -82,6 +84,8 @@ public static unsafe class MatMul
         public bool Plain;
         /// <summary>Fast path for F32/F16/BF16: activations held as f32 rounded to the weight format.</summary>
         public bool Float;
+        /// <summary>Activations packed for <see cref="RowLaneGemm"/>, or null where that path is not taken.</summary>
+        public byte* Panel;
     }
 
     /// <summary>The pointer-level entry used by the public overloads and by the twin tests
@@ -101,11 +105,15 @@ public static unsafe class MatMul
             job.ActType = ActivationQuantizer.VecDotType(type);
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
             job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
+            if (!plain && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
+                job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(type, cols, tokens));
             if (tokens == 1) QuantizeToken(&job, 0);
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
-        // Parts of at least 4 rows, a few per thread, so that a thread that starts late leaves its share to the others.
-        pool.Run(&MultiplyShare, &job, Math.Min((rows + 3) / 4, 4 * pool.ThreadCount));
+        // Parts of at least 4 rows (8 for the row-lane kernels), a few per thread, so that a thread that starts late
+        // leaves its share to the others.
+        int align = job.Panel != null ? RowLaneGemm.Lanes : 4;
+        pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, 4 * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
@@ -130,6 +138,11 @@ public static unsafe class MatMul
     private static void QuantizeToken(Job* job, int t)
     {
         float* x = job->X + (long)t * job->Cols;
+        if (job->Panel != null)
+        {
+            RowLanePack.Token(job->Type, x, t, job->Tokens, job->Cols, job->Panel);
+            if (job->Rows % RowLaneGemm.Lanes == 0) return; // no tail rows for the kernels that read rows of blocks
+        }
         byte* a = job->A + t * job->ARowBytes;
         if (job->Float) FloatDot.RoundActivations(job->Type, x, (float*)a, job->Cols);
         else ActivationQuantizer.Row(job->ActType, x, a, job->Cols);
@@ -145,7 +158,7 @@ public static unsafe class MatMul
     private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (r0, r1) = Share(job->Rows, part, parts, 4);
+        var (r0, r1) = Share(job->Rows, part, parts, job->Panel != null ? RowLaneGemm.Lanes : 4);
         if (r0 >= r1) return;
         if (job->Exact) ExactRows(job, r0, r1);
         else if (job->Float) FloatRows(job, r0, r1);
@@ -155,6 +168,14 @@ public static unsafe class MatMul
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void QuantizedRows(Job* job, int r0, int r1)
     {
+        if (job->Panel != null)
+        {
+            // Whole groups of 8 rows by the row-lane GEMM; the matrix's last rows % 8 go the ways below.
+            int r8 = r0 + (r1 - r0) / RowLaneGemm.Lanes * RowLaneGemm.Lanes;
+            RowLaneGemm.Multiply(job->Type, job->W, job->WRowBytes, r0, r8, job->Rows, job->Cols, job->Panel, job->Tokens, job->Y);
+            if (r8 == r1) return;
+            r0 = r8;
+        }
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
         var many = job->Plain ? null : DotFast.SelectMany(job->Type);
         var block = job->Plain ? null : DotFast.SelectBlock(job->Type);

@@ -1,0 +1,309 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// The GEMM of quantized weights against a batch of 8-bit activations (prefill, batched decode), "row-lane" form: the
+/// eight int32 lanes of a vpdpbusd are eight weight rows, not eight slices of one dot product. For a group of 8 rows
+/// and one 32-value block the rows' quants are transposed once into 8 registers W_g (lane r = quants 4g..4g+3 of row r,
+/// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
+/// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
+/// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; Q4_K and
+/// Q6_K in <see cref="RowLaneGemmK"/>. Other formats, and CPUs without AVX-VNNI, keep the <see cref="DotFast"/> kernels.
+/// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
+/// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
+/// y += (d_w·d_a)·sum (+ m·s for Q8_1) per block in block order, as <see cref="DotPlain"/> does; only the FMA rounding
+/// differs. <see cref="RowLanePack"/> quantizes the activations (llama.cpp's Q8_0/Q8_1/Q8_K rules, byte-identical to
+/// <see cref="ActivationQuantizer"/>) straight into a block-major panel per tile of tokens, so the token loop reads
+/// them contiguously.</para>
+/// </summary>
+internal static unsafe class RowLaneGemm
+{
+    /// <summary>Tokens per tile: the tile's packed activations (40 bytes per token and 32 values) are read from L2 by
+    /// each row group, its accumulators (32 bytes a token) from L1. 64 and 128 measured the same; walking rows of
+    /// 18944 (the 7B's down_proj, 1.5 MB of a tile's activations) in chunks of 4096 measured no faster (the
+    /// prefetchers keep up with the block-major stream).</summary>
+    public const int TileTokens = 64;
+
+    /// <summary>Rows per group: the int32 lanes of one ymm.</summary>
+    public const int Lanes = 8;
+
+    /// <summary>Fewest tokens for this path. Measured on Zen 5 (one thread, 4864×896 and 896×4864): at 2 and 3 tokens
+    /// 80-130 GFLOP/s against 25-45 for the one-row kernels, at 4 on par with or above the 2×4 blocks, then ahead;
+    /// one token stays with the decode kernels, which are bound by reading the weights.</summary>
+    public const int MinTokens = 2;
+
+    /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
+    public static bool Covers(GgmlType type) =>
+        AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
+
+    [ThreadStatic] private static float* _acc;
+
+    /// <summary>y[t·rows + r] for rows r0 ≤ r &lt; r1 (a multiple of <see cref="Lanes"/> apart) and every token,
+    /// from the panel <see cref="RowLanePack"/> filled.</summary>
+    public static void Multiply(GgmlType type, byte* w, long rowBytes, int r0, int r1, int rows, int cols,
+        byte* panel, int tokens, float* y)
+    {
+        switch (type)
+        {
+            case GgmlType.Q8_0: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_0: Rows<Q4_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_1: Rows<Q4_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q5_1: Rows<Q5_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q4_K: RowLaneGemmK.Q4_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q6_K: RowLaneGemmK.Q6_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            default: throw new NotSupportedException($"No row-lane kernel for {type} weights.");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TFormat>(byte* w, long rowBytes, int r0, int r1, int rows, int cols,
+        byte* panel, int tokens, float* y) where TFormat : struct, IRowBlock
+    {
+        if (_acc == null) _acc = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(TileTokens * 32, 64);
+        var acc = (Vector256<float>*)_acc;
+        int blocks = cols / 32;
+        byte* recordsAll = panel + (long)tokens * blocks * 32;
+        for (int t0 = 0; t0 < tokens; t0 += TileTokens)
+        {
+            int count = Math.Min(TileTokens, tokens - t0);
+            byte* quants = panel + (long)t0 * blocks * 32;
+            byte* records = recordsAll + (long)t0 * blocks * 8;
+            for (int r = r0; r < r1; r += Lanes)
+            {
+                for (int t = 0; t < count; t++) acc[t] = Vector256<float>.Zero;
+                byte* wr = w + r * rowBytes;
+                for (int b = 0; b < blocks; b++)
+                {
+                    TFormat.Load(wr + b * TFormat.BlockBytes, rowBytes,
+                        out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw, out var mw);
+                    byte* q = quants + (long)b * count * 32;
+                    byte* rec = records + (long)b * count * 8;
+                    for (int t = 0; t < count; t++, q += 32, rec += 8)
+                    {
+                        var i = Dot(TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)rec), q, w0, w1, w2, w3, w4, w5, w6, w7);
+                        var scale = Avx.Multiply(dw, Vector256.Create(*(float*)(rec + 4)));
+                        var a = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i), scale, acc[t]);
+                        // Q4_1/Q5_1: + m·s, s = d_a·Σa as the Q8_1 block stores it (fp16).
+                        acc[t] = TFormat.HasMin ? Fma.MultiplyAdd(mw, Vector256.Create(*(float*)rec), a) : a;
+                    }
+                }
+                float* yr = y + (long)t0 * rows + r;
+                for (int t = 0; t < count; t++) Avx.Store(yr + (long)t * rows, acc[t]);
+            }
+        }
+    }
+
+    /// <summary>The 8 rows' integer block sums for one token: <paramref name="init"/> (−offset·Σa) plus the 8 vpdpbusd of
+    /// W_g against the broadcast dword g of the token's quants <paramref name="q"/>. One chain: the tokens' chains are
+    /// independent, and out-of-order execution overlaps them (two chains of four measured the same). Doing two tokens'
+    /// conversion and scaling as one 512-bit op each measured 20% slower.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Dot(Vector256<int> init, byte* q,
+        Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7)
+    {
+        var i = AvxVnni.MultiplyWideningAndAdd(init, w0, Vector256.Create(*(int*)q).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w1, Vector256.Create(*(int*)(q + 4)).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w2, Vector256.Create(*(int*)(q + 8)).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w3, Vector256.Create(*(int*)(q + 12)).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w4, Vector256.Create(*(int*)(q + 16)).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w5, Vector256.Create(*(int*)(q + 20)).AsSByte());
+        i = AvxVnni.MultiplyWideningAndAdd(i, w6, Vector256.Create(*(int*)(q + 24)).AsSByte());
+        return AvxVnni.MultiplyWideningAndAdd(i, w7, Vector256.Create(*(int*)(q + 28)).AsSByte());
+    }
+
+    /// <summary>One block of 8 consecutive rows in a format: the quants as W_0..W_7 (lane r = unsigned quants
+    /// 4g..4g+3 of row r, value = d·(q − offset)) and the 8 row scales d.</summary>
+    private interface IRowBlock
+    {
+        static abstract int BlockBytes { get; }
+
+        /// <summary>Value d·q + m (Q4_1, Q5_1, against Q8_1 activations) rather than d·(q − offset).</summary>
+        static abstract bool HasMin { get; }
+
+        static abstract void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m);
+    }
+
+    /// <summary>The 8 rows' block scales (fp16 at the block start).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Scales(byte* block, long rowBytes)
+    {
+        float* ht = FloatFormats.HalfTable;
+        return Vector256.Create(
+            ht[*(ushort*)block], ht[*(ushort*)(block + rowBytes)], ht[*(ushort*)(block + 2 * rowBytes)], ht[*(ushort*)(block + 3 * rowBytes)],
+            ht[*(ushort*)(block + 4 * rowBytes)], ht[*(ushort*)(block + 5 * rowBytes)], ht[*(ushort*)(block + 6 * rowBytes)], ht[*(ushort*)(block + 7 * rowBytes)]);
+    }
+
+    /// <summary>Dword g of 16 bytes at <paramref name="p"/> of each of 8 rows, transposed: lane r of D_g = dword g of row r.
+    /// Rows r and r+4 share a register (one per 128-bit half), then a 4×4 dword transpose in each half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose16(byte* p, long rowBytes,
+        out Vector256<byte> d0, out Vector256<byte> d1, out Vector256<byte> d2, out Vector256<byte> d3)
+    {
+        var l0 = Vector256.Create(Sse2.LoadVector128(p), Sse2.LoadVector128(p + 4 * rowBytes)).AsInt32();
+        var l1 = Vector256.Create(Sse2.LoadVector128(p + rowBytes), Sse2.LoadVector128(p + 5 * rowBytes)).AsInt32();
+        var l2 = Vector256.Create(Sse2.LoadVector128(p + 2 * rowBytes), Sse2.LoadVector128(p + 6 * rowBytes)).AsInt32();
+        var l3 = Vector256.Create(Sse2.LoadVector128(p + 3 * rowBytes), Sse2.LoadVector128(p + 7 * rowBytes)).AsInt32();
+        var t0 = Avx2.UnpackLow(l0, l1).AsInt64();  // r0g0 r1g0 r0g1 r1g1
+        var t1 = Avx2.UnpackHigh(l0, l1).AsInt64(); // r0g2 r1g2 r0g3 r1g3
+        var t2 = Avx2.UnpackLow(l2, l3).AsInt64();
+        var t3 = Avx2.UnpackHigh(l2, l3).AsInt64();
+        d0 = Avx2.UnpackLow(t0, t2).AsByte();
+        d1 = Avx2.UnpackHigh(t0, t2).AsByte();
+        d2 = Avx2.UnpackLow(t1, t3).AsByte();
+        d3 = Avx2.UnpackHigh(t1, t3).AsByte();
+    }
+
+    /// <summary>Q8_0: q = w + 128 (the sign bit flipped), offset 128.</summary>
+    private struct Q8_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 34;
+        public static bool HasMin => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            var flip = Vector256.Create((byte)0x80);
+            Transpose16(block + 2, rowBytes, out w0, out w1, out w2, out w3);
+            Transpose16(block + 18, rowBytes, out w4, out w5, out w6, out w7);
+            w0 = Avx2.Xor(w0, flip); w1 = Avx2.Xor(w1, flip); w2 = Avx2.Xor(w2, flip); w3 = Avx2.Xor(w3, flip);
+            w4 = Avx2.Xor(w4, flip); w5 = Avx2.Xor(w5, flip); w6 = Avx2.Xor(w6, flip); w7 = Avx2.Xor(w7, flip);
+            d = Scales(block, rowBytes);
+            m = default;
+        }
+    }
+
+    /// <summary>Q4_0: low nibbles are values 0..15, high nibbles 16..31; offset 8.</summary>
+    private struct Q4_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 18;
+        public static bool HasMin => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Nibbles(block + 2, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = default;
+        }
+    }
+
+    /// <summary>16 bytes of nibbles at <paramref name="qs"/> of 8 rows: low nibbles are values 0..15, high 16..31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Nibbles(byte* qs, long rowBytes,
+        out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        Transpose16(qs, rowBytes, out var d0, out var d1, out var d2, out var d3);
+        w0 = Avx2.And(d0, m4); w1 = Avx2.And(d1, m4); w2 = Avx2.And(d2, m4); w3 = Avx2.And(d3, m4);
+        w4 = Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4);
+        w5 = Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4);
+        w6 = Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4);
+        w7 = Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4);
+    }
+
+    /// <summary>5-bit quants of 8 rows from 4 bytes of fifth bits at <paramref name="qh"/> (bit j: value j) and 16 bytes of
+    /// nibbles at <paramref name="qs"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fives(byte* qh, byte* qs, long rowBytes,
+        out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+        out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
+    {
+        var m4 = Vector256.Create((byte)0x0F);
+        Transpose16(qs, rowBytes, out var d0, out var d1, out var d2, out var d3);
+        var high = Vector256.Create(
+            *(uint*)qh, *(uint*)(qh + rowBytes), *(uint*)(qh + 2 * rowBytes), *(uint*)(qh + 3 * rowBytes),
+            *(uint*)(qh + 4 * rowBytes), *(uint*)(qh + 5 * rowBytes), *(uint*)(qh + 6 * rowBytes), *(uint*)(qh + 7 * rowBytes)).AsByte();
+        // Values 4g..4g+3 take bits 4g..4g+3 of qh: byte g/2 of each lane (q01 for W_0 and W_1, ...), low nibble for
+        // even g, high for odd.
+        var lowBits = Vector256.Create(0x08040201u).AsByte();
+        var highBits = Vector256.Create(0x80402010u).AsByte();
+        var q01 = Avx2.Shuffle(high, Vector256.Create(0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu, 0x00000000u, 0x04040404u, 0x08080808u, 0x0C0C0C0Cu).AsByte());
+        var q23 = Avx2.Shuffle(high, Vector256.Create(0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du, 0x01010101u, 0x05050505u, 0x09090909u, 0x0D0D0D0Du).AsByte());
+        var q45 = Avx2.Shuffle(high, Vector256.Create(0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu, 0x02020202u, 0x06060606u, 0x0A0A0A0Au, 0x0E0E0E0Eu).AsByte());
+        var q67 = Avx2.Shuffle(high, Vector256.Create(0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu, 0x03030303u, 0x07070707u, 0x0B0B0B0Bu, 0x0F0F0F0Fu).AsByte());
+        w0 = Avx2.Or(Avx2.And(d0, m4), Fifth(q01, lowBits));
+        w1 = Avx2.Or(Avx2.And(d1, m4), Fifth(q01, highBits));
+        w2 = Avx2.Or(Avx2.And(d2, m4), Fifth(q23, lowBits));
+        w3 = Avx2.Or(Avx2.And(d3, m4), Fifth(q23, highBits));
+        w4 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d0.AsUInt16(), 4).AsByte(), m4), Fifth(q45, lowBits));
+        w5 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d1.AsUInt16(), 4).AsByte(), m4), Fifth(q45, highBits));
+        w6 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d2.AsUInt16(), 4).AsByte(), m4), Fifth(q67, lowBits));
+        w7 = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(d3.AsUInt16(), 4).AsByte(), m4), Fifth(q67, highBits));
+    }
+
+    /// <summary>0x10 in each byte whose bit (of <paramref name="bits"/>) is set in <paramref name="replicated"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Fifth(Vector256<byte> replicated, Vector256<byte> bits) =>
+        Avx2.And(Avx2.CompareEqual(Avx2.And(replicated, bits), bits), Vector256.Create((byte)0x10));
+
+    /// <summary>Q5_0: as Q4_0 plus the fifth bit of value j from bit j of qh; offset 16.</summary>
+    private struct Q5_0Rows : IRowBlock
+    {
+        public static int BlockBytes => 22;
+        public static bool HasMin => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Fives(block + 2, block + 6, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = default;
+        }
+    }
+
+    /// <summary>Q4_1: nibbles as Q4_0, value d·q + m.</summary>
+    private struct Q4_1Rows : IRowBlock
+    {
+        public static int BlockBytes => 20;
+        public static bool HasMin => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Nibbles(block + 4, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = Scales(block + 2, rowBytes);
+        }
+    }
+
+    /// <summary>Q5_1: 5-bit quants as Q5_0, value d·q + m.</summary>
+    private struct Q5_1Rows : IRowBlock
+    {
+        public static int BlockBytes => 24;
+        public static bool HasMin => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, long rowBytes,
+            out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
+            out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
+            out Vector256<float> d, out Vector256<float> m)
+        {
+            Fives(block + 4, block + 8, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
+            d = Scales(block, rowBytes);
+            m = Scales(block + 2, rowBytes);
+        }
+    }
+}
