@@ -19,6 +19,11 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class FloatGemm
 {
+    /// <summary>Columns per pass over the tiles: the 128 KB of panel they span stay in L2 while the activations
+    /// stream from L3. A whole 4864-column panel (608 KB) was partly evicted by them: 896×4864 at 512 tokens ran
+    /// at 110-140 GFLOP/s on one thread here, 150-165 in passes of 1024 columns (4864×896: 180-185 either way).</summary>
+    private const int Depth = 1024;
+
     [ThreadStatic] private static float* _panel;
     [ThreadStatic] private static long _panelFloats;
 
@@ -40,35 +45,41 @@ internal static unsafe class FloatGemm
         {
             int n = Math.Min(FloatPanel.Rows, r1 - r);
             FloatPanel.PackWeights(type, w + r * rowBytes, rowBytes, n, cols, panel);
-            for (int t = 0; t < tokens; t += FloatPanel.Tokens)
-                Tile(panel, packed + (long)t * cols, cols, Math.Min(FloatPanel.Tokens, tokens - t), y + t * ldy + r, ldy, n);
+            for (int k0 = 0; k0 < Math.Max(cols, 1); k0 += Depth)
+            {
+                int depth = Math.Min(Depth, cols - k0);
+                for (int t = 0; t < tokens; t += FloatPanel.Tokens)
+                    Tile(panel + (long)k0 * FloatPanel.Rows, packed + (long)t * cols + (long)k0 * FloatPanel.Tokens, depth,
+                        Math.Min(FloatPanel.Tokens, tokens - t), y + t * ldy + r, ldy, n, add: k0 > 0);
+            }
         }
     }
 
-    /// <summary>One panel × one activation tile of <paramref name="count"/> (≤ 12) tokens, writing
-    /// <paramref name="rows"/> (≤ 32) outputs per token.</summary>
-    internal static void Tile(float* panel, float* a, int cols, int count, float* y, long ldy, int rows)
+    /// <summary>One panel × one activation tile of <paramref name="count"/> (≤ 12) tokens over <paramref name="cols"/>
+    /// columns, writing <paramref name="rows"/> (≤ 32) outputs per token, or adding to them (<paramref name="add"/>:
+    /// the sums go on from the values in y, so a split of the columns gives the same roundings).</summary>
+    internal static void Tile(float* panel, float* a, int cols, int count, float* y, long ldy, int rows, bool add)
     {
         if (Avx512F.IsSupported)
         {
             switch (count)
             {
-                case 12: Kernel512<N12>(panel, a, cols, y, ldy, rows); break;
-                case 11: Kernel512<N11>(panel, a, cols, y, ldy, rows); break;
-                case 10: Kernel512<N10>(panel, a, cols, y, ldy, rows); break;
-                case 9: Kernel512<N9>(panel, a, cols, y, ldy, rows); break;
-                case 8: Kernel512<N8>(panel, a, cols, y, ldy, rows); break;
-                case 7: Kernel512<N7>(panel, a, cols, y, ldy, rows); break;
-                case 6: Kernel512<N6>(panel, a, cols, y, ldy, rows); break;
-                case 5: Kernel512<N5>(panel, a, cols, y, ldy, rows); break;
-                case 4: Kernel512<N4>(panel, a, cols, y, ldy, rows); break;
-                case 3: Kernel512<N3>(panel, a, cols, y, ldy, rows); break;
-                case 2: Kernel512<N2>(panel, a, cols, y, ldy, rows); break;
-                default: Kernel512<N1>(panel, a, cols, y, ldy, rows); break;
+                case 12: Kernel512<N12>(panel, a, cols, y, ldy, rows, add); break;
+                case 11: Kernel512<N11>(panel, a, cols, y, ldy, rows, add); break;
+                case 10: Kernel512<N10>(panel, a, cols, y, ldy, rows, add); break;
+                case 9: Kernel512<N9>(panel, a, cols, y, ldy, rows, add); break;
+                case 8: Kernel512<N8>(panel, a, cols, y, ldy, rows, add); break;
+                case 7: Kernel512<N7>(panel, a, cols, y, ldy, rows, add); break;
+                case 6: Kernel512<N6>(panel, a, cols, y, ldy, rows, add); break;
+                case 5: Kernel512<N5>(panel, a, cols, y, ldy, rows, add); break;
+                case 4: Kernel512<N4>(panel, a, cols, y, ldy, rows, add); break;
+                case 3: Kernel512<N3>(panel, a, cols, y, ldy, rows, add); break;
+                case 2: Kernel512<N2>(panel, a, cols, y, ldy, rows, add); break;
+                default: Kernel512<N1>(panel, a, cols, y, ldy, rows, add); break;
             }
         }
-        else if (Vector256.IsHardwareAccelerated) Tile256(panel, a, cols, count, y, ldy, rows);
-        else TilePlain(panel, a, cols, count, y, ldy, rows);
+        else if (Vector256.IsHardwareAccelerated) Tile256(panel, a, cols, count, y, ldy, rows, add);
+        else TilePlain(panel, a, cols, count, y, ldy, rows, add);
     }
 
     // The token count as a type, so that the JIT compiles one kernel per count with the unused accumulators gone.
@@ -88,12 +99,28 @@ internal static unsafe class FloatGemm
 
     // No ref helpers in here: a by-ref accumulator lives in memory, and the loop must keep all 24 in registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    private static void Kernel512<T>(float* panel, float* a, int cols, float* y, long ldy, int rows) where T : struct, ICount
+    private static void Kernel512<T>(float* panel, float* a, int cols, float* y, long ldy, int rows, bool add) where T : struct, ICount
     {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
-        Vector512<float> c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
+        // A last panel shorter than 32 rows goes through a buffer so that nothing past its rows is read or written.
+        float* tmp = stackalloc float[FloatPanel.Tokens * FloatPanel.Rows];
+        bool whole = rows == FloatPanel.Rows;
+        float* o = whole ? y : tmp;
+        long ld = whole ? ldy : FloatPanel.Rows;
+        if (add && !whole)
+            for (int t = 0; t < T.N; t++)
+                new ReadOnlySpan<float>(y + t * ldy, rows).CopyTo(new Span<float>(tmp + t * FloatPanel.Rows, rows));
+        var c00 = Start(add, o); var c01 = Start(add, o + 16);
+        var c10 = T.N > 1 ? Start(add, o + ld) : default; var c11 = T.N > 1 ? Start(add, o + ld + 16) : default;
+        var c20 = T.N > 2 ? Start(add, o + 2 * ld) : default; var c21 = T.N > 2 ? Start(add, o + 2 * ld + 16) : default;
+        var c30 = T.N > 3 ? Start(add, o + 3 * ld) : default; var c31 = T.N > 3 ? Start(add, o + 3 * ld + 16) : default;
+        var c40 = T.N > 4 ? Start(add, o + 4 * ld) : default; var c41 = T.N > 4 ? Start(add, o + 4 * ld + 16) : default;
+        var c50 = T.N > 5 ? Start(add, o + 5 * ld) : default; var c51 = T.N > 5 ? Start(add, o + 5 * ld + 16) : default;
+        var c60 = T.N > 6 ? Start(add, o + 6 * ld) : default; var c61 = T.N > 6 ? Start(add, o + 6 * ld + 16) : default;
+        var c70 = T.N > 7 ? Start(add, o + 7 * ld) : default; var c71 = T.N > 7 ? Start(add, o + 7 * ld + 16) : default;
+        var c80 = T.N > 8 ? Start(add, o + 8 * ld) : default; var c81 = T.N > 8 ? Start(add, o + 8 * ld + 16) : default;
+        var c90 = T.N > 9 ? Start(add, o + 9 * ld) : default; var c91 = T.N > 9 ? Start(add, o + 9 * ld + 16) : default;
+        var cA0 = T.N > 10 ? Start(add, o + 10 * ld) : default; var cA1 = T.N > 10 ? Start(add, o + 10 * ld + 16) : default;
+        var cB0 = T.N > 11 ? Start(add, o + 11 * ld) : default; var cB1 = T.N > 11 ? Start(add, o + 11 * ld + 16) : default;
         float* pw = panel, pa = a, end = a + (long)cols * FloatPanel.Tokens;
         for (; pa < end; pw += FloatPanel.Rows, pa += FloatPanel.Tokens)
         {
@@ -112,11 +139,6 @@ internal static unsafe class FloatGemm
             if (T.N > 10) { b = Vector512.Create(pa[10]); cA0 = Avx512F.FusedMultiplyAdd(w0, b, cA0); cA1 = Avx512F.FusedMultiplyAdd(w1, b, cA1); }
             if (T.N > 11) { b = Vector512.Create(pa[11]); cB0 = Avx512F.FusedMultiplyAdd(w0, b, cB0); cB1 = Avx512F.FusedMultiplyAdd(w1, b, cB1); }
         }
-        // A last panel shorter than 32 rows goes through a buffer so that nothing past its rows is written.
-        float* tmp = stackalloc float[FloatPanel.Tokens * FloatPanel.Rows];
-        bool whole = rows == FloatPanel.Rows;
-        float* o = whole ? y : tmp;
-        long ld = whole ? ldy : FloatPanel.Rows;
         c00.Store(o); c01.Store(o + 16);
         if (T.N > 1) { c10.Store(o + ld); c11.Store(o + ld + 16); }
         if (T.N > 2) { c20.Store(o + 2 * ld); c21.Store(o + 2 * ld + 16); }
@@ -134,16 +156,21 @@ internal static unsafe class FloatGemm
                 new ReadOnlySpan<float>(tmp + t * FloatPanel.Rows, rows).CopyTo(new Span<float>(y + t * ldy, rows));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Start(bool add, float* p) => add ? Vector512.Load(p) : Vector512<float>.Zero;
+
     /// <summary>The AVX2-sized kernel: 2 tokens × 32 rows in 8 ymm accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
-    internal static void Tile256(float* panel, float* a, int cols, int count, float* y, long ldy, int rows)
+    internal static void Tile256(float* panel, float* a, int cols, int count, float* y, long ldy, int rows, bool add)
     {
         float* tmp = stackalloc float[2 * FloatPanel.Rows];
         for (int t = 0; t < count; t += 2)
         {
-            bool pair = t + 1 < count;
-            Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
-            Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
+            int pair = t + 1 < count ? 2 : 1;
+            for (int j = 0; j < 2; j++)
+                for (int r = 0; r < FloatPanel.Rows; r++) tmp[j * FloatPanel.Rows + r] = add && j < pair && r < rows ? y[(t + j) * ldy + r] : 0f;
+            Vector256<float> c00 = Vector256.Load(tmp), c01 = Vector256.Load(tmp + 8), c02 = Vector256.Load(tmp + 16), c03 = Vector256.Load(tmp + 24);
+            Vector256<float> c10 = Vector256.Load(tmp + 32), c11 = Vector256.Load(tmp + 40), c12 = Vector256.Load(tmp + 48), c13 = Vector256.Load(tmp + 56);
             float* pw = panel, pa = a + t;
             for (int k = 0; k < cols; k++, pw += FloatPanel.Rows, pa += FloatPanel.Tokens)
             {
@@ -165,18 +192,18 @@ internal static unsafe class FloatGemm
             }
             c00.Store(tmp); c01.Store(tmp + 8); c02.Store(tmp + 16); c03.Store(tmp + 24);
             c10.Store(tmp + 32); c11.Store(tmp + 40); c12.Store(tmp + 48); c13.Store(tmp + 56);
-            for (int j = 0; j < (pair ? 2 : 1); j++)
+            for (int j = 0; j < pair; j++)
                 new ReadOnlySpan<float>(tmp + j * FloatPanel.Rows, rows).CopyTo(new Span<float>(y + (t + j) * ldy, rows));
         }
     }
 
     /// <summary>The scalar twin on the same layouts: f32 products summed in k order.</summary>
-    internal static void TilePlain(float* panel, float* a, int cols, int count, float* y, long ldy, int rows)
+    internal static void TilePlain(float* panel, float* a, int cols, int count, float* y, long ldy, int rows, bool add)
     {
         for (int t = 0; t < count; t++)
             for (int r = 0; r < rows; r++)
             {
-                float s = 0;
+                float s = add ? y[t * ldy + r] : 0f;
                 for (int k = 0; k < cols; k++) s = MathF.FusedMultiplyAdd(panel[(long)k * FloatPanel.Rows + r], a[(long)k * FloatPanel.Tokens + t], s);
                 y[t * ldy + r] = s;
             }

@@ -94,7 +94,8 @@ public class FloatGemmTests
     [Fact]
     public unsafe void VectorKernelsEqualThePlainTwin()
     {
-        // All three kernels update one f32 accumulator per output by FMA in k order: the results are identical.
+        // All three kernels update one f32 accumulator per output by FMA in k order (from y's value with add, as
+        // when the columns are split): the results are identical.
         const int cols = 53;
         var panel = (float*)NativeMemory.AlignedAlloc(FloatPanel.Rows * cols * sizeof(float), 64);
         var a = (float*)NativeMemory.AlignedAlloc(FloatPanel.Tokens * cols * sizeof(float), 64);
@@ -103,21 +104,24 @@ public class FloatGemmTests
             var rng = new Random(5);
             for (int i = 0; i < FloatPanel.Rows * cols; i++) panel[i] = (float)(rng.NextDouble() - 0.5);
             for (int i = 0; i < FloatPanel.Tokens * cols; i++) a[i] = (float)(rng.NextDouble() - 0.5);
-            for (int count = 1; count <= FloatPanel.Tokens; count++)
-                foreach (int rows in new[] { 1, 17, 31, 32 })
-                {
-                    var plain = new float[count * 40];
-                    var fast = new float[count * 40];
-                    var ymm = new float[count * 40];
-                    fixed (float* pp = plain, pf = fast, py = ymm)
+            foreach (bool add in new[] { false, true })
+                for (int count = 1; count <= FloatPanel.Tokens; count++)
+                    foreach (int rows in new[] { 1, 17, 31, 32 })
                     {
-                        FloatGemm.TilePlain(panel, a, cols, count, pp, 40, rows);
-                        FloatGemm.Tile(panel, a, cols, count, pf, 40, rows);
-                        FloatGemm.Tile256(panel, a, cols, count, py, 40, rows);
+                        // Starting values (for add) in every slot, so that a write past the rows would show.
+                        var plain = new float[count * 40];
+                        for (int i = 0; i < plain.Length; i++) plain[i] = (float)(rng.NextDouble() - 0.5);
+                        var fast = (float[])plain.Clone();
+                        var ymm = (float[])plain.Clone();
+                        fixed (float* pp = plain, pf = fast, py = ymm)
+                        {
+                            FloatGemm.TilePlain(panel, a, cols, count, pp, 40, rows, add);
+                            FloatGemm.Tile(panel, a, cols, count, pf, 40, rows, add);
+                            FloatGemm.Tile256(panel, a, cols, count, py, 40, rows, add);
+                        }
+                        Assert.Equal(plain, fast);
+                        Assert.Equal(plain, ymm);
                     }
-                    Assert.Equal(plain, fast);
-                    Assert.Equal(plain, ymm);
-                }
         }
         finally
         {
