@@ -93,23 +93,14 @@ internal static unsafe class FloatPanel
 
     /// <summary>Converts rows 0..<paramref name="rows"/>−1 (≤ 32) of W (starting at <paramref name="w"/>) into a
     /// transposed f32 panel of 32 × <paramref name="cols"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackWeights(GgmlType type, byte* w, long rowBytes, int rows, int cols, float* panel)
     {
         int k = 0;
         if (Avx512F.IsSupported)
-        {
-            var block = stackalloc Vector512<float>[48]; // 16 rows, the transpose's middle stage, 16 columns
             for (; k + 16 <= cols; k += 16)
                 for (int h = 0; h < Rows; h += 16)
-                {
-                    for (int i = 0; i < 16; i++)
-                        block[i] = h + i < rows ? Load16(type, w + (h + i) * rowBytes, k) : Vector512<float>.Zero;
-                    Transpose16(block, block + 16, block + 32);
-                    float* p = panel + (long)k * Rows + h;
-                    for (int i = 0; i < 16; i++) block[32 + i].Store(p + i * Rows);
-                }
-        }
+                    Transpose16(type, w + h * rowBytes, rowBytes, rows - h, k, panel + (long)k * Rows + h);
         for (; k < cols; k++)
             for (int r = 0; r < Rows; r++)
                 panel[(long)k * Rows + r] = r < rows ? ToSingle(type, w + r * rowBytes, k) : 0f;
@@ -140,37 +131,62 @@ internal static unsafe class FloatPanel
         return f | (h & Vector512.Create(int.MinValue)).AsSingle();
     }
 
-    /// <summary>16 × 16 transpose, dst[c] = column c of src[0..15]: unpack pairs of floats, then pairs of doubles,
-    /// then two rounds of 128-bit lane shuffles (the usual AVX-512 sequence). src is overwritten.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose16(Vector512<float>* src, Vector512<float>* t, Vector512<float>* dst)
+    /// <summary>Columns k..k+15 of 16 rows (those from <paramref name="valid"/> on are zero) converted and transposed:
+    /// dst[c·32 + i] = row i, column k + c. Unpack pairs of floats, then pairs of doubles, then two rounds of 128-bit
+    /// lane shuffles (the usual AVX-512 sequence), all in registers. Too large to inline: compiled optimized at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16(GgmlType type, byte* w, long rowBytes, int valid, int k, float* dst)
     {
-        // t[2i], t[2i+1]: rows 2i and 2i+1 interleaved (columns 0,1 | 4,5 | ... and 2,3 | 6,7 | ...).
-        for (int i = 0; i < 16; i += 2)
-        {
-            t[i] = Avx512F.UnpackLow(src[i], src[i + 1]);
-            t[i + 1] = Avx512F.UnpackHigh(src[i], src[i + 1]);
-        }
+        var a0 = valid > 0 ? Load16(type, w, k) : Vector512<float>.Zero;
+        var a1 = valid > 1 ? Load16(type, w + 1 * rowBytes, k) : Vector512<float>.Zero;
+        var a2 = valid > 2 ? Load16(type, w + 2 * rowBytes, k) : Vector512<float>.Zero;
+        var a3 = valid > 3 ? Load16(type, w + 3 * rowBytes, k) : Vector512<float>.Zero;
+        var a4 = valid > 4 ? Load16(type, w + 4 * rowBytes, k) : Vector512<float>.Zero;
+        var a5 = valid > 5 ? Load16(type, w + 5 * rowBytes, k) : Vector512<float>.Zero;
+        var a6 = valid > 6 ? Load16(type, w + 6 * rowBytes, k) : Vector512<float>.Zero;
+        var a7 = valid > 7 ? Load16(type, w + 7 * rowBytes, k) : Vector512<float>.Zero;
+        var a8 = valid > 8 ? Load16(type, w + 8 * rowBytes, k) : Vector512<float>.Zero;
+        var a9 = valid > 9 ? Load16(type, w + 9 * rowBytes, k) : Vector512<float>.Zero;
+        var a10 = valid > 10 ? Load16(type, w + 10 * rowBytes, k) : Vector512<float>.Zero;
+        var a11 = valid > 11 ? Load16(type, w + 11 * rowBytes, k) : Vector512<float>.Zero;
+        var a12 = valid > 12 ? Load16(type, w + 12 * rowBytes, k) : Vector512<float>.Zero;
+        var a13 = valid > 13 ? Load16(type, w + 13 * rowBytes, k) : Vector512<float>.Zero;
+        var a14 = valid > 14 ? Load16(type, w + 14 * rowBytes, k) : Vector512<float>.Zero;
+        var a15 = valid > 15 ? Load16(type, w + 15 * rowBytes, k) : Vector512<float>.Zero;
+        // t: rows 2i and 2i+1 interleaved (columns 0,1 | 4,5 | ... in the low, 2,3 | 6,7 | ... in the high).
+        var t0 = Avx512F.UnpackLow(a0, a1); var t1 = Avx512F.UnpackHigh(a0, a1);
+        var t2 = Avx512F.UnpackLow(a2, a3); var t3 = Avx512F.UnpackHigh(a2, a3);
+        var t4 = Avx512F.UnpackLow(a4, a5); var t5 = Avx512F.UnpackHigh(a4, a5);
+        var t6 = Avx512F.UnpackLow(a6, a7); var t7 = Avx512F.UnpackHigh(a6, a7);
+        var t8 = Avx512F.UnpackLow(a8, a9); var t9 = Avx512F.UnpackHigh(a8, a9);
+        var t10 = Avx512F.UnpackLow(a10, a11); var t11 = Avx512F.UnpackHigh(a10, a11);
+        var t12 = Avx512F.UnpackLow(a12, a13); var t13 = Avx512F.UnpackHigh(a12, a13);
+        var t14 = Avx512F.UnpackLow(a14, a15); var t15 = Avx512F.UnpackHigh(a14, a15);
         // u[4g + j]: rows 4g..4g+3 of columns j, j+4, j+8, j+12 (one per 128-bit lane).
-        var u = src;
-        for (int g = 0; g < 16; g += 4)
-        {
-            u[g] = Avx512F.UnpackLow(t[g].AsDouble(), t[g + 2].AsDouble()).AsSingle();
-            u[g + 1] = Avx512F.UnpackHigh(t[g].AsDouble(), t[g + 2].AsDouble()).AsSingle();
-            u[g + 2] = Avx512F.UnpackLow(t[g + 1].AsDouble(), t[g + 3].AsDouble()).AsSingle();
-            u[g + 3] = Avx512F.UnpackHigh(t[g + 1].AsDouble(), t[g + 3].AsDouble()).AsSingle();
-        }
-        for (int j = 0; j < 4; j++)
-        {
-            // Lanes of row groups (0,1) and (2,3): columns j and j+8 (lo), j+4 and j+12 (hi).
-            var lo01 = Avx512F.Shuffle4x128(u[j], u[4 + j], 0x88);
-            var hi01 = Avx512F.Shuffle4x128(u[j], u[4 + j], 0xDD);
-            var lo23 = Avx512F.Shuffle4x128(u[8 + j], u[12 + j], 0x88);
-            var hi23 = Avx512F.Shuffle4x128(u[8 + j], u[12 + j], 0xDD);
-            dst[j] = Avx512F.Shuffle4x128(lo01, lo23, 0x88);
-            dst[j + 8] = Avx512F.Shuffle4x128(lo01, lo23, 0xDD);
-            dst[j + 4] = Avx512F.Shuffle4x128(hi01, hi23, 0x88);
-            dst[j + 12] = Avx512F.Shuffle4x128(hi01, hi23, 0xDD);
-        }
+        var u0 = Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle(); var u1 = Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        var u2 = Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle(); var u3 = Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        var u4 = Avx512F.UnpackLow(t4.AsDouble(), t6.AsDouble()).AsSingle(); var u5 = Avx512F.UnpackHigh(t4.AsDouble(), t6.AsDouble()).AsSingle();
+        var u6 = Avx512F.UnpackLow(t5.AsDouble(), t7.AsDouble()).AsSingle(); var u7 = Avx512F.UnpackHigh(t5.AsDouble(), t7.AsDouble()).AsSingle();
+        var u8 = Avx512F.UnpackLow(t8.AsDouble(), t10.AsDouble()).AsSingle(); var u9 = Avx512F.UnpackHigh(t8.AsDouble(), t10.AsDouble()).AsSingle();
+        var u10 = Avx512F.UnpackLow(t9.AsDouble(), t11.AsDouble()).AsSingle(); var u11 = Avx512F.UnpackHigh(t9.AsDouble(), t11.AsDouble()).AsSingle();
+        var u12 = Avx512F.UnpackLow(t12.AsDouble(), t14.AsDouble()).AsSingle(); var u13 = Avx512F.UnpackHigh(t12.AsDouble(), t14.AsDouble()).AsSingle();
+        var u14 = Avx512F.UnpackLow(t13.AsDouble(), t15.AsDouble()).AsSingle(); var u15 = Avx512F.UnpackHigh(t13.AsDouble(), t15.AsDouble()).AsSingle();
+        // Lanes of row groups (0,1) and (2,3): columns j and j+8 (lo), j+4 and j+12 (hi); then the four groups together.
+        var lo010 = Avx512F.Shuffle4x128(u0, u4, 0x88); var hi010 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
+        var lo230 = Avx512F.Shuffle4x128(u8, u12, 0x88); var hi230 = Avx512F.Shuffle4x128(u8, u12, 0xDD);
+        Avx512F.Shuffle4x128(lo010, lo230, 0x88).Store(dst + 0 * Rows); Avx512F.Shuffle4x128(lo010, lo230, 0xDD).Store(dst + 8 * Rows);
+        Avx512F.Shuffle4x128(hi010, hi230, 0x88).Store(dst + 4 * Rows); Avx512F.Shuffle4x128(hi010, hi230, 0xDD).Store(dst + 12 * Rows);
+        var lo011 = Avx512F.Shuffle4x128(u1, u5, 0x88); var hi011 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+        var lo231 = Avx512F.Shuffle4x128(u9, u13, 0x88); var hi231 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
+        Avx512F.Shuffle4x128(lo011, lo231, 0x88).Store(dst + 1 * Rows); Avx512F.Shuffle4x128(lo011, lo231, 0xDD).Store(dst + 9 * Rows);
+        Avx512F.Shuffle4x128(hi011, hi231, 0x88).Store(dst + 5 * Rows); Avx512F.Shuffle4x128(hi011, hi231, 0xDD).Store(dst + 13 * Rows);
+        var lo012 = Avx512F.Shuffle4x128(u2, u6, 0x88); var hi012 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
+        var lo232 = Avx512F.Shuffle4x128(u10, u14, 0x88); var hi232 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
+        Avx512F.Shuffle4x128(lo012, lo232, 0x88).Store(dst + 2 * Rows); Avx512F.Shuffle4x128(lo012, lo232, 0xDD).Store(dst + 10 * Rows);
+        Avx512F.Shuffle4x128(hi012, hi232, 0x88).Store(dst + 6 * Rows); Avx512F.Shuffle4x128(hi012, hi232, 0xDD).Store(dst + 14 * Rows);
+        var lo013 = Avx512F.Shuffle4x128(u3, u7, 0x88); var hi013 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+        var lo233 = Avx512F.Shuffle4x128(u11, u15, 0x88); var hi233 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+        Avx512F.Shuffle4x128(lo013, lo233, 0x88).Store(dst + 3 * Rows); Avx512F.Shuffle4x128(lo013, lo233, 0xDD).Store(dst + 11 * Rows);
+        Avx512F.Shuffle4x128(hi013, hi233, 0x88).Store(dst + 7 * Rows); Avx512F.Shuffle4x128(hi013, hi233, 0xDD).Store(dst + 15 * Rows);
     }
 }
