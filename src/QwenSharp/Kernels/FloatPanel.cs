@@ -36,6 +36,9 @@ internal static unsafe class FloatPanel
         float* d = dst + (long)t0 * cols;
         float* tmp = stackalloc float[Tokens * 16];
         int k = 0;
+        if (Avx512F.IsSupported)
+            for (; k + 16 <= cols; k += 16)
+                Transpose16<ActivationRows>(type, (byte*)(x + (long)t0 * cols), (long)cols * sizeof(float), count, k, d + (long)k * Tokens, Tokens);
         for (; k + 16 <= cols; k += 16)
         {
             for (int j = 0; j < count; j++) Round16(type, x + (long)(t0 + j) * cols + k, tmp + j * 16);
@@ -55,16 +58,20 @@ internal static unsafe class FloatPanel
         _ => v,
     };
 
+    /// <summary>16 values rounded as <see cref="RoundScalar"/>.</summary>
+    public static void Round16(GgmlType type, float* src, float* dst)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+            for (int i = 0; i < 16; i++) dst[i] = RoundScalar(type, src[i]);
+        else Rounded16(type, src).Store(dst);
+    }
+
     /// <summary>16 values rounded as <see cref="RoundScalar"/>, on bits: the software (Half) conversion costs more than
     /// the whole GEMM's per-element share.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Round16(GgmlType type, float* src, float* dst)
+    private static Vector512<float> Rounded16(GgmlType type, float* src)
     {
-        if (!Vector512.IsHardwareAccelerated || type == GgmlType.F32)
-        {
-            for (int i = 0; i < 16; i++) dst[i] = RoundScalar(type, src[i]);
-            return;
-        }
+        if (type == GgmlType.F32) return Vector512.Load(src);
         var bits = Vector512.Load((uint*)src);
         Vector512<uint> r;
         if (type == GgmlType.F16)
@@ -88,7 +95,7 @@ internal static unsafe class FloatPanel
             var nan = Vector512.GreaterThan(bits & Vector512.Create(0x7fffffffu), Vector512.Create(0x7f800000u));
             r = Vector512.ConditionalSelect(nan, (bits | Vector512.Create(0x400000u)) & Vector512.Create(0xffff0000u), rounded);
         }
-        r.AsSingle().Store(dst);
+        return r.AsSingle();
     }
 
     /// <summary>Converts rows 0..<paramref name="rows"/>−1 (≤ 32) of W (starting at <paramref name="w"/>) into a
@@ -100,7 +107,7 @@ internal static unsafe class FloatPanel
         if (Avx512F.IsSupported)
             for (; k + 16 <= cols; k += 16)
                 for (int h = 0; h < Rows; h += 16)
-                    Transpose16(type, w + h * rowBytes, rowBytes, rows - h, k, panel + (long)k * Rows + h);
+                    Transpose16<WeightRows>(type, w + h * rowBytes, rowBytes, rows - h, k, panel + (long)k * Rows + h, Rows);
         for (; k < cols; k++)
             for (int r = 0; r < Rows; r++)
                 panel[(long)k * Rows + r] = r < rows ? ToSingle(type, w + r * rowBytes, k) : 0f;
@@ -131,28 +138,43 @@ internal static unsafe class FloatPanel
         return f | (h & Vector512.Create(int.MinValue)).AsSingle();
     }
 
-    /// <summary>Columns k..k+15 of 16 rows (those from <paramref name="valid"/> on are zero) converted and transposed:
-    /// dst[c·32 + i] = row i, column k + c. Unpack pairs of floats, then pairs of doubles, then two rounds of 128-bit
-    /// lane shuffles (the usual AVX-512 sequence), all in registers. Too large to inline: compiled optimized at once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose16(GgmlType type, byte* w, long rowBytes, int valid, int k, float* dst)
+    // Where the 16 rows of a transpose come from: weight rows converted to f32, or activation rows rounded.
+    private interface IRows { static abstract Vector512<float> Load(GgmlType type, byte* row, int k); }
+    private struct WeightRows : IRows
     {
-        var a0 = valid > 0 ? Load16(type, w, k) : Vector512<float>.Zero;
-        var a1 = valid > 1 ? Load16(type, w + 1 * rowBytes, k) : Vector512<float>.Zero;
-        var a2 = valid > 2 ? Load16(type, w + 2 * rowBytes, k) : Vector512<float>.Zero;
-        var a3 = valid > 3 ? Load16(type, w + 3 * rowBytes, k) : Vector512<float>.Zero;
-        var a4 = valid > 4 ? Load16(type, w + 4 * rowBytes, k) : Vector512<float>.Zero;
-        var a5 = valid > 5 ? Load16(type, w + 5 * rowBytes, k) : Vector512<float>.Zero;
-        var a6 = valid > 6 ? Load16(type, w + 6 * rowBytes, k) : Vector512<float>.Zero;
-        var a7 = valid > 7 ? Load16(type, w + 7 * rowBytes, k) : Vector512<float>.Zero;
-        var a8 = valid > 8 ? Load16(type, w + 8 * rowBytes, k) : Vector512<float>.Zero;
-        var a9 = valid > 9 ? Load16(type, w + 9 * rowBytes, k) : Vector512<float>.Zero;
-        var a10 = valid > 10 ? Load16(type, w + 10 * rowBytes, k) : Vector512<float>.Zero;
-        var a11 = valid > 11 ? Load16(type, w + 11 * rowBytes, k) : Vector512<float>.Zero;
-        var a12 = valid > 12 ? Load16(type, w + 12 * rowBytes, k) : Vector512<float>.Zero;
-        var a13 = valid > 13 ? Load16(type, w + 13 * rowBytes, k) : Vector512<float>.Zero;
-        var a14 = valid > 14 ? Load16(type, w + 14 * rowBytes, k) : Vector512<float>.Zero;
-        var a15 = valid > 15 ? Load16(type, w + 15 * rowBytes, k) : Vector512<float>.Zero;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(GgmlType type, byte* row, int k) => Load16(type, row, k);
+    }
+    private struct ActivationRows : IRows
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(GgmlType type, byte* row, int k) => Rounded16(type, (float*)row + k);
+    }
+
+    /// <summary>Columns k..k+15 of 16 rows (those from <paramref name="valid"/> on are zero), transposed:
+    /// dst[c·stride + i] = row i, column k + c, for i &lt; 16 (stride 32: a weight panel) or i &lt; 12 (stride 12: an
+    /// activation tile, which holds 12 tokens). Unpack pairs of floats, then pairs of doubles, then two rounds of
+    /// 128-bit lane shuffles (the usual AVX-512 sequence), all in registers. Too large to inline: compiled optimized
+    /// at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16<T>(GgmlType type, byte* w, long rowBytes, int valid, int k, float* dst, int stride) where T : struct, IRows
+    {
+        var a0 = valid > 0 ? T.Load(type, w, k) : Vector512<float>.Zero;
+        var a1 = valid > 1 ? T.Load(type, w + 1 * rowBytes, k) : Vector512<float>.Zero;
+        var a2 = valid > 2 ? T.Load(type, w + 2 * rowBytes, k) : Vector512<float>.Zero;
+        var a3 = valid > 3 ? T.Load(type, w + 3 * rowBytes, k) : Vector512<float>.Zero;
+        var a4 = valid > 4 ? T.Load(type, w + 4 * rowBytes, k) : Vector512<float>.Zero;
+        var a5 = valid > 5 ? T.Load(type, w + 5 * rowBytes, k) : Vector512<float>.Zero;
+        var a6 = valid > 6 ? T.Load(type, w + 6 * rowBytes, k) : Vector512<float>.Zero;
+        var a7 = valid > 7 ? T.Load(type, w + 7 * rowBytes, k) : Vector512<float>.Zero;
+        var a8 = valid > 8 ? T.Load(type, w + 8 * rowBytes, k) : Vector512<float>.Zero;
+        var a9 = valid > 9 ? T.Load(type, w + 9 * rowBytes, k) : Vector512<float>.Zero;
+        var a10 = valid > 10 ? T.Load(type, w + 10 * rowBytes, k) : Vector512<float>.Zero;
+        var a11 = valid > 11 ? T.Load(type, w + 11 * rowBytes, k) : Vector512<float>.Zero;
+        var a12 = valid > 12 ? T.Load(type, w + 12 * rowBytes, k) : Vector512<float>.Zero;
+        var a13 = valid > 13 ? T.Load(type, w + 13 * rowBytes, k) : Vector512<float>.Zero;
+        var a14 = valid > 14 ? T.Load(type, w + 14 * rowBytes, k) : Vector512<float>.Zero;
+        var a15 = valid > 15 ? T.Load(type, w + 15 * rowBytes, k) : Vector512<float>.Zero;
         // t: rows 2i and 2i+1 interleaved (columns 0,1 | 4,5 | ... in the low, 2,3 | 6,7 | ... in the high).
         var t0 = Avx512F.UnpackLow(a0, a1); var t1 = Avx512F.UnpackHigh(a0, a1);
         var t2 = Avx512F.UnpackLow(a2, a3); var t3 = Avx512F.UnpackHigh(a2, a3);
@@ -174,19 +196,31 @@ internal static unsafe class FloatPanel
         // Lanes of row groups (0,1) and (2,3): columns j and j+8 (lo), j+4 and j+12 (hi); then the four groups together.
         var lo010 = Avx512F.Shuffle4x128(u0, u4, 0x88); var hi010 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
         var lo230 = Avx512F.Shuffle4x128(u8, u12, 0x88); var hi230 = Avx512F.Shuffle4x128(u8, u12, 0xDD);
-        Avx512F.Shuffle4x128(lo010, lo230, 0x88).Store(dst + 0 * Rows); Avx512F.Shuffle4x128(lo010, lo230, 0xDD).Store(dst + 8 * Rows);
-        Avx512F.Shuffle4x128(hi010, hi230, 0x88).Store(dst + 4 * Rows); Avx512F.Shuffle4x128(hi010, hi230, 0xDD).Store(dst + 12 * Rows);
+        Put(Avx512F.Shuffle4x128(lo010, lo230, 0x88), dst + 0 * stride, stride); Put(Avx512F.Shuffle4x128(lo010, lo230, 0xDD), dst + 8 * stride, stride);
+        Put(Avx512F.Shuffle4x128(hi010, hi230, 0x88), dst + 4 * stride, stride); Put(Avx512F.Shuffle4x128(hi010, hi230, 0xDD), dst + 12 * stride, stride);
         var lo011 = Avx512F.Shuffle4x128(u1, u5, 0x88); var hi011 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
         var lo231 = Avx512F.Shuffle4x128(u9, u13, 0x88); var hi231 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
-        Avx512F.Shuffle4x128(lo011, lo231, 0x88).Store(dst + 1 * Rows); Avx512F.Shuffle4x128(lo011, lo231, 0xDD).Store(dst + 9 * Rows);
-        Avx512F.Shuffle4x128(hi011, hi231, 0x88).Store(dst + 5 * Rows); Avx512F.Shuffle4x128(hi011, hi231, 0xDD).Store(dst + 13 * Rows);
+        Put(Avx512F.Shuffle4x128(lo011, lo231, 0x88), dst + 1 * stride, stride); Put(Avx512F.Shuffle4x128(lo011, lo231, 0xDD), dst + 9 * stride, stride);
+        Put(Avx512F.Shuffle4x128(hi011, hi231, 0x88), dst + 5 * stride, stride); Put(Avx512F.Shuffle4x128(hi011, hi231, 0xDD), dst + 13 * stride, stride);
         var lo012 = Avx512F.Shuffle4x128(u2, u6, 0x88); var hi012 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
         var lo232 = Avx512F.Shuffle4x128(u10, u14, 0x88); var hi232 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
-        Avx512F.Shuffle4x128(lo012, lo232, 0x88).Store(dst + 2 * Rows); Avx512F.Shuffle4x128(lo012, lo232, 0xDD).Store(dst + 10 * Rows);
-        Avx512F.Shuffle4x128(hi012, hi232, 0x88).Store(dst + 6 * Rows); Avx512F.Shuffle4x128(hi012, hi232, 0xDD).Store(dst + 14 * Rows);
+        Put(Avx512F.Shuffle4x128(lo012, lo232, 0x88), dst + 2 * stride, stride); Put(Avx512F.Shuffle4x128(lo012, lo232, 0xDD), dst + 10 * stride, stride);
+        Put(Avx512F.Shuffle4x128(hi012, hi232, 0x88), dst + 6 * stride, stride); Put(Avx512F.Shuffle4x128(hi012, hi232, 0xDD), dst + 14 * stride, stride);
         var lo013 = Avx512F.Shuffle4x128(u3, u7, 0x88); var hi013 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
         var lo233 = Avx512F.Shuffle4x128(u11, u15, 0x88); var hi233 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
-        Avx512F.Shuffle4x128(lo013, lo233, 0x88).Store(dst + 3 * Rows); Avx512F.Shuffle4x128(lo013, lo233, 0xDD).Store(dst + 11 * Rows);
-        Avx512F.Shuffle4x128(hi013, hi233, 0x88).Store(dst + 7 * Rows); Avx512F.Shuffle4x128(hi013, hi233, 0xDD).Store(dst + 15 * Rows);
+        Put(Avx512F.Shuffle4x128(lo013, lo233, 0x88), dst + 3 * stride, stride); Put(Avx512F.Shuffle4x128(lo013, lo233, 0xDD), dst + 11 * stride, stride);
+        Put(Avx512F.Shuffle4x128(hi013, hi233, 0x88), dst + 7 * stride, stride); Put(Avx512F.Shuffle4x128(hi013, hi233, 0xDD), dst + 15 * stride, stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<float> v, float* p, int stride)
+    {
+        if (stride == Rows) v.Store(p);
+        else
+        {
+            // 12 lanes, exactly: the slots after them belong to the next column (or another thread's tile).
+            v.GetLower().Store(p);
+            v.GetUpper().GetLower().Store(p + 8);
+        }
     }
 }
