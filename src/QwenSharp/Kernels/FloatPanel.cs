@@ -139,16 +139,27 @@ internal static unsafe class FloatPanel
     }
 
     // Where the 16 rows of a transpose come from: weight rows converted to f32, or activation rows rounded.
+    // Loads read 16 rows at once, 32-64 bytes from each: more streams than the hardware prefetcher follows, so
+    // weights straight from memory came at 1.5-5 GB/s (1.3 ns per fp16 value, more than the GEMM's own share at
+    // 512 tokens). Each load is preceded by a prefetch 512 bytes further along its row.
     private interface IRows { static abstract Vector512<float> Load(GgmlType type, byte* row, int k); }
     private struct WeightRows : IRows
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(GgmlType type, byte* row, int k) => Load16(type, row, k);
+        public static Vector512<float> Load(GgmlType type, byte* row, int k)
+        {
+            Sse.Prefetch0(row + ((long)k << (type == GgmlType.F32 ? 2 : 1)) + 512);
+            return Load16(type, row, k);
+        }
     }
     private struct ActivationRows : IRows
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(GgmlType type, byte* row, int k) => Rounded16(type, (float*)row + k);
+        public static Vector512<float> Load(GgmlType type, byte* row, int k)
+        {
+            Sse.Prefetch0((float*)row + k + 128);
+            return Rounded16(type, (float*)row + k);
+        }
     }
 
     /// <summary>Columns k..k+15 of 16 rows (those from <paramref name="valid"/> on are zero), transposed:
