@@ -52,6 +52,10 @@ public class FloatGemmTests
         Check(type, 35, 896, 13, pool, seed: 7);
         Check(type, 40, 4864, 14, pool, seed: 8);
         Check(type, 130, 896, 2, pool, seed: 9);
+        // One worker: parts of 5-6 panels, converted four at a time, the last panel 28 rows.
+        using var one = new WorkerPool(1);
+        Check(type, 700, 70, 13, one, seed: 10);
+        Check(type, 700, 1030, 3, one, seed: 11);
     }
 
     private static unsafe void Check(GgmlType type, int rows, int cols, int tokens, WorkerPool pool, int seed)
