@@ -21,8 +21,8 @@ namespace QwenSharp.Kernels;
 internal static unsafe class FloatGemm
 {
     /// <summary>Columns per pass over the tiles: the 128 KB of panel they span stay in L2 while the activations
-    /// stream from L3. A whole 4864-column panel (608 KB) was partly evicted by them: 896×4864 at 512 tokens ran
-    /// at 110-140 GFLOP/s on one thread here, 150-165 in passes of 1024 columns (4864×896: 180-185 either way).</summary>
+    /// stream from L3. A whole 4864-column panel (608 KB) was partly evicted by them: with one panel per pass,
+    /// 896×4864 at 512 tokens ran at 110-140 GFLOP/s on one thread here, 150-165 in passes of 1024 columns.</summary>
     private const int Depth = 1024;
 
     /// <summary>Panels converted together: each activation tile, once loaded, meets all of them (four 128 KB
