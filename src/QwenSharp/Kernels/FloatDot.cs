@@ -9,9 +9,8 @@ namespace QwenSharp.Kernels;
 /// The fast kernels for F32, F16 and BF16 weights. llama.cpp rounds activations to the weight's format and
 /// multiplies in f32 (ggml_vec_dot_f16/_bf16 convert both sides to f32 and FMA), so the activations are kept
 /// here as f32 values already rounded to F16/BF16 (<see cref="RoundActivations"/>): same products, and only the
-/// weights need converting in the loop. Batches of tokens go through a 2 rows × 4 tokens register block on
-/// weight rows converted once per tile. AVX2+FMA at 256 bits (which Zen 4 runs at the rate of 512);
-/// elsewhere TensorPrimitives' portable vectors.
+/// weights need converting in the loop (batches of tokens go through <see cref="FloatGemm"/>). AVX2+FMA at 256
+/// bits (which Zen 4 runs at the rate of 512); elsewhere TensorPrimitives' portable vectors.
 /// </summary>
 internal static unsafe class FloatDot
 {
@@ -127,42 +126,5 @@ internal static unsafe class FloatDot
         float sum = Vector256.Sum(Avx.Add(acc0, acc1));
         for (; i < n; i++) sum += T.Scalar(w, i) * a[i];
         return sum;
-    }
-
-    /// <summary>Two f32 rows · four tokens (activation rows a + k·stride): y[r·4 + t].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block2x4(float* w0, float* w1, float* a, long stride, int n, float* y)
-    {
-        float* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
-        int i = 0;
-        if (Avx2.IsSupported && Fma.IsSupported)
-        {
-            Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
-            Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
-            for (; i + 8 <= n; i += 8)
-            {
-                var x0 = Avx.LoadVector256(w0 + i);
-                var x1 = Avx.LoadVector256(w1 + i);
-                var b = Avx.LoadVector256(a0 + i);
-                c00 = Fma.MultiplyAdd(x0, b, c00); c10 = Fma.MultiplyAdd(x1, b, c10);
-                b = Avx.LoadVector256(a1 + i);
-                c01 = Fma.MultiplyAdd(x0, b, c01); c11 = Fma.MultiplyAdd(x1, b, c11);
-                b = Avx.LoadVector256(a2 + i);
-                c02 = Fma.MultiplyAdd(x0, b, c02); c12 = Fma.MultiplyAdd(x1, b, c12);
-                b = Avx.LoadVector256(a3 + i);
-                c03 = Fma.MultiplyAdd(x0, b, c03); c13 = Fma.MultiplyAdd(x1, b, c13);
-            }
-            y[0] = Vector256.Sum(c00); y[1] = Vector256.Sum(c01); y[2] = Vector256.Sum(c02); y[3] = Vector256.Sum(c03);
-            y[4] = Vector256.Sum(c10); y[5] = Vector256.Sum(c11); y[6] = Vector256.Sum(c12); y[7] = Vector256.Sum(c13);
-        }
-        else
-        {
-            for (int k = 0; k < 8; k++) y[k] = 0;
-        }
-        for (; i < n; i++)
-        {
-            y[0] += w0[i] * a0[i]; y[1] += w0[i] * a1[i]; y[2] += w0[i] * a2[i]; y[3] += w0[i] * a3[i];
-            y[4] += w1[i] * a0[i]; y[5] += w1[i] * a1[i]; y[6] += w1[i] * a2[i]; y[7] += w1[i] * a3[i];
-        }
     }
 }

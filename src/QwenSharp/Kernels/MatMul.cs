@@ -22,9 +22,6 @@ public static unsafe class MatMul
     /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
     private const int TokenTile = DotFast.MaxTokens;
 
-    /// <summary>Tokens per tile for float weights: each pair of rows is converted to f32 once per tile.</summary>
-    private const int FloatTokenTile = 32;
-
     [ThreadStatic] private static byte* _scratch;  // the caller's activation rows
     [ThreadStatic] private static long _scratchBytes;
     [ThreadStatic] private static byte* _panel;    // the same activations packed for RowLaneGemm
@@ -104,15 +101,18 @@ public static unsafe class MatMul
         {
             job.ActType = ActivationQuantizer.VecDotType(type);
             job.ARowBytes = job.Float ? (long)cols * sizeof(float) : GgmlTypeInfo.RowBytes(job.ActType, cols);
-            job.A = Scratch(ref _scratch, ref _scratchBytes, job.ARowBytes * tokens);
-            if (!plain && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
+            bool gemm = job.Float && tokens > 1; // FloatGemm's packed tiles
+            job.A = Scratch(ref _scratch, ref _scratchBytes,
+                gemm ? FloatPanel.ActivationFloats(tokens, cols) * sizeof(float) : job.ARowBytes * tokens);
+            if (!plain && !job.Float && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
                 job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(type, cols, tokens));
             if (tokens == 1) QuantizeToken(&job, 0);
+            else if (gemm) pool.Run(&PackShare, &job, Math.Min((tokens + FloatPanel.Tokens - 1) / FloatPanel.Tokens, 4 * pool.ThreadCount));
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
-        // Parts of at least 4 rows (8 for the row-lane kernels), a few per thread, so that a thread that starts late
-        // leaves its share to the others.
-        int align = job.Panel != null ? RowLaneGemm.Lanes : 4;
+        // Parts of at least 4 rows (8 for the row-lane kernels, whole 32-row panels for FloatGemm), a few per thread,
+        // so that a thread that starts late leaves its share to the others.
+        int align = RowAlign(&job);
         pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, 4 * pool.ThreadCount));
     }
 
@@ -155,10 +155,21 @@ public static unsafe class MatMul
         for (int t = t0; t < t1; t++) QuantizeToken(job, t);
     }
 
+    private static void PackShare(void* context, int part, int parts)
+    {
+        var job = (Job*)context;
+        var (b0, b1) = Share((job->Tokens + FloatPanel.Tokens - 1) / FloatPanel.Tokens, part, parts, 1);
+        for (int b = b0; b < b1; b++) FloatPanel.PackActivations(job->Type, job->X, job->Cols, job->Tokens, b, (float*)job->A);
+    }
+
+    /// <summary>Rows per unit of work: the row-lane GEMM takes groups of 8 rows, FloatGemm converts whole panels.</summary>
+    private static int RowAlign(Job* job) =>
+        job->Panel != null ? RowLaneGemm.Lanes : job->Float && job->Tokens > 1 ? FloatPanel.Rows : 4;
+
     private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (r0, r1) = Share(job->Rows, part, parts, job->Panel != null ? RowLaneGemm.Lanes : 4);
+        var (r0, r1) = Share(job->Rows, part, parts, RowAlign(job));
         if (r0 >= r1) return;
         if (job->Exact) ExactRows(job, r0, r1);
         else if (job->Float) FloatRows(job, r0, r1);
@@ -235,7 +246,6 @@ public static unsafe class MatMul
     private static void FloatRows(Job* job, int r0, int r1)
     {
         int rows = job->Rows, cols = job->Cols;
-        long stride = cols; // activation row stride in floats
         bool convert = job->Type != GgmlType.F32;
         float* buffer = convert ? (float*)Scratch(ref _rows, ref _rowsBytes, 2L * cols * sizeof(float)) : null;
         if (job->Tokens == 1)
@@ -253,49 +263,7 @@ public static unsafe class MatMul
             }
             return;
         }
-        float* out8 = stackalloc float[8];
-        for (int t0 = 0; t0 < job->Tokens; t0 += FloatTokenTile)
-        {
-            int tileEnd = Math.Min(job->Tokens, t0 + FloatTokenTile);
-            for (int r = r0; r < r1; r += 2)
-            {
-                int rB = Math.Min(r + 1, r1 - 1);
-                float* w0, w1;
-                if (convert)
-                {
-                    w0 = buffer;
-                    w1 = buffer + cols;
-                    FloatDot.ToSingle(job->Type, job->W + r * job->WRowBytes, w0, cols);
-                    FloatDot.ToSingle(job->Type, job->W + rB * job->WRowBytes, w1, cols);
-                }
-                else
-                {
-                    w0 = (float*)(job->W + r * job->WRowBytes);
-                    w1 = (float*)(job->W + rB * job->WRowBytes);
-                }
-                for (int t = t0; t < tileEnd; t += 4)
-                {
-                    int count = Math.Min(4, tileEnd - t);
-                    float* a = (float*)job->A + t * stride;
-                    if (count == 4) FloatDot.Block2x4(w0, w1, a, stride, cols, out8);
-                    else BlockPartial(w0, w1, a, stride, cols, count, out8);
-                    for (int k = 0; k < count; k++)
-                    {
-                        job->Y[(long)(t + k) * rows + r] = out8[k];
-                        if (rB != r) job->Y[(long)(t + k) * rows + rB] = out8[4 + k];
-                    }
-                }
-            }
-        }
-    }
-
-    private static void BlockPartial(float* w0, float* w1, float* a, long stride, int cols, int count, float* out8)
-    {
-        for (int k = 0; k < count; k++)
-        {
-            out8[k] = FloatDot.One(GgmlType.F32, (byte*)w0, a + k * stride, cols);
-            out8[4 + k] = FloatDot.One(GgmlType.F32, (byte*)w1, a + k * stride, cols);
-        }
+        FloatGemm.Multiply(job->Type, job->W, job->WRowBytes, r0, r1, cols, (float*)job->A, job->Tokens, job->Y, rows);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
