@@ -10,7 +10,7 @@ namespace QwenSharp.Kernels;
 /// rows against 8-bit activations, each the twin of a <see cref="DotPlain"/> kernel and tested against it.
 /// Three shapes: <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="MaxTokens"/>
 /// tokens: each weight block is unpacked once and used for every token of the tile) and, for Q8_0/Q4_0/Q5_0,
-/// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: the prefill GEMM).
+/// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: multi-token products where RowLaneGemm does not apply: CPUs without AVX-VNNI, formats it does not cover).
 /// Formats without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K), and CPUs without AVX2, use the plain twins.
 /// .NET 10 exposes vpdpbusd only at 256 bits (AvxVnni); on Zen 4 that is the same throughput as 512.
 /// </summary>

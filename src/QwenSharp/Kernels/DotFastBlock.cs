@@ -5,7 +5,7 @@ using QwenSharp.Tensors;
 
 namespace QwenSharp.Kernels;
 
-// Register-blocked prefill kernels: 2 weight rows × 4 tokens, all eight accumulators in registers, so each
+// Register-blocked multi-token kernels (RowLaneGemm takes their place on CPUs with AVX-VNNI): 2 weight rows × 4 tokens, all eight accumulators in registers, so each
 // unpacked weight block serves four tokens and each activation block two rows (and, for Q4_0, the Σ8·a
 // correction is shared by both rows). Output y[r·4 + t]. Twins: the plain dot products, via the tests.
 internal static unsafe partial class DotFast
