@@ -222,9 +222,10 @@ public static unsafe class MatMul
             for (int r = r0; r < r1; r++)
             {
                 byte* wr = job->W + r * job->WRowBytes;
-                if (job->Type == GgmlType.F16)
+                if (job->Type == GgmlType.F16 && HalfDot.Supported)
+                    job->Y[r] = HalfDot.Dot((ushort*)wr, (float*)job->A, cols); // halves converted in registers
+                else if (job->Type == GgmlType.F16)
                 {
-                    // TensorPrimitives converts halves with the hardware instruction .NET does not expose to us.
                     FloatDot.ToSingle(GgmlType.F16, wr, buffer, cols);
                     job->Y[r] = FloatDot.One(GgmlType.F32, (byte*)buffer, (float*)job->A, cols);
                 }
