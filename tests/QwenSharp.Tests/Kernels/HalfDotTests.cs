@@ -98,3 +98,33 @@ public class HalfDotTests
 
     private static bool IsFinite(int bits) => ((bits >> 10) & 31) != 31;
 }
+
+/// <summary>Activations rounded to fp16 for F16 weights (vectorized) against the scalar (Half) cast.</summary>
+public class RoundActivationsTests
+{
+    [Fact]
+    public unsafe void F16RoundingMatchesTheHalfCastForEveryLength()
+    {
+        var rng = new Random(9);
+        for (int n = 0; n <= 300; n += n < 40 ? 1 : 37)
+        {
+            var x = new float[n];
+            for (int i = 0; i < n; i++)
+                x[i] = (i % 5) switch
+                {
+                    0 => (float)(rng.NextDouble() * 2 - 1),
+                    1 => (float)((rng.NextDouble() * 2 - 1) * 1e-6), // fp16 subnormals
+                    2 => (float)((rng.NextDouble() * 2 - 1) * 1e5),  // beyond 65504: infinity
+                    3 => BitConverter.Int32BitsToSingle(rng.Next()) * (rng.Next(2) == 0 ? 1 : -1),
+                    _ => i % 10 == 4 ? float.NaN : 65519.99f,
+                };
+            var got = new float[n];
+            fixed (float* px = x, pg = got) FloatDot.RoundActivations(QwenSharp.Tensors.GgmlType.F16, px, pg, n);
+            for (int i = 0; i < n; i++)
+            {
+                float expected = (float)(Half)x[i];
+                Assert.True(expected.Equals(got[i]), $"n {n} x {x[i]:R}: {got[i]:R} vs {expected:R}.");
+            }
+        }
+    }
+}
