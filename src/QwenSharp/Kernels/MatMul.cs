@@ -156,6 +156,7 @@ public static unsafe class MatMul
     private static void QuantizedRows(Job* job, int r0, int r1)
     {
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
+        var four = job->Plain ? null : DotFast.SelectFour(job->Type);
         var many = job->Plain ? null : DotFast.SelectMany(job->Type);
         var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
         int rows = job->Rows, cols = job->Cols;
@@ -189,6 +190,8 @@ public static unsafe class MatMul
                     }
                 }
             }
+            if (count == 1 && four != null) // decode: four rows side by side, the rest one by one
+                for (; r + 4 <= r1; r += 4) four(job->W + r * job->WRowBytes, job->WRowBytes, a0, cols, job->Y + (long)t0 * rows + r);
             for (; r < r1; r++)
             {
                 byte* wr = job->W + r * job->WRowBytes;
