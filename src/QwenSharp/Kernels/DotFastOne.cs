@@ -63,53 +63,8 @@ internal static unsafe partial class DotFast
     /// <summary>Four consecutive rows (w, w + rowBytes, ...) · one token: y[0..3]. Each pair of activation blocks
     /// is loaded, its 8·a term computed and its scales converted once for the four rows, and the four rows stream
     /// side by side. Null where the CPU lacks AVX-512BW.</summary>
-    public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type)
-    {
-        if (!Supported) return null;
-        if (type == GgmlType.Q4_0 && Avx512BW.IsSupported) return &Q4_0Four512;
-        if (type == GgmlType.Q8_0) return &Q8_0Four;
-        return null;
-    }
-
-    /// <summary>Q8_0 · Q8_0, four rows side by side (see <see cref="Q4_0Four512"/>): the activation block and its
-    /// scale are read once for the four rows.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q8_0Four(byte* w, long rowBytes, byte* a, int n, float* y)
-    {
-        float* half = FloatFormats.HalfTable; // read once, outside the loop (see Q4_0One)
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        int blocks = n / 32;
-        for (int b = 0; b < blocks; b++, a += 34)
-        {
-            long o = (long)b * 34;
-            byte* next = w + 4 * rowBytes + 4 * o; // the next four rows, fetched as fast as these are read
-            Sse.Prefetch0(next);
-            Sse.Prefetch0(next + 64);
-            Sse.Prefetch0(next + 128);
-            var aq = Avx.LoadVector256((sbyte*)(a + 2));
-            float da = half[*(ushort*)a];
-            acc0 = Q8_0RowBlock(w + o, aq, da, acc0, half);
-            acc1 = Q8_0RowBlock(w1 + o, aq, da, acc1, half);
-            acc2 = Q8_0RowBlock(w2 + o, aq, da, acc2, half);
-            acc3 = Q8_0RowBlock(w3 + o, aq, da, acc3, half);
-        }
-        y[0] = Vector256.Sum(acc0);
-        y[1] = Vector256.Sum(acc1);
-        y[2] = Vector256.Sum(acc2);
-        y[3] = Vector256.Sum(acc3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8_0RowBlock(byte* w, Vector256<sbyte> aq, float da, Vector256<float> acc, float* half)
-    {
-        var wq = Avx.LoadVector256((sbyte*)(w + 2));
-        var p = DotU8S8(Vector256<int>.Zero, Avx2.Abs(wq), Avx2.Sign(aq, wq));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * da), acc);
-    }
+    public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type) =>
+        Supported && Avx512BW.IsSupported && type == GgmlType.Q4_0 ? &Q4_0Four512 : null;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q4_0Four512(byte* w, long rowBytes, byte* a, int n, float* y)
