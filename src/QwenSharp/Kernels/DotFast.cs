@@ -27,7 +27,7 @@ internal static unsafe partial class DotFast
         return type switch
         {
             GgmlType.Q8_0 => &Q8_0One,
-            GgmlType.Q4_0 => &Q4_0One,
+            GgmlType.Q4_0 => Avx512BW.IsSupported ? &Q4_0One512 : &Q4_0One,
             GgmlType.Q5_0 => &Q5_0One,
             GgmlType.Q4_K => &Q4_KOne,
             GgmlType.Q6_K => &Q6_KOne,
@@ -90,6 +90,7 @@ internal static unsafe partial class DotFast
     private static float Q8_0One(byte* w, byte* a, int n)
     {
         // Four accumulators, four blocks a step (see Q4_0One).
+        float* half = FloatFormats.HalfTable;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
@@ -97,21 +98,21 @@ internal static unsafe partial class DotFast
         int blocks = n / 32, b = 0;
         for (; b + 3 < blocks; b += 4, w += 136, a += 136)
         {
-            acc0 = Q8_0Block(w, a, acc0);
-            acc1 = Q8_0Block(w + 34, a + 34, acc1);
-            acc2 = Q8_0Block(w + 68, a + 68, acc2);
-            acc3 = Q8_0Block(w + 102, a + 102, acc3);
+            acc0 = Q8_0Block(w, a, acc0, half);
+            acc1 = Q8_0Block(w + 34, a + 34, acc1, half);
+            acc2 = Q8_0Block(w + 68, a + 68, acc2, half);
+            acc3 = Q8_0Block(w + 102, a + 102, acc3, half);
         }
-        for (; b < blocks; b++, w += 34, a += 34) acc0 = Q8_0Block(w, a, acc0);
+        for (; b < blocks; b++, w += 34, a += 34) acc0 = Q8_0Block(w, a, acc0, half);
         return Vector256.Sum(Avx.Add(Avx.Add(acc0, acc1), Avx.Add(acc2, acc3)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8_0Block(byte* w, byte* a, Vector256<float> acc)
+    private static Vector256<float> Q8_0Block(byte* w, byte* a, Vector256<float> acc, float* half)
     {
         var wq = Avx.LoadVector256((sbyte*)(w + 2));
         var p = DotU8S8(Vector256<int>.Zero, Avx2.Abs(wq), Avx2.Sign(Avx.LoadVector256((sbyte*)(a + 2)), wq));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Scale(w, a)), acc);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * half[*(ushort*)a]), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -140,6 +141,10 @@ internal static unsafe partial class DotFast
     private static float Q4_0One(byte* w, byte* a, int n)
     {
         // Four accumulators, four blocks a step: one FMA chain would wait its latency out on every block.
+        // The table pointer is read once, before the loop: read inside it (a static field, which this
+        // AggressiveOptimization method cannot fold), the class-initialization check keeps the accumulators on
+        // the stack, a store and a reload around every FMA.
+        float* half = FloatFormats.HalfTable;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
@@ -147,21 +152,21 @@ internal static unsafe partial class DotFast
         int blocks = n / 32, b = 0;
         for (; b + 3 < blocks; b += 4, w += 72, a += 136)
         {
-            acc0 = Q4_0Block(w, a, acc0);
-            acc1 = Q4_0Block(w + 18, a + 34, acc1);
-            acc2 = Q4_0Block(w + 36, a + 68, acc2);
-            acc3 = Q4_0Block(w + 54, a + 102, acc3);
+            acc0 = Q4_0Block(w, a, acc0, half);
+            acc1 = Q4_0Block(w + 18, a + 34, acc1, half);
+            acc2 = Q4_0Block(w + 36, a + 68, acc2, half);
+            acc3 = Q4_0Block(w + 54, a + 102, acc3, half);
         }
-        for (; b < blocks; b++, w += 18, a += 34) acc0 = Q4_0Block(w, a, acc0);
+        for (; b < blocks; b++, w += 18, a += 34) acc0 = Q4_0Block(w, a, acc0, half);
         return Vector256.Sum(Avx.Add(Avx.Add(acc0, acc1), Avx.Add(acc2, acc3)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q4_0Block(byte* w, byte* a, Vector256<float> acc)
+    private static Vector256<float> Q4_0Block(byte* w, byte* a, Vector256<float> acc, float* half)
     {
         var aq = Avx.LoadVector256((sbyte*)(a + 2));
         var p = Avx2.Subtract(DotU8S8(Vector256<int>.Zero, Nibbles(w + 2), aq), DotU8S8(Vector256<int>.Zero, Vector256.Create((byte)8), aq));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Scale(w, a)), acc);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * half[*(ushort*)a]), acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -194,6 +199,7 @@ internal static unsafe partial class DotFast
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Q5_0One(byte* w, byte* a, int n)
     {
+        float* half = FloatFormats.HalfTable; // read once (see Q4_0One)
         var acc = Vector256<float>.Zero;
         var sixteen = Vector256.Create((byte)16);
         for (int b = 0; b < n / 32; b++, w += 22, a += 34)
@@ -201,7 +207,7 @@ internal static unsafe partial class DotFast
             var q = Q5Quants(w);
             var aq = Avx.LoadVector256((sbyte*)(a + 2));
             var p = Avx2.Subtract(DotU8S8(Vector256<int>.Zero, q, aq), DotU8S8(Vector256<int>.Zero, sixteen, aq));
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Scale(w, a)), acc);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * half[*(ushort*)a]), acc);
         }
         return Vector256.Sum(acc);
     }

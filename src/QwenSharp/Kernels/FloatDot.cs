@@ -16,6 +16,8 @@ internal static unsafe class FloatDot
 {
     public static bool IsFloat(GgmlType t) => t is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
 
+    [ThreadStatic] private static Half[]? _halves;
+
     /// <summary>Activations as llama.cpp sees them for these weights: rounded to F16 or BF16, held as f32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RoundActivations(GgmlType weightType, float* x, float* dst, int n)
@@ -24,7 +26,11 @@ internal static unsafe class FloatDot
         {
             case GgmlType.F32: new ReadOnlySpan<float>(x, n).CopyTo(new Span<float>(dst, n)); break;
             case GgmlType.F16:
-                for (int i = 0; i < n; i++) dst[i] = (float)(Half)x[i];
+                // TensorPrimitives' vectorized conversions round exactly as the (Half) cast (nearest even).
+                if (_halves == null || _halves.Length < n) _halves = new Half[Math.Max(n, 4096)];
+                var halves = _halves.AsSpan(0, n);
+                System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(x, n), halves);
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(halves, new Span<float>(dst, n));
                 break;
             default:
                 for (int i = 0; i < n; i++) dst[i] = FloatFormats.BFloat16ToSingle(FloatFormats.SingleToBFloat16(x[i]));

@@ -188,6 +188,7 @@ public static unsafe class MatMul
             r0 = r8;
         }
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
+        var four = job->Plain ? null : DotFast.SelectFour(job->Type);
         var many = job->Plain ? null : DotFast.SelectMany(job->Type);
         var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
         int rows = job->Rows, cols = job->Cols;
@@ -221,6 +222,8 @@ public static unsafe class MatMul
                     }
                 }
             }
+            if (count == 1 && four != null) // decode: four rows side by side, the rest one by one
+                for (; r + 4 <= r1; r += 4) four(job->W + r * job->WRowBytes, job->WRowBytes, a0, cols, job->Y + (long)t0 * rows + r);
             for (; r < r1; r++)
             {
                 byte* wr = job->W + r * job->WRowBytes;
@@ -253,9 +256,10 @@ public static unsafe class MatMul
             for (int r = r0; r < r1; r++)
             {
                 byte* wr = job->W + r * job->WRowBytes;
-                if (job->Type == GgmlType.F16)
+                if (job->Type == GgmlType.F16 && HalfDot.Supported)
+                    job->Y[r] = HalfDot.Dot((ushort*)wr, (float*)job->A, cols); // halves converted in registers
+                else if (job->Type == GgmlType.F16)
                 {
-                    // TensorPrimitives converts halves with the hardware instruction .NET does not expose to us.
                     FloatDot.ToSingle(GgmlType.F16, wr, buffer, cols);
                     job->Y[r] = FloatDot.One(GgmlType.F32, (byte*)buffer, (float*)job->A, cols);
                 }

@@ -126,11 +126,13 @@ public sealed unsafe class WorkerPool : IDisposable
         long seen = 0;
         while (true)
         {
-            // Spin briefly (a decode step issues jobs back to back), then sleep on the monitor.
+            // Spin briefly (a decode step issues jobs back to back, some only microseconds long), looking at the
+            // generation after every pause (one normalized pause is a few tens of ns: a job is seen at once), for about
+            // 2 ms in all, then sleep on the monitor.
             int spins = 0;
             while (Volatile.Read(ref _generation) == seen && !_disposed)
             {
-                if (++spins < 2000) Thread.SpinWait(30);
+                if (++spins < 60000) Thread.SpinWait(1);
                 else
                 {
                     lock (_gate)

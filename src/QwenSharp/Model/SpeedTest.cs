@@ -74,10 +74,7 @@ public sealed class SpeedTest
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
-    }
+    /// <summary>Greedy pick, vectorized: llama-bench times no sampling at all, and a scalar pass over 152k logits
+    /// would cost about 1% of a 0.5B decode step.</summary>
+    private static int ArgMax(ReadOnlySpan<float> values) => System.Numerics.Tensors.TensorPrimitives.IndexOfMax(values);
 }

@@ -1,0 +1,70 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace QwenSharp.Kernels;
+
+/// <summary>
+/// One fp16 weight row · f32 activations (decode with F16 weights), converting the halves in registers as they
+/// stream by: no row buffer written and read back. .NET 10 exposes no vcvtph2ps, so the conversion is by bits
+/// (as <see cref="FloatDot"/>'s F16 loads, at 512 bits): the halves sign-extended to int32 carry the sign in
+/// bit 31; (exponent|mantissa) &lt;&lt; 13 read as f32 and multiplied by 2^112 re-biases the exponent from 15 to
+/// 127, which is exact for normals and subnormals alike. Exponent 31 (inf, NaN) would come out finite, so the
+/// loop keeps the largest exponent|mantissa seen and a row holding one is redone by <see cref="Plain"/>
+/// (weights never hold them; the answer stays right if they do). Twin: <see cref="Plain"/>.
+/// </summary>
+internal static unsafe class HalfDot
+{
+    public static bool Supported => Avx512F.IsSupported;
+
+    /// <summary>Σ w[i]·a[i] over n values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Dot(ushort* w, float* a, int n)
+    {
+        if (!Supported) return Plain(w, a, n);
+        float* half = FloatFormats.HalfTable;
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
+        var top = Vector512<int>.Zero;
+        var mask = Vector512.Create(0x7fff);
+        var sign = Vector512.Create(int.MinValue).AsSingle();
+        var rebias = Vector512.Create(5.192296858534828e33f); // 2^112
+        int i = 0;
+        // Four independent FMA chains, 64 values (128 bytes of weights) a step.
+        for (; i + 64 <= n; i += 64)
+        {
+            acc0 = Step(w + i, a + i, acc0, ref top, mask, sign, rebias);
+            acc1 = Step(w + i + 16, a + i + 16, acc1, ref top, mask, sign, rebias);
+            acc2 = Step(w + i + 32, a + i + 32, acc2, ref top, mask, sign, rebias);
+            acc3 = Step(w + i + 48, a + i + 48, acc3, ref top, mask, sign, rebias);
+        }
+        for (; i + 16 <= n; i += 16) acc0 = Step(w + i, a + i, acc0, ref top, mask, sign, rebias);
+        float sum = Vector512.Sum(Avx512F.Add(Avx512F.Add(acc0, acc1), Avx512F.Add(acc2, acc3)));
+        for (; i < n; i++) sum += half[w[i]] * a[i];
+        if (Vector512.GreaterThanAny(top, Vector512.Create(0x7bff))) return Plain(w, a, n);
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Step(ushort* w, float* a, Vector512<float> acc, ref Vector512<int> top,
+        Vector512<int> mask, Vector512<float> sign, Vector512<float> rebias)
+    {
+        var h = Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)w));
+        var em = Avx512F.And(h, mask);
+        top = Avx512F.Max(top, em);
+        var f = Avx512F.Multiply(Avx512F.ShiftLeftLogical(em, 13).AsSingle(), rebias);
+        f = Vector512.ConditionalSelect(sign, h.AsSingle(), f);
+        return Avx512F.FusedMultiplyAdd(f, Avx512F.LoadVector512(a), acc);
+    }
+
+    /// <summary>The twin: each half converted exactly (ggml's table of all 65536 patterns), summed in order.</summary>
+    public static float Plain(ushort* w, float* a, int n)
+    {
+        float* half = FloatFormats.HalfTable;
+        float sum = 0;
+        for (int i = 0; i < n; i++) sum += half[w[i]] * a[i];
+        return sum;
+    }
+}
