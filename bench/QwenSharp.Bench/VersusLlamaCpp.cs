@@ -127,9 +127,7 @@ public sealed class VersusLlamaCpp : IBenchmark
                 batch.Add((LLamaToken)next, pos, LLamaSeqId.Zero, true);
                 Check(_context.NativeHandle.Decode(batch));
                 var logits = _context.NativeHandle.GetLogitsIth(0);
-                int best = 0;
-                for (int v = 1; v < logits.Length; v++) if (logits[v] > logits[best]) best = v;
-                next = best;
+                next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits); // the same greedy pick as SpeedTest
             }
             return clock.Elapsed.TotalSeconds;
         }
