@@ -4,29 +4,31 @@ using QwenSharp.Model;
 
 namespace QwenSharp.Bench;
 
-/// <summary>Times each weight matrix of layer 0 (and the LM head) for one token: where decode time goes.</summary>
+/// <summary>Times each weight matrix of layer 0 (and the LM head) for one token, or a batch of tokens: where a decode
+/// or batched-decode step goes. Arguments: model [threads] [tokens].</summary>
 public sealed class MatmulProbe : IBenchmark
 {
     public string Name => "probe";
-    public string Summary => "Per-matrix decode time of one layer and the LM head (GB/s).";
+    public string Summary => "Per-matrix time of one layer and the LM head for 1 or N tokens (GB/s, GFLOP/s): <model> [threads] [tokens]";
 
     public int Run(string[] args)
     {
         WorkerPool.SetSharedThreadCount(args.Length > 1 ? int.Parse(args[1]) : 2);
+        int tokens = args.Length > 2 ? int.Parse(args[2]) : 1;
         using var model = ModelFiles.Load(args[0]);
         var l = model.Weights.layers[0];
         foreach (var w in new[] { l.q_proj, l.k_proj, l.o_proj, l.gate_proj, l.down_proj, model.Weights.lm_head })
         {
-            var x = new float[w.Columns];
-            var y = new float[w.Rows];
-            new Random(1).NextBytes(new byte[1]);
+            var x = new float[w.Columns * tokens];
+            var y = new float[w.Rows * tokens];
             for (int i = 0; i < x.Length; i++) x[i] = (i % 7) * 0.1f;
-            MatMul.Multiply(w, x, y, 1);
+            MatMul.Multiply(w, x, y, tokens);
             var clock = Stopwatch.StartNew();
             int reps = 20;
-            for (int r = 0; r < reps; r++) MatMul.Multiply(w, x, y, 1);
+            for (int r = 0; r < reps; r++) MatMul.Multiply(w, x, y, tokens);
             double ms = clock.Elapsed.TotalMilliseconds / reps;
-            Console.WriteLine($"{w.Name,-40} {w.Type} [{w.Rows}, {w.Columns}] {ms,8:F3} ms  {w.ByteLength / ms / 1e6,6:F1} GB/s");
+            double gflops = 2.0 * w.Rows * w.Columns * tokens / ms / 1e6;
+            Console.WriteLine($"{w.Name,-40} {w.Type} [{w.Rows}, {w.Columns}] x {tokens} {ms,8:F3} ms  {w.ByteLength / ms / 1e6,6:F1} GB/s  {gflops,6:F1} GFLOP/s");
         }
         return 0;
     }

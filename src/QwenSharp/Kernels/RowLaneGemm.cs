@@ -80,6 +80,10 @@ internal static unsafe class RowLaneGemm
                 byte* wr = w + r * rowBytes;
                 for (int b = 0; b < blocks; b++)
                 {
+                    // The 8 rows are 8 streams from memory; the hardware prefetcher does not keep up with that many
+                    // (LM head at 8 tokens: 8.6 GB/s without this), so each row's bytes 512 ahead are asked for now.
+                    byte* ahead = wr + b * TFormat.BlockBytes + 512;
+                    for (int k = 0; k < Lanes; k++) Sse.Prefetch0(ahead + k * rowBytes);
                     TFormat.Load(wr + b * TFormat.BlockBytes, rowBytes,
                         out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw, out var mw);
                     byte* q = quants + (long)b * count * 32;
