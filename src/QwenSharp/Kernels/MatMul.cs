@@ -22,6 +22,11 @@ public static unsafe class MatMul
     /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
     private const int TokenTile = DotFast.MaxTokens;
 
+    /// <summary>Activations up to this many values (8 tokens of the 0.5B's widest rows) are quantized without the pool.</summary>
+    private const long SmallBatchValues = 8 * 4864;
+
+    private const long SmallProduct = 1 << 18;
+
     [ThreadStatic] private static byte* _scratch;  // the caller's activation rows
     [ThreadStatic] private static long _scratchBytes;
     [ThreadStatic] private static byte* _panel;    // the same activations packed for RowLaneGemm
@@ -106,14 +111,19 @@ public static unsafe class MatMul
                 gemm ? FloatPanel.ActivationFloats(tokens, cols) * sizeof(float) : job.ARowBytes * tokens);
             if (!plain && !job.Float && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
                 job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(type, cols, tokens));
-            if (tokens == 1) QuantizeToken(&job, 0);
+            // A few tokens are quantized on this thread: a hand-off to the pool costs more than the work.
+            if (!gemm && (tokens == 1 || tokens * (long)cols <= SmallBatchValues))
+                for (int t = 0; t < tokens; t++) QuantizeToken(&job, t);
             else if (gemm) pool.Run(&PackShare, &job, Math.Min((tokens + FloatPanel.Tokens - 1) / FloatPanel.Tokens, 4 * pool.ThreadCount));
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
         // Parts of at least 4 rows (8 for the row-lane kernels, whole 32-row panels for FloatGemm), a few per thread,
         // so that a thread that starts late leaves its share to the others.
         int align = RowAlign(&job);
-        pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, 4 * pool.ThreadCount));
+        // A small product (the k and v projections of one token) runs on this thread: below ~2^18 multiply-adds the
+        // hand-off to the pool costs more than the second thread saves.
+        if ((long)rows * cols * tokens <= SmallProduct) MultiplyShare(&job, 0, 1);
+        else pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, 4 * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
