@@ -33,9 +33,10 @@ public static unsafe class Attention
         fixed (float* q = query, k = keys, v = values, s = scores, o = output)
         fixed (int* table = blockTable)
         {
+            int position = length - 1;
             var job = new Job
             {
-                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Lengths = &length,
+                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Positions = &position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
                 Scale = 1f / MathF.Sqrt(headDim),
             };
@@ -43,28 +44,28 @@ public static unsafe class Attention
         }
     }
 
-    /// <summary>Every token of a batch: token t attends positions 0..lengths[t]−1 of the sequence whose block table
-    /// starts at tables[offsets[t]].</summary>
+    /// <summary>Every token of a batch: token t, at position positions[t], attends positions 0..positions[t] of the
+    /// sequence whose block table starts at tables[offsets[t]].</summary>
     /// <param name="queries">[tokens, heads, headDim], already rotated</param>
     /// <param name="keys">a layer's keys, [blocks, blockSize, kvHeads, headDim]</param>
     /// <param name="values">a layer's values, same layout</param>
     /// <param name="tables">the batch's block tables, one after another</param>
     /// <param name="offsets">[tokens]: where each token's block table starts in <paramref name="tables"/></param>
-    /// <param name="lengths">[tokens]: positions each token attends (its position + 1)</param>
+    /// <param name="positions">[tokens]: each token's position in its sequence</param>
     /// <param name="output">[tokens, heads, headDim]</param>
     public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> lengths, int tokens,
+        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
         int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool)
     {
         if (tokens == 0) return;
-        if (offsets.Length < tokens || lengths.Length < tokens || queries.Length < (long)tokens * heads * headDim || output.Length < (long)tokens * heads * headDim)
-            throw new ArgumentException($"Attention over {tokens} tokens got {offsets.Length} table offsets, {lengths.Length} lengths, {queries.Length} query and {output.Length} output values.");
+        if (offsets.Length < tokens || positions.Length < tokens || queries.Length < (long)tokens * heads * headDim || output.Length < (long)tokens * heads * headDim)
+            throw new ArgumentException($"Attention over {tokens} tokens got {offsets.Length} table offsets, {positions.Length} positions, {queries.Length} query and {output.Length} output values.");
         fixed (float* q = queries, k = keys, v = values, o = output)
-        fixed (int* table = tables, offset = offsets, length = lengths)
+        fixed (int* table = tables, offset = offsets, position = positions)
         {
             var job = new Job
             {
-                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Lengths = length,
+                Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Positions = position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
                 Scale = 1f / MathF.Sqrt(headDim),
             };
@@ -76,7 +77,7 @@ public static unsafe class Attention
     private struct Job
     {
         public float* Queries, Keys, Values, Output;
-        public int* Tables, Offsets, Lengths;
+        public int* Tables, Offsets, Positions;
         public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
         public float Scale;
     }
@@ -92,7 +93,7 @@ public static unsafe class Attention
         for (int item = part; item < items; item += parts)
         {
             int t = item / job->KvHeads;
-            long need = (long)group * job->Lengths[t];
+            long need = (long)group * (job->Positions[t] + 1);
             if (_scoresLength < need)
             {
                 if (_scores != null) NativeMemory.AlignedFree(_scores);
@@ -107,7 +108,7 @@ public static unsafe class Attention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(Job* job, int t, int kvh, float* scores)
     {
-        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Lengths[t], bs = job->BlockSize;
+        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Positions[t] + 1, bs = job->BlockSize;
         long stride = (long)job->KvHeads * d;
         int* table = job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]);
         float* q = job->Queries + ((long)t * job->Heads + kvh * group) * d;

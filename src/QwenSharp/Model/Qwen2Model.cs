@@ -114,8 +114,8 @@ public sealed class Qwen2Model : IDisposable
         return _buffers;
     }
 
-    /// <summary>Flattens the batch's token ids and positions, and for attention each token's block table (the
-    /// sequences' tables one after another) and the number of positions it attends.</summary>
+    /// <summary>Flattens the batch's token ids and positions, and for attention where each token's block table starts
+    /// (the sequences' tables one after another).</summary>
     private void Gather(ForwardBatch batch, int[] positions)
     {
         var b = _buffers;
@@ -132,7 +132,6 @@ public sealed class Qwen2Model : IDisposable
                 b.Tokens[t] = tokens[i];
                 positions[t] = s.FirstPosition + i;
                 b.TableOffsets[t] = tables;
-                b.Lengths[t] = s.FirstPosition + i + 1;
             }
             tables += s.BlockTable.Length;
         }
@@ -186,7 +185,7 @@ public sealed class Qwen2Model : IDisposable
 
     private void Attend(ForwardBatch batch, KvCache cache, int layer, ReadOnlySpan<float> qs, Span<float> output) =>
         Attention.CausalBatch(qs, cache.Keys(layer), cache.Values(layer), _buffers.Tables, _buffers.TableOffsets,
-            _buffers.Lengths, batch.TokenCount, cache.BlockSize, Config.NumAttentionHeads, Config.NumKeyValueHeads,
+            _buffers.Positions, batch.TokenCount, cache.BlockSize, Config.NumAttentionHeads, Config.NumKeyValueHeads,
             Config.HeadDim, output, WorkerPool.Shared);
 
     /// <summary>Copies the hidden states of the tokens that want logits to the front of <paramref name="dst"/>.</summary>
@@ -219,7 +218,6 @@ public sealed class Qwen2Model : IDisposable
             Tokens = new int[tokens];
             Positions = new int[tokens];
             TableOffsets = new int[tokens];
-            Lengths = new int[tokens];
             X = new float[tokens * hidden];
             Xn = new float[tokens * hidden];
             Q = new float[tokens * q];
@@ -235,7 +233,7 @@ public sealed class Qwen2Model : IDisposable
         }
 
         public int[] Tokens, Positions;
-        public int[] TableOffsets, Lengths; // [T] for attention: where each token's block table starts in Tables, positions attended
+        public int[] TableOffsets;           // [T] for attention: where each token's block table starts in Tables
         public int[] Tables = new int[256];  // the batch's block tables, one after another
         public float[] X, Xn, Q, K, V, Attn, Gate, Up, Delta, Cos, Sin, Logits;
     }

@@ -67,20 +67,20 @@ public class AttentionTests
         int[] tableA = [3, 9, 4], tableB = [0, 1, 2, 5, 6, 7, 8, 10];
         int[] tables = [.. tableA, .. tableB];
         var offsets = new List<int>();
-        var lengths = new List<int>();
-        for (int i = 0; i < 40; i++) { offsets.Add(0); lengths.Add(i + 1); }
-        for (int i = 0; i < 3; i++) { offsets.Add(tableA.Length); lengths.Add(100 + i + 1); }
-        int tokens = lengths.Count;
+        var positions = new List<int>();
+        for (int i = 0; i < 40; i++) { offsets.Add(0); positions.Add(i); }
+        for (int i = 0; i < 3; i++) { offsets.Add(tableA.Length); positions.Add(100 + i); }
+        int tokens = positions.Count;
         var q = RandomValues(r, tokens * heads * d, 3);
         var batched = new float[tokens * heads * d];
         using var pool = new WorkerPool(2);
-        Attention.CausalBatch(q, keys, values, tables, offsets.ToArray(), lengths.ToArray(), tokens, blockSize, heads, kvHeads, d, batched, pool);
+        Attention.CausalBatch(q, keys, values, tables, offsets.ToArray(), positions.ToArray(), tokens, blockSize, heads, kvHeads, d, batched, pool);
         for (int t = 0; t < tokens; t++)
         {
             var one = new float[heads * d];
             var table = t < 40 ? tableA : tableB;
-            Attention.Causal(q.AsSpan(t * heads * d, heads * d), keys, values, table, blockSize, heads, kvHeads, d, lengths[t],
-                new float[heads / kvHeads * lengths[t]], one);
+            Attention.Causal(q.AsSpan(t * heads * d, heads * d), keys, values, table, blockSize, heads, kvHeads, d, positions[t] + 1,
+                new float[heads / kvHeads * (positions[t] + 1)], one);
             Assert.Equal(one, batched.AsSpan(t * heads * d, heads * d).ToArray());
         }
     }
