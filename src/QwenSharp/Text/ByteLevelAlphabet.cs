@@ -19,36 +19,34 @@ internal static class ByteLevelAlphabet
     public static int CharToByte(char c) => c < s_charToByte.Length ? s_charToByte[c] : -1;
 
     /// <summary>
-    /// The bytes a vocabulary string stands for. Like HF's ByteLevel decoder, a string with any character
-    /// outside the alphabet (an added token such as "&lt;tool_call&gt;" is usually inside it, one with a space
-    /// is not) stands for its own UTF-8 bytes.
+    /// Writes the bytes a vocabulary spelling (UTF-8) stands for and returns their count. Like HF's ByteLevel
+    /// decoder, a spelling with any character outside the alphabet (an added token such as "&lt;tool_call&gt;" is
+    /// usually inside it, one with a space is not) stands for its own UTF-8 bytes. Never longer than the spelling.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier
-    public static byte[] Decode(string token)
-    {
-        var bytes = new byte[token.Length];
-        for (int i = 0; i < token.Length; i++)
-        {
-            int b = CharToByte(token[i]);
-            if (b < 0) return System.Text.Encoding.UTF8.GetBytes(token);
-            bytes[i] = (byte)b;
-        }
-        return bytes;
-    }
-
-    /// <summary>Writes the bytes of a token spelt wholly in the alphabet; false when a character is not in it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static bool TryDecode(string token, Span<byte> destination)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per token at load: skip the slow first tier
+    public static int Decode(ReadOnlySpan<byte> spelling, Span<byte> destination)
     {
         short[] map = s_charToByte;
-        for (int i = 0; i < token.Length; i++)
+        int written = 0;
+        for (int i = 0; i < spelling.Length; written++)
         {
-            char c = token[i];
-            int b = c < map.Length ? map[c] : -1;
-            if (b < 0) return false;
-            destination[i] = (byte)b;
+            int c = spelling[i];
+            if (c < 0x80) i++;
+            else if ((c & 0xE0) == 0xC0 && i + 1 < spelling.Length && (spelling[i + 1] & 0xC0) == 0x80) // the alphabet lies below U+0800
+            {
+                c = (c & 0x1F) << 6 | (spelling[i + 1] & 0x3F);
+                i += 2;
+            }
+            else c = -1;
+            int b = c >= 0 && c < map.Length ? map[c] : -1;
+            if (b < 0)
+            {
+                spelling.CopyTo(destination);
+                return spelling.Length;
+            }
+            destination[written] = (byte)b;
         }
-        return true;
+        return written;
     }
 
     public static string Encode(ReadOnlySpan<byte> bytes)

@@ -13,14 +13,15 @@ internal static class GgufVocabularyReader
     {
         if (types.Count != tokens.Count)
             throw new FormatException($"GGUF tokenizer: tokenizer.ggml.token_type has {types.Count} entries but tokenizer.ggml.tokens has {tokens.Count}.");
-        var vocab = new Dictionary<string, int>(tokens.Count, StringComparer.Ordinal);
+        var vocab = new VocabularyIndex(tokens.Count);
+        Span<byte> buffer = stackalloc byte[1024];
         var added = new List<AddedToken>();
         for (int id = 0; id < tokens.Count; id++)
         {
             switch (types[id])
             {
                 case Normal:
-                    vocab[tokens[id]] = id;
+                    vocab.Add(VocabularyIndex.Encode(tokens[id], buffer), id);
                     break;
                 case Control:
                     added.Add(new AddedToken(id, tokens[id], Special: true));
@@ -36,13 +37,9 @@ internal static class GgufVocabularyReader
                     throw new FormatException($"GGUF tokenizer: token {id} '{tokens[id]}' has the unknown token type {types[id]} (expected 1 normal, 3 control, 4 user-defined or 5 unused).");
             }
         }
-        var lookup = new VocabularyIndex(vocab);
         var resolved = new (int, int, int)[merges.Count];
         for (int i = 0; i < merges.Count; i++)
-        {
-            int at = i;
-            resolved[i] = MergeResolver.Resolve(lookup, merges[i], () => $"GGUF tokenizer.ggml.merges[{at}]");
-        }
+            resolved[i] = MergeResolver.Resolve(vocab, merges[i], static at => $"GGUF tokenizer.ggml.merges[{at}]", i);
         return new Qwen2Tokenizer(vocab, resolved, added, "GGUF tokenizer");
     }
 }

@@ -17,9 +17,10 @@ public sealed class Qwen2Tokenizer
     private const int MaxCachedWordLength = 48;
     private const int MaxCacheEntries = 50_000; // per thread; about 10 MB at most (HF caps its cache at 10,000 words)
 
-    private readonly ArraySegment<byte>[] _tokenBytes; // by id: the bytes a token stands for; default for unused ids
-    private readonly string?[] _idToToken;           // by id: vocabulary spelling, or an added token's content
-    private readonly Dictionary<string, int> _tokenToId;
+    private readonly VocabularyIndex _spellings;     // spelling (UTF-8) → id; added tokens' content included
+    private readonly int[] _spellingOf;              // by id: its entry in _spellings, or -1 for ids that name no token
+    private readonly byte[] _bytePool;               // the bytes each token stands for, back to back in id order
+    private readonly int[] _byteStarts;              // by id, one more: start in _bytePool; a token's end is the next id's start
     private readonly bool[] _special;
     private readonly int[] _byteToId = new int[256];
     private readonly MergeTable _merges;
@@ -30,54 +31,59 @@ public sealed class Qwen2Tokenizer
     /// <param name="vocab">the BPE vocabulary, byte-level spelling → id (taken over: added tokens join it)</param>
     /// <param name="merges">the merge rules as ids (left, right, merged), lowest rank first</param>
     /// <param name="addedTokens">tokens matched whole in the text</param>
+    /// <remarks>Everything is kept as UTF-8 in a few arrays, not as 151k strings and a Dictionary: on machines
+    /// where a page fault costs microseconds, the memory a load touches for the first time is most of its time.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier
-    internal Qwen2Tokenizer(Dictionary<string, int> vocab, IReadOnlyList<(int Left, int Right, int Merged)> merges,
+    internal Qwen2Tokenizer(VocabularyIndex vocab, IReadOnlyList<(int Left, int Right, int Merged)> merges,
         IReadOnlyList<AddedToken> addedTokens, string source)
     {
-        int size = 0, totalBytes = 0;
-        foreach (var (token, id) in vocab)
+        int size = 0;
+        for (int entry = 0; entry < vocab.Count; entry++)
         {
-            if (id < 0) throw new FormatException($"{source}: token '{token}' has the negative id {id}.");
+            int id = vocab.Id(entry);
+            if (id < 0) throw new FormatException($"{source}: token '{Encoding.UTF8.GetString(vocab.Spelling(entry))}' has the negative id {id}.");
             size = Math.Max(size, id + 1);
-            totalBytes += token.Length;
         }
-        foreach (var t in addedTokens) size = Math.Max(size, t.Id + 1);
-        _tokenBytes = new ArraySegment<byte>[size];
-        _idToToken = new string[size];
-        _special = new bool[size];
-        _tokenToId = vocab;
-        // One pool for the bytes of all vocabulary tokens (a byte-level token has one byte per char).
-        var pool = new byte[totalBytes];
-        int used = 0;
-        foreach (var (token, id) in vocab)
+        foreach (var t in addedTokens)
         {
-            _idToToken[id] = token;
-            if (ByteLevelAlphabet.TryDecode(token, pool.AsSpan(used)))
-            {
-                _tokenBytes[id] = new ArraySegment<byte>(pool, used, token.Length);
-                used += token.Length;
-            }
-            else _tokenBytes[id] = System.Text.Encoding.UTF8.GetBytes(token);
+            if (t.Id < 0) throw new FormatException($"{source}: added token '{t.Content}' has the negative id {t.Id}.");
+            size = Math.Max(size, t.Id + 1);
         }
+        _spellings = vocab;
+        _spellingOf = new int[size];
+        _special = new bool[size];
+        Array.Fill(_spellingOf, -1);
+        for (int entry = 0; entry < vocab.Count; entry++) _spellingOf[vocab.Id(entry)] = entry;
+        Span<byte> buffer = stackalloc byte[1024];
+        foreach (var t in addedTokens)
+        {
+            _spellingOf[t.Id] = vocab.Add(VocabularyIndex.Encode(t.Content, buffer), t.Id);
+            _special[t.Id] = t.Special;
+        }
+        // A byte-level spelling takes 1 or 2 UTF-8 bytes per byte it stands for, so the spellings' length bounds the pool.
+        int poolSize = 0;
+        for (int id = 0; id < size; id++) poolSize += _spellingOf[id] < 0 ? 0 : vocab.Spelling(_spellingOf[id]).Length;
+        _bytePool = new byte[poolSize];
+        _byteStarts = new int[size + 1];
+        int used = 0;
+        for (int id = 0; id < size; id++)
+        {
+            _byteStarts[id] = used;
+            if (_spellingOf[id] >= 0) used += ByteLevelAlphabet.Decode(vocab.Spelling(_spellingOf[id]), _bytePool.AsSpan(used));
+        }
+        _byteStarts[size] = used;
         for (int b = 0; b < 256; b++)
         {
-            if (!vocab.TryGetValue(ByteLevelAlphabet.ByteToChar((byte)b).ToString(), out int id))
-                throw new FormatException($"{source}: the vocabulary lacks the byte-level token '{ByteLevelAlphabet.ByteToChar((byte)b)}' for byte 0x{b:X2}, so it is not a byte-level BPE vocabulary.");
+            char c = ByteLevelAlphabet.ByteToChar((byte)b);
+            if (!vocab.TryGet(VocabularyIndex.Encode([c], buffer), out int id))
+                throw new FormatException($"{source}: the vocabulary lacks the byte-level token '{c}' for byte 0x{b:X2}, so it is not a byte-level BPE vocabulary.");
             _byteToId[b] = id;
         }
         _merges = new MergeTable(merges.Count);
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var (l, r, m) = merges[rank];
-            _merges.Add(l, r, rank, m);
-        }
-        foreach (var t in addedTokens)
-        {
-            if (t.Id < 0) throw new FormatException($"{source}: added token '{t.Content}' has the negative id {t.Id}.");
-            _idToToken[t.Id] = t.Content;
-            _tokenBytes[t.Id] = ByteLevelAlphabet.Decode(t.Content);
-            _tokenToId[t.Content] = t.Id;
-            _special[t.Id] = t.Special;
+            _merges.Add(l, r, rank, m, source);
         }
         AddedTokens = addedTokens.OrderBy(t => t.Id).ToArray();
         _rawAdded = new AddedTokenMatcher(AddedTokens.Where(t => !t.Normalized), t => t.Content);
@@ -119,27 +125,32 @@ public sealed class Qwen2Tokenizer
         GgufVocabularyReader.Read(tokens, tokenTypes, merges);
 
     /// <summary>Highest id + 1, added tokens included (HF's len(tokenizer)).</summary>
-    public int VocabSize => _idToToken.Length;
+    public int VocabSize => _spellingOf.Length;
 
     /// <summary>The added tokens, by id.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; }
 
     public bool IsSpecial(int id) => (uint)id < (uint)_special.Length && _special[id];
 
-    public int? TokenToId(string token) => _tokenToId.TryGetValue(token, out int id) ? id : null;
+    public int? TokenToId(string token)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        return _spellings.TryGet(VocabularyIndex.Encode(token, buffer), out int id) ? id : null;
+    }
 
     /// <summary>The token's spelling in the vocabulary (byte-level alphabet), or an added token's content.</summary>
-    public string IdToToken(int id) =>
-        (uint)id < (uint)_idToToken.Length && _idToToken[id] is { } t ? t
-            : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
+    public string IdToToken(int id) => Encoding.UTF8.GetString(_spellings.Spelling(_spellingOf[Known(id)]));
 
     /// <summary>The bytes the token stands for (an added token: its UTF-8 content).</summary>
-    public ReadOnlySpan<byte> TokenBytes(int id) =>
-        (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null ? _tokenBytes[id]
-            : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
+    public ReadOnlySpan<byte> TokenBytes(int id) => Bytes(Known(id));
 
     /// <summary>True when <paramref name="id"/> names a token (ids of padding rows do not).</summary>
-    public bool IsKnown(int id) => (uint)id < (uint)_tokenBytes.Length && _tokenBytes[id].Array != null;
+    public bool IsKnown(int id) => (uint)id < (uint)_spellingOf.Length && _spellingOf[id] >= 0;
+
+    private int Known(int id) => IsKnown(id) ? id
+        : throw new ArgumentOutOfRangeException(nameof(id), $"Token id {id} is not in the vocabulary (size {VocabSize}).");
+
+    private ReadOnlySpan<byte> Bytes(int id) => _bytePool.AsSpan(_byteStarts[id], _byteStarts[id + 1] - _byteStarts[id]);
 
     public int[] Encode(string text)
     {
@@ -181,9 +192,9 @@ public sealed class Qwen2Tokenizer
 
     internal void AppendTokenBytes(int id, bool skipSpecialTokens, IBufferWriter<byte> output)
     {
-        if ((uint)id >= (uint)_tokenBytes.Length || _tokenBytes[id].Array == null) return;
+        if (!IsKnown(id)) return;
         if (skipSpecialTokens && _special[id]) return;
-        output.Write(_tokenBytes[id].AsSpan());
+        output.Write(Bytes(id));
     }
 
     private void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, EncodeState st)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using QwenSharp.Formats;
 
 namespace QwenSharp.Text;
 
@@ -14,41 +15,29 @@ internal static class VocabMergesReader
         var vocab = ReadVocab(vocabPath);
         var merges = new List<(int, int, int)>();
         if (!File.Exists(mergesPath)) throw new FileNotFoundException($"Merges file {mergesPath} does not exist.", mergesPath);
-        var lookup = new VocabularyIndex(vocab);
+        Func<int, string> where = line => $"{mergesPath} line {line}";
         int lineNumber = 0;
         foreach (string line in File.ReadLines(mergesPath))
         {
             lineNumber++;
             if (line.StartsWith("#version", StringComparison.Ordinal) || line.Length == 0) continue;
-            int at = lineNumber;
-            merges.Add(MergeResolver.Resolve(lookup, line, () => $"{mergesPath} line {at}"));
+            merges.Add(MergeResolver.Resolve(vocab, line, where, lineNumber));
         }
         var added = configPath != null ? ReadAddedTokensDecoder(configPath) : new List<AddedToken>();
         return new Qwen2Tokenizer(vocab, merges, added, vocabPath);
     }
 
-    private static Dictionary<string, int> ReadVocab(string path)
+    private static VocabularyIndex ReadVocab(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Vocabulary file {path} does not exist.", path);
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        try
-        {
-            var reader = new Utf8JsonReader(File.ReadAllBytes(path));
-            reader.Read();
-            if (reader.TokenType != JsonTokenType.StartObject) throw new FormatException($"{path} is not a JSON object of token → id.");
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                string token = reader.GetString()!;
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.Number)
-                    throw new FormatException($"{path}: the id of token '{token}' is not a number.");
-                vocab[token] = reader.GetInt32();
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new FormatException($"{path} is not valid JSON (line {e.LineNumber + 1}): {e.Message}", e);
-        }
+        using var file = MappedFile.Open(path);
+        if (file.Length > int.MaxValue) throw new FormatException($"{path} is {file.Length} bytes; a vocab.json is at most 2 GB.");
+        var data = file.Span(0, (int)file.Length);
+        if (!System.Text.Unicode.Utf8.IsValid(data)) throw new FormatException($"{path} is not UTF-8 text, so it is not a vocab.json.");
+        var vocab = new VocabularyIndex(Math.Min(data.Length / 16, 1 << 18));
+        var json = new JsonByteScanner(data, path);
+        BpeModelSection.ReadVocabulary(ref json, vocab);
+        if (json.Peek() != -1) throw json.Fail("text after the closing brace");
         return vocab;
     }
 

@@ -114,6 +114,65 @@ public sealed class Qwen2TokenizerLoadingTests
     }
 
     [Fact]
+    public void Escaped_compact_and_reordered_files_give_the_same_ids()
+    {
+        // System.Text.Json's default writer escapes every non-ASCII character (\u0120, emoji as surrogate pairs),
+        // '"' and '+', and writes no white space: the file's own reader must unescape all of it.
+        using var dir = Fixtures.TempDir();
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Fixtures.Path("qwen2-tokenizer/tokenizer.json")))!.AsObject();
+        File.WriteAllText(dir.File("escaped.json"), root.ToJsonString());
+        string escaped = File.ReadAllText(dir.File("escaped.json"));
+        Assert.Contains("\\u0120", escaped);
+        Assert.DoesNotContain("\n  ", escaped);
+        AssertSame(Reference, Qwen2Tokenizer.FromTokenizerJson(dir.File("escaped.json")));
+
+        // merges as "left right" strings (tokenizers before 0.20), listed before the vocabulary
+        var model = root["model"]!.AsObject();
+        var merges = new System.Text.Json.Nodes.JsonArray(model["merges"]!.AsArray()
+            .Select(m => (System.Text.Json.Nodes.JsonNode)$"{m![0]} {m[1]}").ToArray());
+        var vocab = model["vocab"]!;
+        model.Remove("merges");
+        model.Remove("vocab");
+        model["merges"] = merges;
+        model["vocab"] = vocab;
+        File.WriteAllText(dir.File("reordered.json"), root.ToJsonString(new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
+        AssertSame(Reference, Qwen2Tokenizer.FromTokenizerJson(dir.File("reordered.json")));
+    }
+
+    [Theory]
+    [InlineData("truncated", "the file ends inside the JSON")]
+    [InlineData("bad escape", "unknown escape")]
+    [InlineData("trailing text", "text after the closing brace")]
+    [InlineData("id not a number", "expected an integer")]
+    [InlineData("merge of three", "not a pair of tokens")]
+    public void A_malformed_tokenizer_json_is_named_with_its_line(string damage, string expected)
+    {
+        using var dir = Fixtures.TempDir();
+        string text = File.ReadAllText(Fixtures.Path("qwen2-tokenizer/tokenizer.json"));
+        int vocabAt = text.IndexOf("\"vocab\": {", StringComparison.Ordinal);
+        int mergesAt = text.IndexOf("\"merges\": [", StringComparison.Ordinal);
+        int idAt = text.IndexOf("\"!\": 0", vocabAt, StringComparison.Ordinal);
+        text = damage switch
+        {
+            "truncated" => text[..(mergesAt + 5000)],
+            "bad escape" => text[..(idAt + 1)] + "\\q" + text[(idAt + 1)..],
+            "trailing text" => text + "\n{}",
+            "id not a number" => text[..(idAt + 5)] + "\"zero\"" + text[(idAt + 6)..],
+            _ => text.Insert(text.IndexOf(']', mergesAt + 12), ", \"i\""),
+        };
+        string path = dir.File("tokenizer.json");
+        File.WriteAllText(path, text);
+        var e = Assert.Throws<FormatException>(() => Qwen2Tokenizer.FromTokenizerJson(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+        if (damage != "merge of three") Assert.Matches(@"line \d+", e.Message);
+    }
+
+    [Fact]
     public void Another_pre_tokenizer_is_refused()
     {
         using var dir = Fixtures.TempDir();
