@@ -82,8 +82,11 @@ internal static unsafe class RowLaneGemm
                 {
                     // The 8 rows are 8 streams from memory; the hardware prefetcher does not keep up with that many
                     // (LM head at 8 tokens: 8.6 GB/s without this), so each row's bytes 512 ahead are asked for now.
-                    byte* ahead = wr + b * TFormat.BlockBytes + 512;
-                    for (int k = 0; k < Lanes; k++) Sse.Prefetch0(ahead + k * rowBytes);
+                    // Past a row's end that is the same row of the next group (7 rows further on), not the next row
+                    // of this one, which is already on its way: with the 0.5B's 952-byte rows, most of each row.
+                    long ahead = b * TFormat.BlockBytes + 512;
+                    if (ahead >= rowBytes) ahead += (Lanes - 1) * rowBytes;
+                    for (int k = 0; k < Lanes; k++) Sse.Prefetch0(wr + ahead + k * rowBytes);
                     TFormat.Load(wr + b * TFormat.BlockBytes, rowBytes,
                         out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7, out var dw, out var mw);
                     byte* q = quants + (long)b * count * 32;
