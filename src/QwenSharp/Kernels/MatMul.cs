@@ -202,7 +202,7 @@ public static unsafe class MatMul
             r0 = r8;
         }
         var one = job->Plain ? null : DotFast.SelectOne(job->Type);
-        var four = job->Plain ? null : DotFast.SelectFour(job->Type);
+        var four = job->Plain ? null : DotFast.SelectFour(job->Type, job->Cols);
         var many = job->Plain ? null : DotFast.SelectMany(job->Type);
         var block = job->Plain ? null : DotFast.SelectBlock(job->Type);
         int rows = job->Rows, cols = job->Cols;

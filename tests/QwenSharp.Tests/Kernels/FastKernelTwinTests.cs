@@ -47,6 +47,38 @@ public class FastKernelTwinTests
         }
     }
 
+    /// <summary>Decode's four-rows-at-a-time kernels (Q4_0 always, Q8_0 from 2,048 columns) against the plain twin,
+    /// with row counts that leave 0..3 rows to the one-row kernel.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public unsafe void FourRowDecodeMatchesPlainForLongRows(GgmlType type)
+    {
+        using var pool = new WorkerPool(1);
+        foreach (int cols in new[] { 2048, 2080, 4896 })
+        {
+            for (int rows = 4; rows <= 7; rows++)
+            {
+                var w = TestData.Normal(rows * cols, 40 + rows, 0.1f, edgeBlocks: false);
+                var x = TestData.Normal(cols, 41 + cols, edgeBlocks: false);
+                using var m = NativeMatrix.Quantized(type, w, rows, cols);
+                var fast = new float[rows];
+                var plain = new float[rows];
+                fixed (float* px = x, pf = fast, pp = plain)
+                {
+                    MatMul.Run(type, m.Pointer, rows, cols, px, pf, 1, pool, exact: false, plain: false);
+                    MatMul.Run(type, m.Pointer, rows, cols, px, pp, 1, pool, exact: false, plain: true);
+                }
+                double scale = 0;
+                for (int c = 0; c < cols; c++) scale = Math.Max(scale, Math.Abs(x[c]));
+                double tol = 1e-6 * (cols + 1) * (1 + scale);
+                for (int i = 0; i < rows; i++)
+                    Assert.True(Math.Abs(fast[i] - plain[i]) <= tol * (1 + Math.Abs(plain[i])),
+                        $"{type} cols {cols} rows {rows} output {i}: fast {fast[i]} plain {plain[i]}.");
+            }
+        }
+    }
+
     [Fact]
     public unsafe void F16ConversionHandlesSubnormalsInfinityAndNaN()
     {
