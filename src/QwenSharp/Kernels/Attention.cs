@@ -9,9 +9,10 @@ namespace QwenSharp.Kernels;
 /// Causal scaled-dot-product attention over a paged KV cache, with grouped-query attention: query head h reads
 /// KV head h / (heads / kvHeads). Each KV head's keys and values are walked once for its whole group of query
 /// heads. softmax(q·kᵀ / √d) · v, the max subtracted before exp as every reference does.
-/// <see cref="CausalBatch"/> runs every (token, KV head) pair of a forward batch over the worker pool: a 512-token
-/// prefill has 512·513/2 query-key pairs per head, so attention done one token at a time on one thread cost as
-/// much as all the matrix products once those became GEMMs.
+/// <see cref="CausalBatch"/> runs every (tile of tokens, KV head) pair of a forward batch over the worker pool: a
+/// 512-token prefill has 512·513/2 query-key pairs per head. Consecutive tokens of one sequence go together through
+/// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) takes the
+/// per-key path below.
 /// </summary>
 public static unsafe class Attention
 {
@@ -69,7 +70,8 @@ public static unsafe class Attention
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
                 Scale = 1f / MathF.Sqrt(headDim),
             };
-            int items = tokens * kvHeads;
+            job.Tiles = Tiles(&job, out job.TileStarts);
+            int items = job.Tiles * kvHeads;
             pool.Run(&Share, &job, Math.Min(items, 8 * pool.ThreadCount));
         }
     }
@@ -80,27 +82,62 @@ public static unsafe class Attention
         public int* Tables, Offsets, Positions;
         public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
         public float Scale;
+        /// <summary>[Tiles + 1]: the first token of each tile; a tile of several tokens goes through <see cref="AttentionTile"/>.</summary>
+        public int* TileStarts;
+        public int Tiles;
     }
 
     [ThreadStatic] private static float* _scores;
     [ThreadStatic] private static long _scoresLength;
+    [ThreadStatic] private static int* _tileStarts;
+    [ThreadStatic] private static int _tileStartsLength;
+
+    /// <summary>Cuts the batch into tiles: runs of consecutive tokens of one sequence (same block table, consecutive
+    /// positions) whose query rows fill at most the 16 lanes of <see cref="AttentionTile"/>; single tokens elsewhere.</summary>
+    private static int Tiles(Job* job, out int* starts)
+    {
+        if (_tileStartsLength < job->Tokens + 1)
+        {
+            if (_tileStarts != null) NativeMemory.Free(_tileStarts);
+            _tileStartsLength = Math.Max(job->Tokens + 1, 2 * _tileStartsLength);
+            _tileStarts = (int*)NativeMemory.Alloc((nuint)_tileStartsLength, sizeof(int));
+        }
+        starts = _tileStarts;
+        int group = job->Heads / job->KvHeads;
+        int most = AttentionTile.Supported(group, job->HeadDim) ? AttentionTile.Lanes / group : 1;
+        int count = 0;
+        for (int t = 0; t < job->Tokens;)
+        {
+            starts[count++] = t;
+            int n = 1;
+            while (n < most && t + n < job->Tokens && job->Offsets[t + n] == job->Offsets[t] && job->Positions[t + n] == job->Positions[t] + n) n++;
+            t += n;
+        }
+        starts[count] = job->Tokens;
+        return count;
+    }
 
     private static void Share(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        int group = job->Heads / job->KvHeads, items = job->Tokens * job->KvHeads;
+        int group = job->Heads / job->KvHeads, items = job->Tiles * job->KvHeads;
+        long rowFloats = (long)job->Heads * job->HeadDim;
         // Items interleaved over the parts: later tokens attend more positions, so contiguous ranges would not balance.
         for (int item = part; item < items; item += parts)
         {
-            int t = item / job->KvHeads;
-            long need = (long)group * (job->Positions[t] + 1);
+            int tile = item / job->KvHeads, kvh = item % job->KvHeads;
+            int t = job->TileStarts[tile], n = job->TileStarts[tile + 1] - t, length = job->Positions[t] + n;
+            long need = n == 1 ? (long)group * length : AttentionTile.ScratchFloats(length, job->HeadDim);
             if (_scoresLength < need)
             {
                 if (_scores != null) NativeMemory.AlignedFree(_scores);
                 _scoresLength = Math.Max(need, 2 * _scoresLength);
                 _scores = (float*)NativeMemory.AlignedAlloc((nuint)(_scoresLength * sizeof(float)), 64);
             }
-            Head(job, t, item % job->KvHeads, _scores);
+            if (n == 1) Head(job, t, kvh, _scores);
+            else AttentionTile.Run(job->Queries + t * rowFloats, job->Output + t * rowFloats, n, job->Positions[t], kvh,
+                job->Heads, job->KvHeads, job->HeadDim, job->Keys, job->Values, job->Tables + job->Offsets[t], job->BlockSize,
+                job->Scale, _scores);
         }
     }
 

@@ -56,20 +56,26 @@ public class AttentionTests
         }
     }
 
-    [Fact]
-    public void BatchOverThreadsEqualsOneTokenAtATime()
+    /// <summary>A batch as the model sends it: a prefill chunk continuing a sequence at position 20 (tiles of several
+    /// tokens, the last one partial), a second prefill from position 0, and a decode token of a third sequence; every
+    /// output against the float64 reference. Query groups 1 to 16 fill 1 to 16 tokens' worth of lanes per tile; a
+    /// head size that is not whole zmm registers (48 is, 40 is not) takes the per-key path.</summary>
+    [Theory]
+    [InlineData(14, 2, 64)] [InlineData(28, 4, 128)] [InlineData(4, 4, 64)] [InlineData(8, 4, 32)] [InlineData(16, 4, 48)]
+    [InlineData(16, 2, 16)] [InlineData(16, 1, 64)] [InlineData(20, 1, 32)] [InlineData(14, 2, 40)]
+    public void BatchOverThreadsMatchesFloat64(int heads, int kvHeads, int d)
     {
-        const int heads = 14, kvHeads = 2, d = 64, blockSize = 16, blocks = 20;
-        var r = new Random(7);
+        const int blockSize = 16, blocks = 24;
+        var r = new Random(heads * 100 + d);
         var keys = RandomValues(r, blocks * blockSize * kvHeads * d, 3);
         var values = RandomValues(r, blocks * blockSize * kvHeads * d, 1);
-        // Two sequences: a 40-token prefill from position 0 and 3 tokens from position 100 (a decode-like tail).
-        int[] tableA = [3, 9, 4], tableB = [0, 1, 2, 5, 6, 7, 8, 10];
-        int[] tables = [.. tableA, .. tableB];
+        int[] tableA = [3, 9, 4, 11], tableB = [0, 1, 2, 5, 6, 7, 8, 10], tableC = [12, 13];
+        int[] tables = [.. tableA, .. tableB, .. tableC];
         var offsets = new List<int>();
         var positions = new List<int>();
-        for (int i = 0; i < 40; i++) { offsets.Add(0); positions.Add(i); }
-        for (int i = 0; i < 3; i++) { offsets.Add(tableA.Length); positions.Add(100 + i); }
+        for (int i = 0; i < 37; i++) { offsets.Add(0); positions.Add(20 + i); }
+        for (int i = 0; i < 9; i++) { offsets.Add(tableA.Length + tableB.Length); positions.Add(i); }
+        offsets.Add(tableA.Length); positions.Add(100);
         int tokens = positions.Count;
         var q = RandomValues(r, tokens * heads * d, 3);
         var batched = new float[tokens * heads * d];
@@ -77,11 +83,11 @@ public class AttentionTests
         Attention.CausalBatch(q, keys, values, tables, offsets.ToArray(), positions.ToArray(), tokens, blockSize, heads, kvHeads, d, batched, pool);
         for (int t = 0; t < tokens; t++)
         {
-            var one = new float[heads * d];
-            var table = t < 40 ? tableA : tableB;
-            Attention.Causal(q.AsSpan(t * heads * d, heads * d), keys, values, table, blockSize, heads, kvHeads, d, positions[t] + 1,
-                new float[heads / kvHeads * (positions[t] + 1)], one);
-            Assert.Equal(one, batched.AsSpan(t * heads * d, heads * d).ToArray());
+            var table = offsets[t] == 0 ? tableA : offsets[t] == tableA.Length ? tableB : tableC;
+            var expected = Reference(q.AsSpan(t * heads * d, heads * d).ToArray(), keys, values, table, blockSize, heads, kvHeads, d, positions[t] + 1);
+            for (int i = 0; i < heads * d; i++)
+                Assert.True(Math.Abs(batched[t * heads * d + i] - expected[i]) <= 1e-5 * (1 + Math.Abs(expected[i])),
+                    $"token {t} value {i}: {batched[t * heads * d + i]} vs {expected[i]}");
         }
     }
 }
