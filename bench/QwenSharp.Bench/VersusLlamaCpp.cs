@@ -38,7 +38,13 @@ public sealed class VersusLlamaCpp : IBenchmark
         Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating");
 
         if (prompt > 0) Report($"pp{prompt}", prompt, reps, () => speed.PromptProcessing(prompt), () => llama.PromptProcessing(prompt));
-        if (gen > 0) Report($"tg{gen}", gen, reps, () => speed.TextGeneration(gen), () => llama.TextGeneration(gen));
+        if (gen > 0)
+        {
+            var (q, l) = Report($"tg{gen}", gen, reps, () => speed.TextGeneration(gen), () => llama.TextGeneration(gen));
+            double ceiling = MemoryCeiling.ReadRate(model, threads), bytes = new FileInfo(model).Length;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"decode vs memory: {threads} threads read the file at {ceiling / 1e9:F1} GB/s now; tg median reads {q * bytes / 1e9:F1} GB/s (QwenSharp, {q * bytes / ceiling:P0}), {l * bytes / 1e9:F1} GB/s (llama.cpp, {l * bytes / ceiling:P0})"));
+        }
         if (batch > 1)
         {
             var one = Times(reps, () => speed.TextGeneration(gen)).Select(s => gen / s).ToArray();
@@ -49,7 +55,8 @@ public sealed class VersusLlamaCpp : IBenchmark
         return 0;
     }
 
-    private static void Report(string test, int tokens, int reps, Func<double> ours, Func<double> theirs)
+    /// <summary>Prints the test's line and returns the two medians (tokens/s).</summary>
+    private static (double Ours, double Theirs) Report(string test, int tokens, int reps, Func<double> ours, Func<double> theirs)
     {
         ours();
         theirs(); // warm-up, as llama-bench does
@@ -63,6 +70,7 @@ public sealed class VersusLlamaCpp : IBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{test}: QwenSharp {Median(q),8:F2} t/s (min {q.Min():F2}), llama.cpp {Median(l),8:F2} t/s (min {l.Min():F2}); " +
             $"ratio median {Median(q) / Median(l):F2}x, min {q.Min() / l.Min():F2}x; runs QwenSharp [{string.Join(", ", q.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}] llama.cpp [{string.Join(", ", l.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}]"));
+        return (Median(q), Median(l));
     }
 
     private static double[] Times(int reps, Func<double> run)
