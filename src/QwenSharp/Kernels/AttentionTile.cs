@@ -35,11 +35,13 @@ internal static unsafe class AttentionTile
         float* scores = scratch + Lanes * d;      // [length, 16]: scores, then probabilities (unnormalized)
         float* lanePositions = scores + (long)Lanes * length; // [16]: the last key each lane may see
 
+        long* rowStart = stackalloc long[Lanes];  // where each used lane's query and output rows start
         for (int lane = 0; lane < Lanes; lane++)
         {
             int k = lane < rows ? lane / group : tokens - 1;
             lanePositions[lane] = firstPosition + k;
-            float* q = lane < rows ? queries + ((long)k * heads + kvh * group + lane % group) * d : null;
+            rowStart[lane] = ((long)k * heads + kvh * group + lane % group) * d;
+            float* q = lane < rows ? queries + rowStart[lane] : null;
             for (int i = 0; i < d; i++) qt[i * Lanes + lane] = q == null ? 0 : q[i] * scale;
         }
         var visible = Vector512.Load(lanePositions);
@@ -102,14 +104,14 @@ internal static unsafe class AttentionTile
                 o6 = Vector512.FusedMultiplyAdd(p, Vector512.Create(v[6]), o6);
                 o7 = Vector512.FusedMultiplyAdd(p, Vector512.Create(v[7]), o7);
             }
-            Scatter(o0 * inverse, output, rows, group, heads, kvh, d, c, column);
-            Scatter(o1 * inverse, output, rows, group, heads, kvh, d, c + 1, column);
-            Scatter(o2 * inverse, output, rows, group, heads, kvh, d, c + 2, column);
-            Scatter(o3 * inverse, output, rows, group, heads, kvh, d, c + 3, column);
-            Scatter(o4 * inverse, output, rows, group, heads, kvh, d, c + 4, column);
-            Scatter(o5 * inverse, output, rows, group, heads, kvh, d, c + 5, column);
-            Scatter(o6 * inverse, output, rows, group, heads, kvh, d, c + 6, column);
-            Scatter(o7 * inverse, output, rows, group, heads, kvh, d, c + 7, column);
+            Scatter(o0 * inverse, output, rows, rowStart, c, column);
+            Scatter(o1 * inverse, output, rows, rowStart, c + 1, column);
+            Scatter(o2 * inverse, output, rows, rowStart, c + 2, column);
+            Scatter(o3 * inverse, output, rows, rowStart, c + 3, column);
+            Scatter(o4 * inverse, output, rows, rowStart, c + 4, column);
+            Scatter(o5 * inverse, output, rows, rowStart, c + 5, column);
+            Scatter(o6 * inverse, output, rows, rowStart, c + 6, column);
+            Scatter(o7 * inverse, output, rows, rowStart, c + 7, column);
         }
     }
 
@@ -125,10 +127,9 @@ internal static unsafe class AttentionTile
 
     /// <summary>Dimension <paramref name="c"/> of each used lane's output row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Scatter(Vector512<float> value, float* output, int rows, int group, int heads, int kvh, int d, int c, float* column)
+    private static void Scatter(Vector512<float> value, float* output, int rows, long* rowStart, int c, float* column)
     {
         value.Store(column);
-        for (int lane = 0; lane < rows; lane++)
-            output[((long)(lane / group) * heads + kvh * group + lane % group) * d + c] = column[lane];
+        for (int lane = 0; lane < rows; lane++) output[rowStart[lane] + c] = column[lane];
     }
 }
