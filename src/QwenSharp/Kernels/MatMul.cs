@@ -125,9 +125,11 @@ public static unsafe class MatMul
             return;
         }
         // Parts of at least 4 rows (8 for the row-lane kernels, whole 32-row panels for FloatGemm), a few per thread,
-        // so that a thread that starts late leaves its share to the others.
+        // so that a thread that starts late leaves its share to the others. One token (decode) streams its weights
+        // from memory and every part starts cold: one part per thread measured 3-7% faster decode (0.5B Q4_0/Q8_0,
+        // 7B Q4_0) than four, and a late thread's part is still taken over by the other, unclaimed parts being free.
         int align = RowAlign(&job);
-        pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, 4 * pool.ThreadCount));
+        pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, (tokens == 1 ? 1 : 4) * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
