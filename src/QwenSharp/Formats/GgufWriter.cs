@@ -69,10 +69,12 @@ public sealed class GgufWriter
 
     private uint Alignment => _values.TryGetValue(GgufFile.AlignmentKey, out var a) ? (uint)a : GgufFile.DefaultAlignment;
 
+    /// <summary>Writes the file, then lets its pages go from the page cache (<see cref="PageCache"/>) so the first
+    /// load maps it on huge pages.</summary>
     public void Write(string path)
     {
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        Write(stream);
+        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20)) Write(stream);
+        PageCache.Release(path);
     }
 
     /// <summary>Writes the whole file to <paramref name="stream"/>, which starts at file offset 0.</summary>

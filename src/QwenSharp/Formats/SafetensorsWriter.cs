@@ -99,12 +99,15 @@ public static class SafetensorsWriter
                 throw new ArgumentException($"Tensor name {t.Name} is used twice or reserved, so it cannot be written to {path}.");
 
         byte[] header = Header(tensors, metadata ?? new Dictionary<string, string> { ["format"] = "pt" });
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        Span<byte> length = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-        stream.Write(length);
-        stream.Write(header);
-        foreach (var t in tensors) t.WriteTo(stream);
+        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            foreach (var t in tensors) t.WriteTo(stream);
+        }
+        PageCache.Release(path); // the first load then maps it on huge pages
     }
 
     /// <summary>The JSON header, padded with spaces to a multiple of 8 bytes as the reference writer does, so data starts aligned.</summary>

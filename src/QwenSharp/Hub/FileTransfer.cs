@@ -84,6 +84,7 @@ public static class FileTransfer
             }
         }
         File.Move(incompletePath, finalPath, overwrite: true);
+        QwenSharp.Formats.PageCache.Release(finalPath); // weights: the first load reads them back onto huge pages
         progress?.Report(new DownloadProgress(displayName, length, expected.Size ?? length, startedWith, clock.Elapsed, Done: true));
     }
 
