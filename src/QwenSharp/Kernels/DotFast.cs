@@ -108,12 +108,8 @@ internal static unsafe partial class DotFast
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8_0Block(byte* w, byte* a, Vector256<float> acc, float* half)
-    {
-        var wq = Avx.LoadVector256((sbyte*)(w + 2));
-        var p = DotU8S8(Vector256<int>.Zero, Avx2.Abs(wq), Avx2.Sign(Avx.LoadVector256((sbyte*)(a + 2)), wq));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * half[*(ushort*)a]), acc);
-    }
+    private static Vector256<float> Q8_0Block(byte* w, byte* a, Vector256<float> acc, float* half) =>
+        Q8_0Row(w, Avx.LoadVector256((sbyte*)(a + 2)), half[*(ushort*)a], acc, half);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y)

@@ -104,6 +104,8 @@ internal static unsafe partial class DotFast
         y[3] = Vector256.Sum(acc3);
     }
 
+    /// <summary>One Q8_0 weight block against an activation block already loaded (quants and scale): |w| · sign(a, w)
+    /// so that the unsigned operand of vpdpbusd is the weight's magnitude.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q8_0Row(byte* w, Vector256<sbyte> aq, float da, Vector256<float> acc, float* half)
     {
