@@ -21,7 +21,7 @@ internal static unsafe class RowLanePack
     /// <summary>Bytes of the panel of <paramref name="tokens"/> tokens of <paramref name="cols"/> values.</summary>
     public static long Bytes(GgmlType weightType, int cols, int tokens) => IsK(weightType)
         ? (long)tokens * (cols / 256) * (256 + RowLaneGemmK.RecordBytes)
-        : (long)tokens * (cols / 32) * 40;
+        : (long)RowLaneGemm.Padded(tokens) * (cols / 32) * 40;
 
     private static bool IsK(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
 
@@ -37,9 +37,11 @@ internal static unsafe class RowLanePack
     };
 
     /// <summary>Quantizes token <paramref name="t"/>'s <paramref name="cols"/> activations <paramref name="x"/> into the
-    /// panel: for tile k (count tokens), block b, token t' = t − k·TileTokens, its quants at
-    /// [k·TileTokens·blocks·32 + (b·count + t')·32], its record at [tokens·blocks·32 + (k·TileTokens·blocks + b·count + t')·8]:
-    /// −offset·Σa (int32), or for Q8_1 s = fp16(d·Σa) as float (quantize_row_q8_1); then d_a as float.</summary>
+    /// panel: for tile k (count tokens, stride = count padded to a multiple of 4), block b, token t' = t − k·TileTokens,
+    /// its quants at [k·TileTokens·blocks·32 + (b·stride + t')·32], its record at
+    /// [padded(tokens)·blocks·32 + (k·TileTokens·blocks + b·stride + t')·8]: −offset·Σa (int32), or for Q8_1
+    /// s = fp16(d·Σa) as float (quantize_row_q8_1); then d_a as float. The tile's last token also zeroes the padding
+    /// slots after it, which the kernel multiplies (their sums and scales are 0) but never stores.</summary>
     public static void Token(GgmlType weightType, float* x, int t, int tokens, int cols, byte* panel)
     {
         if (IsK(weightType))
@@ -50,17 +52,23 @@ internal static unsafe class RowLanePack
         int blocks = cols / 32;
         int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
         int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
+        int stride = RowLaneGemm.Padded(count), pad = tt == count - 1 ? stride - count : 0;
         long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
         byte* quants = panel + tileBase * 32;
-        byte* records = panel + (long)tokens * blocks * 32 + tileBase * 8;
+        byte* records = panel + (long)RowLaneGemm.Padded(tokens) * blocks * 32 + tileBase * 8;
         int offset = Offset(weightType);
         for (int b = 0; b < blocks; b++, x += 32)
         {
-            long i = (long)b * count + tt;
+            long i = (long)b * stride + tt;
             float d = Block(x, (sbyte*)(quants + i * 32), out int sum);
             if (offset < 0) *(float*)(records + i * 8) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d * sum)];
             else *(int*)(records + i * 8) = -offset * sum;
             *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d)];
+            if (pad > 0)
+            {
+                new Span<byte>(quants + (i + 1) * 32, pad * 32).Clear();
+                new Span<byte>(records + (i + 1) * 8, pad * 8).Clear();
+            }
         }
     }
 
