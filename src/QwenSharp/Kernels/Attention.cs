@@ -11,8 +11,8 @@ namespace QwenSharp.Kernels;
 /// heads. softmax(q·kᵀ / √d) · v, the max subtracted before exp as every reference does.
 /// <see cref="CausalBatch"/> runs every (tile of tokens, KV head) pair of a forward batch over the worker pool: a
 /// 512-token prefill has 512·513/2 query-key pairs per head. Consecutive tokens of one sequence go together through
-/// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) takes the
-/// per-key path below.
+/// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) goes through
+/// <see cref="AttentionGroup"/> for head sizes 64 and 128, else the per-key path below.
 /// </summary>
 public static unsafe class Attention
 {
@@ -41,7 +41,7 @@ public static unsafe class Attention
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
                 Scale = 1f / MathF.Sqrt(headDim),
             };
-            for (int kvh = 0; kvh < kvHeads; kvh++) Head(&job, 0, kvh, s);
+            for (int kvh = 0; kvh < kvHeads; kvh++) Lone(&job, 0, kvh, s);
         }
     }
 
@@ -134,14 +134,31 @@ public static unsafe class Attention
                 _scoresLength = Math.Max(need, 2 * _scoresLength);
                 _scores = (float*)NativeMemory.AlignedAlloc((nuint)(_scoresLength * sizeof(float)), 64);
             }
-            if (n == 1) Head(job, t, kvh, _scores);
+            if (n == 1) Lone(job, t, kvh, _scores);
             else AttentionTile.Run(job->Queries + t * rowFloats, job->Output + t * rowFloats, n, job->Positions[t], kvh,
                 job->Heads, job->KvHeads, job->HeadDim, job->Keys, job->Values, job->Tables + job->Offsets[t], job->BlockSize,
                 job->Scale, _scores);
         }
     }
 
-    /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>.</summary>
+    /// <summary>A lone token's group of query heads against KV head <paramref name="kvh"/>: <see cref="AttentionGroup"/>
+    /// for the head sizes it covers, else the per-key path (its plain twin).</summary>
+    private static void Lone(Job* job, int t, int kvh, float* scores)
+    {
+        int d = job->HeadDim;
+        if (!AttentionGroup.Supported(d))
+        {
+            Head(job, t, kvh, scores);
+            return;
+        }
+        int group = job->Heads / job->KvHeads;
+        long offset = ((long)t * job->Heads + kvh * group) * d;
+        AttentionGroup.Run(job->Queries + offset, job->Output + offset, group, d,
+            job->Keys + (long)kvh * d, job->Values + (long)kvh * d, (long)job->KvHeads * d,
+            job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]), job->BlockSize, job->Positions[t] + 1, job->Scale, scores);
+    }
+
+    /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>, key by key.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Head(Job* job, int t, int kvh, float* scores)
     {
