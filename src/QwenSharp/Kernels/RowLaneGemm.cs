@@ -99,7 +99,9 @@ internal static unsafe class RowLaneGemm
                     byte* rec = records + (long)b * stride * 8;
                     for (int t = 0; t < stride; t += TokenStep, q += TokenStep * 32, rec += TokenStep * 8)
                     {
-                        Dot4<TFormat>(rec, q, w0, w1, w2, w3, w4, w5, w6, w7, out var i0, out var i1, out var i2, out var i3);
+                        // The sums start at −offset·Σa (Q8_0, Q4_0, Q5_0), or 0 for the formats with a min.
+                        Dot4(Init<TFormat>(rec), Init<TFormat>(rec + 8), Init<TFormat>(rec + 16), Init<TFormat>(rec + 24), q, 32,
+                            w0, w1, w2, w3, w4, w5, w6, w7, out var i0, out var i1, out var i2, out var i3);
                         acc[t] = Scale<TFormat>(i0, dw, mw, rec, acc[t]);
                         acc[t + 1] = Scale<TFormat>(i1, dw, mw, rec + 8, acc[t + 1]);
                         acc[t + 2] = Scale<TFormat>(i2, dw, mw, rec + 16, acc[t + 2]);
@@ -112,7 +114,12 @@ internal static unsafe class RowLaneGemm
         }
     }
 
-    /// <summary>acc + (d_w·d_a)·sum for one token's block (+ m·s for Q4_1/Q5_1, s = d_a·Σa as the Q8_1 block stores it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Init<TFormat>(byte* rec) where TFormat : struct, IRowBlock =>
+        TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)rec);
+
+    /// <summary>acc + (d_w·d_a)·sum for one token's block (+ m·s for Q4_1/Q5_1, s = d_a·Σa as the Q8_1 block stores it).
+    /// Doing two tokens' conversion and scaling as one 512-bit op each measured 20% slower.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Scale<TFormat>(Vector256<int> sum, Vector256<float> dw, Vector256<float> mw, byte* rec,
         Vector256<float> acc) where TFormat : struct, IRowBlock
@@ -121,58 +128,38 @@ internal static unsafe class RowLaneGemm
         return TFormat.HasMin ? Fma.MultiplyAdd(mw, Vector256.Create(*(float*)rec), a) : a;
     }
 
-    /// <summary>The 8 rows' integer block sums for four consecutive tokens (quants 32 bytes apart, records 8): as
-    /// <see cref="Dot"/>, the four chains interleaved. With one token's chain of 8 dependent vpdpbusd at a time, the
-    /// out-of-order window held too few independent ones to keep the VNNI units busy: four interleaved measured
-    /// 1.35-1.7x the GFLOP/s (Zen 5, one thread, 0.5B's gate/down/LM head at 8 and 64 tokens).</summary>
+    /// <summary>The 8 rows' integer block sums for four consecutive tokens (quants <paramref name="step"/> bytes apart),
+    /// each from its init plus the 8 vpdpbusd of W_g against the broadcast dword g of the token's quants, the four
+    /// tokens' chains interleaved. With one token's chain of 8 dependent
+    /// vpdpbusd at a time, the out-of-order window held too few independent ones to keep the VNNI units busy when the
+    /// core is shared: four interleaved measured 1.35-1.7x the GFLOP/s then (Zen 5, one thread, 0.5B's gate/down/LM
+    /// head at 8 and 64 tokens), and the same when it is not.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot4<TFormat>(byte* rec, byte* q,
+    internal static void Dot4(Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, byte* q, int step,
         Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
         Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7,
-        out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) where TFormat : struct, IRowBlock
+        out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
     {
-        s0 = TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)rec);
-        s1 = TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)(rec + 8));
-        s2 = TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)(rec + 16));
-        s3 = TFormat.HasMin ? Vector256<int>.Zero : Vector256.Create(*(int*)(rec + 24));
-        Step4(ref s0, ref s1, ref s2, ref s3, w0, q);
-        Step4(ref s0, ref s1, ref s2, ref s3, w1, q + 4);
-        Step4(ref s0, ref s1, ref s2, ref s3, w2, q + 8);
-        Step4(ref s0, ref s1, ref s2, ref s3, w3, q + 12);
-        Step4(ref s0, ref s1, ref s2, ref s3, w4, q + 16);
-        Step4(ref s0, ref s1, ref s2, ref s3, w5, q + 20);
-        Step4(ref s0, ref s1, ref s2, ref s3, w6, q + 24);
-        Step4(ref s0, ref s1, ref s2, ref s3, w7, q + 28);
+        s0 = i0; s1 = i1; s2 = i2; s3 = i3;
+        Step4(ref s0, ref s1, ref s2, ref s3, w0, q, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w1, q + 4, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w2, q + 8, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w3, q + 12, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w4, q + 16, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w5, q + 20, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w6, q + 24, step);
+        Step4(ref s0, ref s1, ref s2, ref s3, w7, q + 28, step);
     }
 
     /// <summary>W_g against dword g of four tokens' quants (<paramref name="q"/> points at token 0's dword g).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step4(ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
-        Vector256<byte> w, byte* q)
+    internal static void Step4(ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
+        Vector256<byte> w, byte* q, int step)
     {
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, w, Vector256.Create(*(int*)q).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, w, Vector256.Create(*(int*)(q + 32)).AsSByte());
-        s2 = AvxVnni.MultiplyWideningAndAdd(s2, w, Vector256.Create(*(int*)(q + 64)).AsSByte());
-        s3 = AvxVnni.MultiplyWideningAndAdd(s3, w, Vector256.Create(*(int*)(q + 96)).AsSByte());
-    }
-
-    /// <summary>The 8 rows' integer block sums for one token: <paramref name="init"/> (−offset·Σa) plus the 8 vpdpbusd of
-    /// W_g against the broadcast dword g of the token's quants <paramref name="q"/>. One chain: the tokens' chains are
-    /// independent, and out-of-order execution overlaps them (two chains of four measured the same). Doing two tokens'
-    /// conversion and scaling as one 512-bit op each measured 20% slower.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<int> Dot(Vector256<int> init, byte* q,
-        Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
-        Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7)
-    {
-        var i = AvxVnni.MultiplyWideningAndAdd(init, w0, Vector256.Create(*(int*)q).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w1, Vector256.Create(*(int*)(q + 4)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w2, Vector256.Create(*(int*)(q + 8)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w3, Vector256.Create(*(int*)(q + 12)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w4, Vector256.Create(*(int*)(q + 16)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w5, Vector256.Create(*(int*)(q + 20)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w6, Vector256.Create(*(int*)(q + 24)).AsSByte());
-        return AvxVnni.MultiplyWideningAndAdd(i, w7, Vector256.Create(*(int*)(q + 28)).AsSByte());
+        s1 = AvxVnni.MultiplyWideningAndAdd(s1, w, Vector256.Create(*(int*)(q + step)).AsSByte());
+        s2 = AvxVnni.MultiplyWideningAndAdd(s2, w, Vector256.Create(*(int*)(q + 2 * step)).AsSByte());
+        s3 = AvxVnni.MultiplyWideningAndAdd(s3, w, Vector256.Create(*(int*)(q + 3 * step)).AsSByte());
     }
 
     /// <summary>One block of 8 consecutive rows in a format: the quants as W_0..W_7 (lane r = unsigned quants

@@ -67,11 +67,11 @@ internal static unsafe class RowLaneGemmK
     {
         Buffers(out var acc, out var isum);
         int blocks = cols / 256;
-        byte* recordsAll = panel + (long)tokens * blocks * 256;
+        byte* recordsAll = panel + (long)Padded(tokens) * blocks * 256;
         var m4 = Vector256.Create((byte)0x0F);
         for (int t0 = 0; t0 < tokens; t0 += TileTokens)
         {
-            int count = Math.Min(TileTokens, tokens - t0);
+            int count = Math.Min(TileTokens, tokens - t0), stride = Padded(count);
             byte* quants = panel + (long)t0 * blocks * 256;
             byte* records = recordsAll + (long)t0 * blocks * RecordBytes;
             for (int r = r0; r < r1; r += Lanes)
@@ -92,7 +92,8 @@ internal static unsafe class RowLaneGemmK
                     var mnLo = Avx2.And(u1, k1);
                     var mnHi = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(u2, 4), k2), Avx2.ShiftLeftLogical(Avx2.And(Avx2.ShiftRightLogical(u1, 6), k3), 4));
                     byte* qs = blk + 16;
-                    byte* qb = quants + (long)b * count * 256;
+                    byte* qb = quants + (long)b * stride * 256;
+                    for (int t = 0; t < stride; t++) isum[t] = Vector256<int>.Zero;
                     for (int s = 0; s < 8; s++)
                     {
                         // Sub-block s: bytes 32·(s/2).. of qs, low nibbles for even s, high for odd.
@@ -109,12 +110,15 @@ internal static unsafe class RowLaneGemmK
                         w4 = Avx2.And(w4, m4); w5 = Avx2.And(w5, m4); w6 = Avx2.And(w6, m4); w7 = Avx2.And(w7, m4);
                         var sc = Byte(s < 4 ? scLo : scHi, s & 3);
                         byte* q = qb + 32 * s;
-                        if (s == 0)
-                            for (int t = 0; t < count; t++, q += 256)
-                                isum[t] = Avx2.MultiplyLow(Dot(Vector256<int>.Zero, q, w0, w1, w2, w3, w4, w5, w6, w7), sc);
-                        else
-                            for (int t = 0; t < count; t++, q += 256)
-                                isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(Dot(Vector256<int>.Zero, q, w0, w1, w2, w3, w4, w5, w6, w7), sc));
+                        for (int t = 0; t < stride; t += TokenStep, q += TokenStep * 256)
+                        {
+                            var z = Vector256<int>.Zero;
+                            RowLaneGemm.Dot4(z, z, z, z, q, 256, w0, w1, w2, w3, w4, w5, w6, w7, out var i0, out var i1, out var i2, out var i3);
+                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(i0, sc));
+                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(i1, sc));
+                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(i2, sc));
+                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(i3, sc));
+                        }
                     }
                     var d = Scales(blk, rowBytes);
                     var dmin = Scales(blk + 2, rowBytes);
@@ -122,7 +126,7 @@ internal static unsafe class RowLaneGemmK
                     var mn1 = BytePair(mnLo, 2, false);
                     var mn2 = BytePair(mnHi, 0, false);
                     var mn3 = BytePair(mnHi, 2, false);
-                    byte* rec = records + (long)b * count * RecordBytes;
+                    byte* rec = records + (long)b * stride * RecordBytes;
                     for (int t = 0; t < count; t++, rec += RecordBytes)
                     {
                         var m = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, mn0, Vector256.Create(*(int*)(rec + 32)).AsInt16());
@@ -145,12 +149,12 @@ internal static unsafe class RowLaneGemmK
     {
         Buffers(out var acc, out var isum);
         int blocks = cols / 256;
-        byte* recordsAll = panel + (long)tokens * blocks * 256;
+        byte* recordsAll = panel + (long)Padded(tokens) * blocks * 256;
         var m4 = Vector256.Create((byte)0x0F);
         var m2 = Vector256.Create((byte)0x03);
         for (int t0 = 0; t0 < tokens; t0 += TileTokens)
         {
-            int count = Math.Min(TileTokens, tokens - t0);
+            int count = Math.Min(TileTokens, tokens - t0), stride = Padded(count);
             byte* quants = panel + (long)t0 * blocks * 256;
             byte* records = recordsAll + (long)t0 * blocks * RecordBytes;
             for (int r = r0; r < r1; r += Lanes)
@@ -161,7 +165,8 @@ internal static unsafe class RowLaneGemmK
                     byte* blk = w + r * rowBytes + b * 210L;
                     // The 16 int8 scales: lane r of sc_k holds row r's scales 4k..4k+3.
                     Transpose16(blk + 192, rowBytes, out var s0, out var s1, out var s2, out var s3);
-                    byte* qb = quants + (long)b * count * 256;
+                    byte* qb = quants + (long)b * stride * 256;
+                    for (int t = 0; t < stride; t++) isum[t] = Vector256<int>.Zero;
                     for (int c = 0; c < 8; c++)
                     {
                         // Values 32c..32c+31 (dequantize_row_q6_K): half n = c/4 of ql/qh, then ql's low nibbles of
@@ -188,12 +193,19 @@ internal static unsafe class RowLaneGemmK
                         var scA = Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(sk, Vector128.CreateScalar(24 - 8 * byteA)), 24);
                         var scB = Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(sk, Vector128.CreateScalar(16 - 8 * byteA)), 24);
                         byte* q = qb + 32 * c;
-                        for (int t = 0; t < count; t++, q += 256)
+                        for (int t = 0; t < stride; t += TokenStep, q += TokenStep * 256)
                         {
-                            var dotA = Dot4(q, w0, w1, w2, w3);
-                            var dotB = Dot4(q + 16, w4, w5, w6, w7);
-                            var v = Avx2.Add(Avx2.MultiplyLow(dotA, scA), Avx2.MultiplyLow(dotB, scB));
-                            isum[t] = c == 0 ? v : Avx2.Add(isum[t], v);
+                            // Four tokens' chains interleaved (see RowLaneGemm.Dot4), one group of 16 values at a time.
+                            Half4(q, w0, w1, w2, w3, out var a0, out var a1, out var a2, out var a3);
+                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(a0, scA));
+                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(a1, scA));
+                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(a2, scA));
+                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(a3, scA));
+                            Half4(q + 16, w4, w5, w6, w7, out a0, out a1, out a2, out a3);
+                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(a0, scB));
+                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(a1, scB));
+                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(a2, scB));
+                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(a3, scB));
                         }
                     }
                     var d = Scales(blk + 208, rowBytes);
@@ -205,7 +217,7 @@ internal static unsafe class RowLaneGemmK
                     var p5 = BytePair(s2.AsInt32(), 2, true);
                     var p6 = BytePair(s3.AsInt32(), 0, true);
                     var p7 = BytePair(s3.AsInt32(), 2, true);
-                    byte* rec = records + (long)b * count * RecordBytes;
+                    byte* rec = records + (long)b * stride * RecordBytes;
                     for (int t = 0; t < count; t++, rec += RecordBytes)
                     {
                         // Σ_g sc_g·bsum_g, the −32 offset's share.
@@ -237,13 +249,16 @@ internal static unsafe class RowLaneGemmK
         return Avx2.Or(low, Avx2.ShiftLeftLogical(high.AsUInt16(), 4).AsByte());
     }
 
-    /// <summary>Σ over 16 values: 4 vpdpbusd of W_g against the token's broadcast dwords.</summary>
+    /// <summary>Σ over 16 values for four tokens (quants 256 bytes apart): 4 vpdpbusd each of W_0..W_3 against the
+    /// tokens' broadcast dwords, the four chains interleaved.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dot4(byte* q, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3)
+    private static void Half4(byte* q, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+        out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
     {
-        var i = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w0, Vector256.Create(*(int*)q).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w1, Vector256.Create(*(int*)(q + 4)).AsSByte());
-        i = AvxVnni.MultiplyWideningAndAdd(i, w2, Vector256.Create(*(int*)(q + 8)).AsSByte());
-        return AvxVnni.MultiplyWideningAndAdd(i, w3, Vector256.Create(*(int*)(q + 12)).AsSByte());
+        s0 = s1 = s2 = s3 = Vector256<int>.Zero;
+        Step4(ref s0, ref s1, ref s2, ref s3, w0, q, 256);
+        Step4(ref s0, ref s1, ref s2, ref s3, w1, q + 4, 256);
+        Step4(ref s0, ref s1, ref s2, ref s3, w2, q + 8, 256);
+        Step4(ref s0, ref s1, ref s2, ref s3, w3, q + 12, 256);
     }
 }

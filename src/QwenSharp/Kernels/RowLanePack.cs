@@ -20,7 +20,7 @@ internal static unsafe class RowLanePack
 {
     /// <summary>Bytes of the panel of <paramref name="tokens"/> tokens of <paramref name="cols"/> values.</summary>
     public static long Bytes(GgmlType weightType, int cols, int tokens) => IsK(weightType)
-        ? (long)tokens * (cols / 256) * (256 + RowLaneGemmK.RecordBytes)
+        ? (long)RowLaneGemm.Padded(tokens) * (cols / 256) * (256 + RowLaneGemmK.RecordBytes)
         : (long)RowLaneGemm.Padded(tokens) * (cols / 32) * 40;
 
     private static bool IsK(GgmlType type) => type is GgmlType.Q4_K or GgmlType.Q6_K;
@@ -73,22 +73,29 @@ internal static unsafe class RowLanePack
     }
 
     /// <summary>The K-quants' Q8_K activations (llama.cpp's rule, as <see cref="ActivationQuantizer.Q8_K"/>) in the layout
-    /// of <see cref="RowLaneGemmK"/>: per tile, [super-block][token] of 256 quants, then records of 64 bytes.</summary>
+    /// of <see cref="RowLaneGemmK"/>: per tile, [super-block][token] of 256 quants (token stride padded as above), then
+    /// records of 64 bytes.</summary>
     private static void TokenK(float* x, int t, int tokens, int cols, byte* panel)
     {
         int blocks = cols / 256;
         int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
         int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
+        int stride = RowLaneGemm.Padded(count), pad = tt == count - 1 ? stride - count : 0;
         long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
         byte* quants = panel + tileBase * 256;
-        byte* records = panel + (long)tokens * blocks * 256 + tileBase * RowLaneGemmK.RecordBytes;
+        byte* records = panel + (long)RowLaneGemm.Padded(tokens) * blocks * 256 + tileBase * RowLaneGemmK.RecordBytes;
         for (int b = 0; b < blocks; b++, x += 256)
         {
-            long i = (long)b * count + tt;
+            long i = (long)b * stride + tt;
             byte* rec = records + i * RowLaneGemmK.RecordBytes;
             short* bsums = (short*)rec;
             *(float*)(rec + 48) = BlockK(x, (sbyte*)(quants + i * 256), bsums);
             for (int j = 0; j < 8; j++) ((short*)(rec + 32))[j] = (short)(bsums[2 * j] + bsums[2 * j + 1]);
+            if (pad > 0)
+            {
+                new Span<byte>(quants + (i + 1) * 256, pad * 256).Clear();
+                new Span<byte>(rec + RowLaneGemmK.RecordBytes, pad * RowLaneGemmK.RecordBytes).Clear();
+            }
         }
     }
 
