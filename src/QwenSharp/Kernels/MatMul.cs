@@ -46,6 +46,41 @@ public static unsafe class MatMul
             Run(w.Type, w.Pointer, rows, cols, px, py, tokens, pool, exact: false, plain: false);
     }
 
+    /// <summary>
+    /// y_i = W_i·x for two or three matrices that read the same activations (q, k, v; gate, up): the activations are
+    /// quantized once and the matrices' rows are one job on the pool, so a step hands off, and waits for the slowest
+    /// part, once instead of two or three times. A matrix whose format or width differs from the first's (the Q6_K
+    /// v_proj of some Q4_K_M files) runs on its own.
+    /// </summary>
+    public static void MultiplySiblings(ReadOnlySpan<float> x, int tokens, TensorView w0, Span<float> y0,
+        TensorView w1, Span<float> y1, TensorView? w2 = null, Span<float> y2 = default)
+    {
+        var pool = WorkerPool.Shared;
+        var (rows0, cols) = Validate(w0, x.Length, y0.Length, tokens);
+        var (rows1, _) = Validate(w1, x.Length, y1.Length, tokens);
+        int rows2 = w2 == null ? 0 : Validate(w2, x.Length, y2.Length, tokens).Rows;
+        bool with1 = w1.Type == w0.Type && w1.Shape[1] == cols;
+        bool with2 = w2 != null && w2.Type == w0.Type && w2.Shape[1] == cols;
+        fixed (float* px = x)
+        fixed (float* p0 = y0)
+        fixed (float* p1 = y1)
+        fixed (float* p2 = y2)
+        {
+            Run(w0.Type, w0.Pointer, rows0, cols, px, p0, tokens, pool, exact: false, plain: false,
+                with1 ? new Sibling(w1.Pointer, rows1, p1) : default, with2 ? new Sibling(w2!.Pointer, rows2, p2) : default);
+            if (!with1) Run(w1.Type, w1.Pointer, rows1, (int)w1.Shape[1], px, p1, tokens, pool, exact: false, plain: false);
+            if (w2 != null && !with2) Run(w2.Type, w2.Pointer, rows2, (int)w2.Shape[1], px, p2, tokens, pool, exact: false, plain: false);
+        }
+    }
+
+    /// <summary>A further matrix of the same format and width in one job (see <see cref="MultiplySiblings"/>).</summary>
+    internal readonly struct Sibling(byte* w, int rows, float* y)
+    {
+        public readonly byte* W = w;
+        public readonly int Rows = rows;
+        public readonly float* Y = y;
+    }
+
     /// <summary>f32 activations against exactly dequantized weights (see the class remarks).</summary>
     public static void MultiplyExact(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool? pool = null)
     {
@@ -91,19 +126,25 @@ public static unsafe class MatMul
         public bool Float;
         /// <summary>Activations packed for <see cref="RowLaneGemm"/>, or null where that path is not taken.</summary>
         public byte* Panel;
+        /// <summary>Matrices 1 and 2 of a sibling job (Rows 0 where absent); W, Rows and Y are matrix 0.</summary>
+        public Sibling S1, S2;
+        /// <summary>Every matrix's rows are whole groups of 8: the row-lane panel alone serves them.</summary>
+        public bool WholeGroups;
     }
 
     /// <summary>The pointer-level entry used by the public overloads and by the twin tests
     /// (<paramref name="plain"/> picks the scalar twins).</summary>
     internal static void Run(GgmlType type, byte* w, int rows, int cols, float* x, float* y, int tokens,
-        WorkerPool pool, bool exact, bool plain)
+        WorkerPool pool, bool exact, bool plain, Sibling s1 = default, Sibling s2 = default)
     {
-        if (tokens == 0 || rows == 0) return;
+        int allRows = rows + s1.Rows + s2.Rows;
+        if (tokens == 0 || allRows == 0) return;
         var job = new Job
         {
             Type = type, W = w, WRowBytes = GgmlTypeInfo.RowBytes(type, cols), Rows = rows, Cols = cols,
             X = x, Y = y, Tokens = tokens, Exact = exact, Plain = plain,
-            Float = !plain && FloatDot.IsFloat(type),
+            Float = !plain && FloatDot.IsFloat(type), S1 = s1, S2 = s2,
+            WholeGroups = (rows | s1.Rows | s2.Rows) % RowLaneGemm.Lanes == 0,
         };
         if (!exact)
         {
@@ -119,7 +160,7 @@ public static unsafe class MatMul
                 for (int t = 0; t < tokens; t++) QuantizeToken(&job, t);
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
         }
-        if ((long)rows * cols * tokens <= SmallProduct)
+        if ((long)allRows * cols * tokens <= SmallProduct)
         {
             MultiplyShare(&job, 0, 1);
             return;
@@ -128,8 +169,7 @@ public static unsafe class MatMul
         // so that a thread that starts late leaves its share to the others. One token (decode) streams its weights
         // from memory and every part starts cold: one part per thread measured 3-7% faster decode (0.5B Q4_0/Q8_0,
         // 7B Q4_0) than four, and a late thread's part is still taken over by the other, unclaimed parts being free.
-        int align = RowAlign(&job);
-        pool.Run(&MultiplyShare, &job, Math.Min((rows + align - 1) / align, (tokens == 1 ? 1 : 4) * pool.ThreadCount));
+        pool.Run(&MultiplyShare, &job, Math.Min(Units(&job), (tokens == 1 ? 1 : 4) * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
@@ -157,7 +197,7 @@ public static unsafe class MatMul
         if (job->Panel != null)
         {
             RowLanePack.Token(job->Type, x, t, job->Tokens, job->Cols, job->Panel);
-            if (job->Rows % RowLaneGemm.Lanes == 0) return; // no tail rows for the kernels that read rows of blocks
+            if (job->WholeGroups) return; // no tail rows for the kernels that read rows of blocks
         }
         byte* a = job->A + t * job->ARowBytes;
         if (job->Float) FloatDot.RoundActivations(job->Type, x, (float*)a, job->Cols);
@@ -182,10 +222,43 @@ public static unsafe class MatMul
     private static int RowAlign(Job* job) =>
         job->Panel != null ? RowLaneGemm.Lanes : job->Float && job->Tokens > 1 ? FloatPanel.Rows : 4;
 
+    /// <summary>Units of work of the job's matrices together (each matrix's rows in whole units of <see cref="RowAlign"/>).</summary>
+    private static int Units(Job* job)
+    {
+        int align = RowAlign(job);
+        return (job->Rows + align - 1) / align + (job->S1.Rows + align - 1) / align + (job->S2.Rows + align - 1) / align;
+    }
+
     private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
-        var (r0, r1) = Share(job->Rows, part, parts, RowAlign(job));
+        int align = RowAlign(job);
+        if (job->S1.Rows == 0 && job->S2.Rows == 0)
+        {
+            var (r0, r1) = Share(job->Rows, part, parts, align);
+            Rows(job, r0, r1);
+            return;
+        }
+        // Siblings: the part's units run over the matrices one after another.
+        var (u0, u1) = Share(Units(job), part, parts, 1);
+        int first = 0;
+        for (int m = 0; m < 3 && u0 < u1; m++)
+        {
+            var one = *job;
+            if (m > 0)
+            {
+                var s = m == 1 ? job->S1 : job->S2;
+                one.W = s.W; one.Rows = s.Rows; one.Y = s.Y;
+            }
+            int units = (one.Rows + align - 1) / align;
+            int a = Math.Max(u0, first) - first, b = Math.Min(u1, first + units) - first;
+            if (a < b) Rows(&one, a * align, Math.Min(b * align, one.Rows));
+            first += units;
+        }
+    }
+
+    private static void Rows(Job* job, int r0, int r1)
+    {
         if (r0 >= r1) return;
         if (job->Exact) ExactRows(job, r0, r1);
         else if (job->Float) FloatRows(job, r0, r1);

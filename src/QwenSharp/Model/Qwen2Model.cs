@@ -64,17 +64,17 @@ public sealed class Qwen2Model : IDisposable
         {
             var w = Weights.layers[layer];
             NormRows(x, w.input_layernorm, xn);                        // attention norm
-            Linear(w.q_proj, xn, qs, T, w.q_bias);                     // q = xn·Wqᵀ + bq
-            Linear(w.k_proj, xn, ks, T, w.k_bias);                     // k = xn·Wkᵀ + bk
-            Linear(w.v_proj, xn, vs, T, w.v_bias);                     // v = xn·Wvᵀ + bv
+            MatMul.MultiplySiblings(xn, T, w.q_proj, qs, w.k_proj, ks, w.v_proj, vs); // q, k, v = xn·Wᵀ (one job)
+            AddBias(qs, w.q_bias, T);                                  // + bq
+            AddBias(ks, w.k_bias, T);                                  // + bk
+            AddBias(vs, w.v_bias, T);                                  // + bv
             RotateRows(qs, ks, T);                                     // RoPE on q and k
             StoreKv(batch, cache, layer, ks, vs);                      // k, v into the paged cache
             Attend(batch, cache, layer, qs, attn);                     // softmax(q·kᵀ/√d)·v per sequence
             Linear(w.o_proj, attn, delta, T);                          // o_proj
             TensorPrimitives.Add(x, delta, x);                         // residual
             NormRows(x, w.post_attention_layernorm, xn);               // MLP norm
-            Linear(w.gate_proj, xn, gate, T);                          // gate
-            Linear(w.up_proj, xn, up, T);                              // up
+            MatMul.MultiplySiblings(xn, T, w.gate_proj, gate, w.up_proj, up); // gate, up (one job)
             SwiGlu.Apply(gate, up, gate);                              // silu(gate) · up
             Linear(w.down_proj, gate, delta, T);                       // down
             TensorPrimitives.Add(x, delta, x);                         // residual
@@ -152,9 +152,10 @@ public sealed class Qwen2Model : IDisposable
             RmsNorm.Apply(x.Slice(r * hidden, hidden), weight, (float)Config.RmsNormEps, dst.Slice(r * hidden, hidden));
     }
 
-    private static void Linear(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens, float[]? bias = null)
+    private static void Linear(TensorView w, ReadOnlySpan<float> x, Span<float> y, int tokens) => MatMul.Multiply(w, x, y, tokens);
+
+    private static void AddBias(Span<float> y, float[]? bias, int tokens)
     {
-        MatMul.Multiply(w, x, y, tokens);
         if (bias == null) return;
         for (int t = 0; t < tokens; t++)
         {
