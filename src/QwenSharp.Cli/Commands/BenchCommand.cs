@@ -13,8 +13,10 @@ public sealed class BenchCommand : ICliCommand
     public string Summary => "Measure prompt processing and generation speed, llama-bench style.";
     public IReadOnlyList<string> Flags => [];
     public string Usage => """
-        qwensharp bench -m <model> [-p 512] [-n 128] [-t <threads>] [-r 5] [-o md|json|csv]
-          -p and -n take comma-separated lists; 0 skips the test. Load, tokenization and sampling are excluded.
+        qwensharp bench -m <model> [-p 512] [-n 128] [-d 0] [-t <threads>] [-r 5] [-o md|json|csv]
+          -p, -n and -d take comma-separated lists; 0 skips a test. -d runs every test after that many tokens
+          already in the KV cache (processed untimed), as llama-bench's --n-depth. Load, tokenization and sampling
+          are excluded.
         """;
 
     public int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -22,6 +24,7 @@ public sealed class BenchCommand : ICliCommand
         string model = args.Required("--model", "-m");
         var prompts = IntList(args.Get("--n-prompt", "-p") ?? "512", "-p");
         var gens = IntList(args.Get("--n-gen", "-n") ?? "128", "-n");
+        var depths = IntList(args.Get("--n-depth", "-d") ?? "0", "-d");
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         int reps = args.GetInt("--repetitions", 5, 1, 1000, "-r");
         string output = args.Get("--output", "-o") ?? "md";
@@ -32,14 +35,19 @@ public sealed class BenchCommand : ICliCommand
         WorkerPool.SetSharedThreadCount(threads);
         using var qwen = ModelFiles.Load(path);
         var info = Describe(qwen, path);
-        int maxTokens = Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());
+        int maxTokens = depths.DefaultIfEmpty(0).Max() + Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());
+        if (maxTokens > qwen.Config.MaxPositionEmbeddings)
+            throw new CliException($"-d plus -p or -n reaches {maxTokens} tokens; the model's context is {qwen.Config.MaxPositionEmbeddings}.");
         var test = new SpeedTest(qwen, Math.Max(maxTokens, 16));
 
         var results = new List<BenchResult>();
-        foreach (int p in prompts.Where(p => p > 0))
-            results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p)));
-        foreach (int n in gens.Where(n => n > 0))
-            results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n)));
+        foreach (int d in depths.DefaultIfEmpty(0).Order())
+        {
+            foreach (int p in prompts.Where(p => p > 0))
+                results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p, d)) with { Depth = d });
+            foreach (int n in gens.Where(n => n > 0))
+                results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n, d)) with { Depth = d });
+        }
 
         switch (output)
         {
@@ -54,8 +62,10 @@ public sealed class BenchCommand : ICliCommand
 
     public sealed record BenchResult(ModelInfo Model, int Threads, int Prompt, int Gen, double[] Seconds)
     {
+        /// <summary>Tokens already in the cache when the test runs (llama-bench's n_depth).</summary>
+        public int Depth { get; init; }
         public int Tokens => Prompt + Gen;
-        public string Test => Prompt > 0 ? $"pp{Prompt}" : $"tg{Gen}";
+        public string Test => (Prompt > 0 ? $"pp{Prompt}" : $"tg{Gen}") + (Depth > 0 ? $" @ d{Depth}" : "");
         public double[] TokensPerSecond => Seconds.Select(s => Tokens / s).ToArray();
         public double Mean => TokensPerSecond.Average();
         public double StdDev
@@ -96,10 +106,10 @@ public sealed class BenchCommand : ICliCommand
 
     private static void WriteCsv(IEnumerable<BenchResult> results, TextWriter w)
     {
-        w.WriteLine("model_type,model_size,model_n_params,n_threads,n_prompt,n_gen,avg_ts,stddev_ts");
+        w.WriteLine("model_type,model_size,model_n_params,n_threads,n_prompt,n_gen,n_depth,avg_ts,stddev_ts");
         foreach (var r in results)
             w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"\"{r.Model.Type}\",{r.Model.SizeBytes},{r.Model.Parameters},{r.Threads},{r.Prompt},{r.Gen},{r.Mean:F6},{r.StdDev:F6}"));
+                $"\"{r.Model.Type}\",{r.Model.SizeBytes},{r.Model.Parameters},{r.Threads},{r.Prompt},{r.Gen},{r.Depth},{r.Mean:F6},{r.StdDev:F6}"));
     }
 
     /// <summary>llama-bench's JSON: an array of objects, one per test.</summary>
@@ -120,6 +130,7 @@ public sealed class BenchCommand : ICliCommand
                 ["n_threads"] = r.Threads,
                 ["n_prompt"] = r.Prompt,
                 ["n_gen"] = r.Gen,
+                ["n_depth"] = r.Depth,
                 ["test_time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["avg_ns"] = (long)ns.Average(),
                 ["stddev_ns"] = (long)StdDev(ns.Select(v => (double)v).ToArray()),
