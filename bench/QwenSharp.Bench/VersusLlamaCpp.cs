@@ -12,7 +12,8 @@ namespace QwenSharp.Bench;
 /// llama.cpp (LLamaSharp 0.30.0, CPU backend) and QwenSharp on the same GGUF file, same threads, in one
 /// process, alternating run by run so both see the same machine state. Prints llama-bench style t/s for each
 /// engine and the ratio QwenSharp / llama.cpp of the min and of the median.
-/// usage: versus -m model.gguf [-p 512] [-n 128] [-t 2] [-r 3]
+/// usage: versus -m model.gguf [-p 512] [-n 128] [-t 2] [-r 3] [-b 8] [-d 0]  (-b: batched decode of that many sequences;
+/// -d: every test after that many tokens in the cache, filled once untimed, as llama-bench's --n-depth)
 /// </summary>
 public sealed class VersusLlamaCpp : IBenchmark
 {
@@ -27,20 +28,23 @@ public sealed class VersusLlamaCpp : IBenchmark
         int threads = int.Parse(Arg(args, "-t") ?? "2", CultureInfo.InvariantCulture);
         int reps = int.Parse(Arg(args, "-r") ?? "3", CultureInfo.InvariantCulture);
         int batch = int.Parse(Arg(args, "-b") ?? "0", CultureInfo.InvariantCulture);
+        int depth = int.Parse(Arg(args, "-d") ?? "0", CultureInfo.InvariantCulture);
 
         WorkerPool.SetSharedThreadCount(threads);
         using var ours = ModelFiles.Load(model);
-        var speed = new SpeedTest(ours, Math.Max(Math.Max(prompt, gen * Math.Max(batch, 1)), 16) + 16);
+        var speed = new SpeedTest(ours, depth + Math.Max(Math.Max(prompt, gen * Math.Max(batch, 1)), 16) + 16);
         // Touch every weight before llama.cpp reads the file: pages read through our huge-page mapping land in 2 MB
         // folios of the page cache, which stream 3x faster on this VM than the 4 KB pages a plain read leaves there.
         speed.TextGeneration(1);
-        using var llama = new Llama(model, Math.Max(prompt, gen) + 16, threads);
+        using var llama = new Llama(model, depth + Math.Max(prompt, gen) + 16, threads);
         Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating");
 
-        if (prompt > 0) Report($"pp{prompt}", prompt, reps, () => speed.PromptProcessing(prompt), () => llama.PromptProcessing(prompt));
+        string at = depth > 0 ? $" @ d{depth}" : "";
+        if (prompt > 0)
+            Report($"pp{prompt}{at}", prompt, reps, () => speed.PromptProcessing(prompt, depth), () => llama.PromptProcessing(prompt, depth));
         if (gen > 0)
         {
-            var (q, l) = Report($"tg{gen}", gen, reps, () => speed.TextGeneration(gen), () => llama.TextGeneration(gen));
+            var (q, l) = Report($"tg{gen}{at}", gen, reps, () => speed.TextGeneration(gen, depth), () => llama.TextGeneration(gen, depth));
             double ceiling = MemoryCeiling.ReadRate(model, threads), bytes = new FileInfo(model).Length;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"decode vs memory: {threads} threads read the file at {ceiling / 1e9:F1} GB/s now; tg median reads {q * bytes / 1e9:F1} GB/s (QwenSharp, {q * bytes / ceiling:P0}), {l * bytes / 1e9:F1} GB/s (llama.cpp, {l * bytes / ceiling:P0})"));
@@ -115,24 +119,44 @@ public sealed class VersusLlamaCpp : IBenchmark
             _vocab = _weights.Vocab.Count;
         }
 
-        public double PromptProcessing(int tokens)
+        private int _depth;
+
+        /// <summary>Positions 0..depth−1 filled once with a random prompt (untimed); later positions emptied.</summary>
+        private void Fill(int depth)
         {
-            _context.NativeHandle.MemoryClear(true);
+            if (depth != _depth)
+            {
+                _context.NativeHandle.MemoryClear(true);
+                var rng = new Random(-depth);
+                for (int start = 0; start < depth; start += 512)
+                {
+                    var fill = new LLamaBatch();
+                    for (int i = start; i < Math.Min(depth, start + 512); i++) fill.Add((LLamaToken)rng.Next(_vocab), i, LLamaSeqId.Zero, false);
+                    Check(_context.NativeHandle.Decode(fill));
+                }
+                _depth = depth;
+            }
+            _context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, depth, -1);
+        }
+
+        public double PromptProcessing(int tokens, int depth)
+        {
+            Fill(depth);
             var batch = new LLamaBatch();
             var rng = new Random(tokens);
-            for (int i = 0; i < tokens; i++) batch.Add((LLamaToken)rng.Next(_vocab), i, LLamaSeqId.Zero, i == tokens - 1);
+            for (int i = 0; i < tokens; i++) batch.Add((LLamaToken)rng.Next(_vocab), depth + i, LLamaSeqId.Zero, i == tokens - 1);
             var clock = Stopwatch.StartNew();
             Check(_context.NativeHandle.Decode(batch));
             return clock.Elapsed.TotalSeconds;
         }
 
-        public double TextGeneration(int tokens)
+        public double TextGeneration(int tokens, int depth)
         {
-            _context.NativeHandle.MemoryClear(true);
+            Fill(depth);
             var batch = new LLamaBatch();
             int next = 0;
             var clock = Stopwatch.StartNew();
-            for (int pos = 0; pos < tokens; pos++)
+            for (int pos = depth; pos < depth + tokens; pos++)
             {
                 batch.Clear();
                 batch.Add((LLamaToken)next, pos, LLamaSeqId.Zero, true);
