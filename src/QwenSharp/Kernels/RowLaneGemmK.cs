@@ -114,10 +114,7 @@ internal static unsafe class RowLaneGemmK
                         {
                             var z = Vector256<int>.Zero;
                             RowLaneGemm.Dot4(z, z, z, z, q, 256, w0, w1, w2, w3, w4, w5, w6, w7, out var i0, out var i1, out var i2, out var i3);
-                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(i0, sc));
-                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(i1, sc));
-                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(i2, sc));
-                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(i3, sc));
+                            AddScaled(isum + t, i0, i1, i2, i3, sc);
                         }
                     }
                     var d = Scales(blk, rowBytes);
@@ -197,15 +194,9 @@ internal static unsafe class RowLaneGemmK
                         {
                             // Four tokens' chains interleaved (see RowLaneGemm.Dot4), one group of 16 values at a time.
                             Half4(q, w0, w1, w2, w3, out var a0, out var a1, out var a2, out var a3);
-                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(a0, scA));
-                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(a1, scA));
-                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(a2, scA));
-                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(a3, scA));
+                            AddScaled(isum + t, a0, a1, a2, a3, scA);
                             Half4(q + 16, w4, w5, w6, w7, out a0, out a1, out a2, out a3);
-                            isum[t] = Avx2.Add(isum[t], Avx2.MultiplyLow(a0, scB));
-                            isum[t + 1] = Avx2.Add(isum[t + 1], Avx2.MultiplyLow(a1, scB));
-                            isum[t + 2] = Avx2.Add(isum[t + 2], Avx2.MultiplyLow(a2, scB));
-                            isum[t + 3] = Avx2.Add(isum[t + 3], Avx2.MultiplyLow(a3, scB));
+                            AddScaled(isum + t, a0, a1, a2, a3, scB);
                         }
                     }
                     var d = Scales(blk + 208, rowBytes);
@@ -247,6 +238,17 @@ internal static unsafe class RowLaneGemmK
         var low = Avx2.And(Avx2.ShiftRightLogical(ql.AsUInt16(), Vector128.CreateScalar((ushort)nibbleShift)).AsByte(), m4);
         var high = Avx2.And(Avx2.ShiftRightLogical(qh.AsUInt16(), Vector128.CreateScalar((ushort)highShift)).AsByte(), m2);
         return Avx2.Or(low, Avx2.ShiftLeftLogical(high.AsUInt16(), 4).AsByte());
+    }
+
+    /// <summary>isum[k] += s_k · sc for four consecutive tokens' sums (sc: the sub-block scale of each row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled(Vector256<int>* isum, Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
+        Vector256<int> sc)
+    {
+        isum[0] = Avx2.Add(isum[0], Avx2.MultiplyLow(s0, sc));
+        isum[1] = Avx2.Add(isum[1], Avx2.MultiplyLow(s1, sc));
+        isum[2] = Avx2.Add(isum[2], Avx2.MultiplyLow(s2, sc));
+        isum[3] = Avx2.Add(isum[3], Avx2.MultiplyLow(s3, sc));
     }
 
     /// <summary>Σ over 16 values for four tokens (quants 256 bytes apart): 4 vpdpbusd each of W_0..W_3 against the

@@ -50,10 +50,7 @@ internal static unsafe class RowLanePack
             return;
         }
         int blocks = cols / 32;
-        int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
-        int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
-        int stride = RowLaneGemm.Padded(count), pad = tt == count - 1 ? stride - count : 0;
-        long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
+        long tileBase = Slot(t, tokens, blocks, out int tt, out int stride, out int pad);
         byte* quants = panel + tileBase * 32;
         byte* records = panel + (long)RowLaneGemm.Padded(tokens) * blocks * 32 + tileBase * 8;
         int offset = Offset(weightType);
@@ -64,12 +61,28 @@ internal static unsafe class RowLanePack
             if (offset < 0) *(float*)(records + i * 8) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d * sum)];
             else *(int*)(records + i * 8) = -offset * sum;
             *(float*)(records + i * 8 + 4) = FloatFormats.HalfTable[FloatFormats.SingleToHalf(d)];
-            if (pad > 0)
-            {
-                new Span<byte>(quants + (i + 1) * 32, pad * 32).Clear();
-                new Span<byte>(records + (i + 1) * 8, pad * 8).Clear();
-            }
+            ClearPadding(quants + (i + 1) * 32, pad * 32, records + (i + 1) * 8, pad * 8);
         }
+    }
+
+    /// <summary>Where token <paramref name="t"/> goes: returns its tile's first slot (tile · TileTokens · blocks) and gives its
+    /// index in the tile, the tile's token stride (its count padded to whole steps), and the padding slots the token
+    /// must clear after its own (only the tile's last token has any).</summary>
+    private static long Slot(int t, int tokens, int blocks, out int tt, out int stride, out int pad)
+    {
+        int tile = t / RowLaneGemm.TileTokens;
+        tt = t % RowLaneGemm.TileTokens;
+        int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
+        stride = RowLaneGemm.Padded(count);
+        pad = tt == count - 1 ? stride - count : 0;
+        return (long)tile * RowLaneGemm.TileTokens * blocks;
+    }
+
+    private static void ClearPadding(byte* quants, int quantBytes, byte* records, int recordBytes)
+    {
+        if (quantBytes == 0) return;
+        new Span<byte>(quants, quantBytes).Clear();
+        new Span<byte>(records, recordBytes).Clear();
     }
 
     /// <summary>The K-quants' Q8_K activations (llama.cpp's rule, as <see cref="ActivationQuantizer.Q8_K"/>) in the layout
@@ -78,10 +91,7 @@ internal static unsafe class RowLanePack
     private static void TokenK(float* x, int t, int tokens, int cols, byte* panel)
     {
         int blocks = cols / 256;
-        int tile = t / RowLaneGemm.TileTokens, tt = t % RowLaneGemm.TileTokens;
-        int count = Math.Min(RowLaneGemm.TileTokens, tokens - tile * RowLaneGemm.TileTokens);
-        int stride = RowLaneGemm.Padded(count), pad = tt == count - 1 ? stride - count : 0;
-        long tileBase = (long)tile * RowLaneGemm.TileTokens * blocks;
+        long tileBase = Slot(t, tokens, blocks, out int tt, out int stride, out int pad);
         byte* quants = panel + tileBase * 256;
         byte* records = panel + (long)RowLaneGemm.Padded(tokens) * blocks * 256 + tileBase * RowLaneGemmK.RecordBytes;
         for (int b = 0; b < blocks; b++, x += 256)
@@ -91,11 +101,7 @@ internal static unsafe class RowLanePack
             short* bsums = (short*)rec;
             *(float*)(rec + 48) = BlockK(x, (sbyte*)(quants + i * 256), bsums);
             for (int j = 0; j < 8; j++) ((short*)(rec + 32))[j] = (short)(bsums[2 * j] + bsums[2 * j + 1]);
-            if (pad > 0)
-            {
-                new Span<byte>(quants + (i + 1) * 256, pad * 256).Clear();
-                new Span<byte>(rec + RowLaneGemmK.RecordBytes, pad * RowLaneGemmK.RecordBytes).Clear();
-            }
+            ClearPadding(quants + (i + 1) * 256, pad * 256, rec + RowLaneGemmK.RecordBytes, pad * RowLaneGemmK.RecordBytes);
         }
     }
 
