@@ -231,7 +231,8 @@ public static unsafe class Attention
         for (; i < n; i++) o[i] = MathF.FusedMultiplyAdd(v[i], p, o[i]);
     }
 
-    private static void Softmax(Span<float> x)
+    /// <summary>One row of scores to probabilities (max subtracted; divided by the sum), shared with <see cref="AttentionGroup"/>.</summary>
+    internal static void Softmax(Span<float> x)
     {
         float max = TensorPrimitives.Max(x);
         TensorPrimitives.Subtract(x, max, x);

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -39,14 +38,7 @@ internal static unsafe class AttentionGroup
             int n = Math.Min(blockSize, length - j0);
             for (int g = 0; g < group; g++) Scores(q + (long)g * d, d, k, stride, n, scale, scores + (long)g * length + j0);
         }
-        for (int g = 0; g < group; g++)
-        {
-            var row = new Span<float>(scores + (long)g * length, length);
-            float max = TensorPrimitives.Max(row);
-            TensorPrimitives.Subtract(row, max, row);
-            TensorPrimitives.Exp(row, row);
-            TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
-        }
+        for (int g = 0; g < group; g++) Attention.Softmax(new Span<float>(scores + (long)g * length, length));
         new Span<float>(o, group * d).Clear();
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
