@@ -14,6 +14,14 @@ public sealed record ServerOptions
     public string? ApiKey { get; init; }
     public int? MaxModelLen { get; init; }
     public int? MaxNumSeqs { get; init; }
+    /// <summary>--max-num-batched-tokens: decode tokens plus prompt chunks computed in one step (the engine's default when null).</summary>
+    public int? MaxNumBatchedTokens { get; init; }
+    /// <summary>--block-size: token slots per KV-cache block (the engine's default when null).</summary>
+    public int? BlockSize { get; init; }
+    /// <summary>--enable-prefix-caching / --no-enable-prefix-caching (on by default, as in vLLM V1).</summary>
+    public bool EnablePrefixCaching { get; init; } = true;
+    /// <summary>Bytes of KV cache, from VLLM_CPU_KVCACHE_SPACE (GiB, vLLM's CPU backend's setting); the engine's default when null.</summary>
+    public long? KvCacheBytes { get; init; }
     /// <summary>--chat-template: a Jinja file replacing the model's own template.</summary>
     public string? ChatTemplate { get; init; }
     /// <summary>--generation-config: "auto" takes sampling defaults from generation_config.json, "vllm" uses vLLM's.</summary>

@@ -14,7 +14,7 @@ public sealed class ServeCommand : ICliCommand
 {
     public string Name => "serve";
     public string Summary => "Serve a model over an OpenAI-compatible (vLLM-style) and Ollama HTTP API";
-    public IReadOnlyList<string> Flags => [];
+    public IReadOnlyList<string> Flags => ["--enable-prefix-caching", "--no-enable-prefix-caching"];
 
     public string Usage => """
         qwensharp serve --model <folder|file.gguf|hub name> [options]
@@ -24,9 +24,14 @@ public sealed class ServeCommand : ICliCommand
           --api-key K              require 'Authorization: Bearer K' on every route but /health (or QWENSHARP_API_KEY)
           --max-model-len L        context length per sequence (default: the model's)
           --max-num-seqs S         sequences run together per step (default: the engine's)
+          --max-num-batched-tokens N  tokens computed per step, decode tokens plus prompt chunks (default 512; at
+                                   least --max-num-seqs): smaller keeps running streams smoother while prompts arrive
+          --block-size B           token slots per KV-cache block: 1, 8, 16, 32, 64 or 128 (default 16)
+          --no-enable-prefix-caching  recompute every prompt (prefix caching is on by default; --enable-prefix-caching)
           --chat-template F        a Jinja chat template file replacing the model's own
           --generation-config M    'auto' (sampling defaults from generation_config.json) or 'vllm' (vLLM's defaults)
           --allowed-origins O      enable CORS for these origins (repeatable, comma list or JSON list; '*' for any)
+        Environment: VLLM_CPU_KVCACHE_SPACE=G sets the KV cache to G GiB (default 2), as for vLLM's CPU backend.
         Routes: /v1/chat/completions, /v1/completions, /v1/models, /tokenize, /detokenize, /health, /version,
         /metrics, and Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/version.
         """;
@@ -61,6 +66,16 @@ public sealed class ServeCommand : ICliCommand
         string? apiKey = args.Get("--api-key") ?? Environment.GetEnvironmentVariable("QWENSHARP_API_KEY");
         int maxModelLen = args.GetInt("--max-model-len", 0, 1);
         int maxNumSeqs = args.GetInt("--max-num-seqs", 0, 1, 4096);
+        int maxBatched = args.GetInt("--max-num-batched-tokens", 0, 1, 1 << 20);
+        if (maxBatched > 0 && maxBatched < Math.Max(maxNumSeqs, 1))
+            throw new CliException($"Option --max-num-batched-tokens ({maxBatched}) must be at least --max-num-seqs ({maxNumSeqs}), so every running sequence can decode in each step.");
+        int blockSize = args.GetInt("--block-size", 0, 1, 128);
+        if (blockSize > 0 && blockSize is not (1 or 8 or 16 or 32 or 64 or 128))
+            throw new CliException($"Option --block-size must be 1, 8, 16, 32, 64 or 128, got {blockSize}.");
+        bool prefixOn = args.Flag("--enable-prefix-caching"), prefixOff = args.Flag("--no-enable-prefix-caching");
+        if (prefixOn && prefixOff)
+            throw new CliException("Options --enable-prefix-caching and --no-enable-prefix-caching contradict each other; give one.");
+        long? kvCacheBytes = KvCacheSpace(Environment.GetEnvironmentVariable("VLLM_CPU_KVCACHE_SPACE"));
         string? chatTemplate = args.Get("--chat-template");
         if (chatTemplate != null && !File.Exists(chatTemplate))
             throw new CliException($"Chat template file '{chatTemplate}' does not exist.");
@@ -80,10 +95,24 @@ public sealed class ServeCommand : ICliCommand
             ApiKey = apiKey,
             MaxModelLen = maxModelLen > 0 ? maxModelLen : null,
             MaxNumSeqs = maxNumSeqs > 0 ? maxNumSeqs : null,
+            MaxNumBatchedTokens = maxBatched > 0 ? maxBatched : null,
+            BlockSize = blockSize > 0 ? blockSize : null,
+            EnablePrefixCaching = !prefixOff,
+            KvCacheBytes = kvCacheBytes,
             ChatTemplate = chatTemplate,
             GenerationConfig = generationConfig,
             AllowedOrigins = origins,
         };
+    }
+
+    /// <summary>VLLM_CPU_KVCACHE_SPACE (GiB, as vLLM's CPU backend reads it) in bytes; null when unset or empty.</summary>
+    public static long? KvCacheSpace(string? gib)
+    {
+        if (string.IsNullOrWhiteSpace(gib)) return null;
+        if (!double.TryParse(gib, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double g)
+            || !(g > 0) || g > 1 << 20)
+            throw new CliException($"VLLM_CPU_KVCACHE_SPACE must be a positive number of GiB, got '{gib}'.");
+        return (long)(g * (1L << 30));
     }
 
     /// <summary>"a,b", or a JSON list as vLLM takes for --allowed-origins ('["*"]').</summary>

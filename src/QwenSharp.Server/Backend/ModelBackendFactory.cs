@@ -12,10 +12,15 @@ public static class ModelBackendFactory
         string path = File.Exists(options.Model) || Directory.Exists(options.Model)
             ? options.Model
             : ModelLocator.Locate(options.Model, HubOptions.FromEnvironment(), DownloadProgressPrinter.ForConsoleError()).Path;
+        var defaults = new EngineOptions();
         var engine = new EngineOptions
         {
             MaxModelLen = options.MaxModelLen,
             MaxNumSeqs = options.MaxNumSeqs ?? 16,
+            MaxNumBatchedTokens = options.MaxNumBatchedTokens ?? defaults.MaxNumBatchedTokens,
+            BlockSize = options.BlockSize ?? defaults.BlockSize,
+            EnablePrefixCaching = options.EnablePrefixCaching,
+            KvCacheBytes = options.KvCacheBytes ?? defaults.KvCacheBytes,
         };
         var model = LoadedModel.Load(path, engine, options.ChatTemplate, useGenerationConfig: options.GenerationConfig != "vllm");
         return new LoadedModelBackend(model, options.Model);
