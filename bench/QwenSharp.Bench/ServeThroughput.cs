@@ -16,7 +16,7 @@ namespace QwenSharp.Bench;
 /// aggregate generated tokens/s, time to first token and inter-token latency percentiles, for each N.
 /// Each N runs <c>-r</c> rounds (default 3); the table gives the median round's tokens/s and the spread, and the
 /// latency percentiles over all rounds.
-/// usage: serve -m model.gguf [-c 1,4,8,16] [-n 64] [-p 32] [-t 2] [-r 3]
+/// usage: serve -m model.gguf [-c 1,4,8,16] [-n 64] [-p 32] [-t 2] [-r 3] [-B tokens per step (--max-num-batched-tokens)]
 /// </summary>
 public sealed class ServeThroughput : IBenchmark
 {
@@ -31,15 +31,16 @@ public sealed class ServeThroughput : IBenchmark
         int promptWords = int.Parse(Arg(args, "-p") ?? "32", CultureInfo.InvariantCulture);
         int threads = int.Parse(Arg(args, "-t") ?? "2", CultureInfo.InvariantCulture);
         int rounds = int.Parse(Arg(args, "-r") ?? "3", CultureInfo.InvariantCulture);
+        int stepTokens = int.Parse(Arg(args, "-B") ?? ServerOptions.DefaultMaxNumBatchedTokens.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         WorkerPool.SetSharedThreadCount(threads);
 
-        var loaded = LoadedModel.Load(model, new EngineOptions { MaxNumSeqs = clients.Max(), KvCacheBytes = 1L << 30 });
+        var loaded = LoadedModel.Load(model, new EngineOptions { MaxNumSeqs = clients.Max(), KvCacheBytes = 1L << 30, MaxNumBatchedTokens = stepTokens });
         var backend = new LoadedModelBackend(loaded, "bench");
         var app = QwenServer.Build(new ServerOptions { Host = "127.0.0.1", Port = 0, ServedModelNames = ["bench"] }, backend,
             b => b.Logging.ClearProviders());
         app.StartAsync().GetAwaiter().GetResult();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromMinutes(30) };
-        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {gen} tokens per request, prompt of {promptWords} words");
+        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {gen} tokens per request, prompt of {promptWords} words, up to {stepTokens} tokens a step");
         Console.WriteLine($"| clients | tokens/s (all), median of {rounds} | min-max | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms |");
         Console.WriteLine("| ------: | ------------------------: | ------: | ----------: | ----------: | ---------: | ---------: |");
         // Warm-up: every client count once, so that the code each count runs is compiled and tiered up before it is

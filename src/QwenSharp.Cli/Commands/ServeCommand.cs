@@ -24,7 +24,7 @@ public sealed class ServeCommand : ICliCommand
           --api-key K              require 'Authorization: Bearer K' on every route but /health (or QWENSHARP_API_KEY)
           --max-model-len L        context length per sequence (default: the model's)
           --max-num-seqs S         sequences run together per step (default: the engine's)
-          --max-num-batched-tokens N  tokens computed per step, decode tokens plus prompt chunks (default 512; at
+          --max-num-batched-tokens N  tokens computed per step, decode tokens plus prompt chunks (default 256; at
                                    least --max-num-seqs): smaller keeps running streams smoother while prompts arrive
           --block-size B           token slots per KV-cache block: 1, 8, 16, 32, 64 or 128 (default 16)
           --no-enable-prefix-caching  recompute every prompt (prefix caching is on by default; --enable-prefix-caching)

@@ -17,7 +17,7 @@ public static class ModelBackendFactory
         {
             MaxModelLen = options.MaxModelLen,
             MaxNumSeqs = options.MaxNumSeqs ?? 16,
-            MaxNumBatchedTokens = options.MaxNumBatchedTokens ?? defaults.MaxNumBatchedTokens,
+            MaxNumBatchedTokens = options.MaxNumBatchedTokens ?? ServerOptions.DefaultMaxNumBatchedTokens,
             BlockSize = options.BlockSize ?? defaults.BlockSize,
             EnablePrefixCaching = options.EnablePrefixCaching,
             KvCacheBytes = options.KvCacheBytes ?? defaults.KvCacheBytes,

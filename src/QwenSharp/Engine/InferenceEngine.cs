@@ -46,12 +46,13 @@ public sealed class InferenceEngine : IDisposable
         if (MaxModelLen > numBlocks * options.BlockSize)
             throw new ArgumentException($"max_model_len {MaxModelLen} needs {MaxModelLen * bytesPerToken / (1 << 20)} MiB of KV cache; the cache holds {numBlocks * options.BlockSize} tokens ({options.KvCacheBytes / (1 << 20)} MiB).");
         _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, numBlocks, options.BlockSize);
+        MaxNumBatchedTokens = Math.Max(options.MaxNumBatchedTokens, options.MaxNumSeqs);
         _scheduler = new Scheduler(new SchedulerOptions
         {
             NumBlocks = numBlocks,
             BlockSize = options.BlockSize,
             MaxNumSeqs = options.MaxNumSeqs,
-            MaxNumBatchedTokens = Math.Max(options.MaxNumBatchedTokens, options.MaxNumSeqs),
+            MaxNumBatchedTokens = MaxNumBatchedTokens,
             MaxModelLen = MaxModelLen,
             EnablePrefixCaching = options.EnablePrefixCaching,
         });
@@ -61,6 +62,8 @@ public sealed class InferenceEngine : IDisposable
 
     public Qwen2Model Model => _model;
     public int MaxModelLen { get; }
+    /// <summary>Tokens computed in one step at most (decode tokens plus prompt chunks).</summary>
+    public int MaxNumBatchedTokens { get; }
     public long KvCacheBytes => _cache.Bytes;
 
     /// <summary>Why a request of this size can never run (naming both counts and the limit), or null.</summary>

@@ -83,5 +83,15 @@ public class ServeOptionsTests
         for (int run = 0; run < 2; run++)
             await foreach (var _ in model.GenerateAsync(prompt, model.Resolve(greedy, prompt.Length))) { }
         Assert.Equal(expectedHits, model.Engine.Stats.PrefixHitTokens);
+        Assert.Equal(64, model.Engine.MaxNumBatchedTokens);
+    }
+
+    [Fact]
+    public void TheServersStepSizeDefaultsTo256()
+    {
+        var options = Read("--model", TinyModels.Gguf("gqa7", GgmlType.Q8_0)) with { KvCacheBytes = 8 << 20 };
+        using var backend = (LoadedModelBackend)ModelBackendFactory.Create(options);
+        Assert.Equal(Server.ServerOptions.DefaultMaxNumBatchedTokens, backend.Model.Engine.MaxNumBatchedTokens);
+        Assert.Equal(256, Server.ServerOptions.DefaultMaxNumBatchedTokens);
     }
 }
