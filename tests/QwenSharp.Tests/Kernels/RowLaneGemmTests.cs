@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using QwenSharp.Kernels;
 using QwenSharp.Tensors;
@@ -18,6 +19,39 @@ public class RowLaneGemmTests
         foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K })
             Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(type));
         Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
+    }
+
+    /// <summary>The 512-bit Q8_0 transposition (what AVX-512 machines run) against the two 256-bit transposes and the
+    /// sign flips it replaced (what AVX2-only machines still run), register for register, on random rows at an odd
+    /// stride.</summary>
+    [Fact]
+    public unsafe void WideTransposeEqualsTheNarrowOne()
+    {
+        if (!Avx512F.IsSupported) return; // only the narrow path exists on this CPU
+        var rng = new Random(11);
+        const int rowBytes = 34 * 3 + 5;
+        var rows = new byte[rowBytes * 8 + 64];
+        for (int trial = 0; trial < 20; trial++)
+        {
+            rng.NextBytes(rows);
+            fixed (byte* p = rows)
+            {
+                byte* at = p + trial % 7;
+                RowLaneGemm.Transpose32Flipped(at, rowBytes, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+                RowLaneGemm.Transpose16(at, rowBytes, out var n0, out var n1, out var n2, out var n3);
+                RowLaneGemm.Transpose16(at + 16, rowBytes, out var n4, out var n5, out var n6, out var n7);
+                var flip = Vector256.Create((byte)0x80);
+                var wide = new[] { w0, w1, w2, w3, w4, w5, w6, w7 };
+                var narrow = new[] { n0, n1, n2, n3, n4, n5, n6, n7 };
+                for (int g = 0; g < 8; g++)
+                {
+                    Assert.Equal(narrow[g] ^ flip, wide[g]);
+                    for (int r = 0; r < 8; r++) // lane r of register g: bytes 4g..4g+3 of row r, sign bit flipped
+                        for (int k = 0; k < 4; k++)
+                            Assert.Equal((byte)(at[r * rowBytes + 4 * g + k] ^ 0x80), wide[g].GetElement(4 * r + k));
+                }
+            }
+        }
     }
 
     /// <summary>The packer's 8-lane Q8_0 against <see cref="ActivationQuantizer"/> (itself checked byte for byte
