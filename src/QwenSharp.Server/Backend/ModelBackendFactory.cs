@@ -16,7 +16,7 @@ public static class ModelBackendFactory
         var engine = new EngineOptions
         {
             MaxModelLen = options.MaxModelLen,
-            MaxNumSeqs = options.MaxNumSeqs ?? 16,
+            MaxNumSeqs = options.MaxNumSeqs ?? defaults.MaxNumSeqs,
             MaxNumBatchedTokens = options.MaxNumBatchedTokens ?? ServerOptions.DefaultMaxNumBatchedTokens,
             BlockSize = options.BlockSize ?? defaults.BlockSize,
             EnablePrefixCaching = options.EnablePrefixCaching,

@@ -217,12 +217,10 @@ internal static unsafe class RowLaneGemm
         out Vector256<byte> d0, out Vector256<byte> d1, out Vector256<byte> d2, out Vector256<byte> d3,
         out Vector256<byte> d4, out Vector256<byte> d5, out Vector256<byte> d6, out Vector256<byte> d7)
     {
-        var flip = Vector512.Create((byte)0x80).AsInt32();
-        // Shuffle4x128 with control 0b11_01_10_00 takes lanes 0, 2, 1, 3: (r lo, r+4 lo, r hi, r+4 hi).
-        var l0 = Avx512F.Xor(Avx512F.Shuffle4x128(Pair(p, p + 4 * rowBytes), Pair(p, p + 4 * rowBytes), 0xD8), flip);
-        var l1 = Avx512F.Xor(Avx512F.Shuffle4x128(Pair(p + rowBytes, p + 5 * rowBytes), Pair(p + rowBytes, p + 5 * rowBytes), 0xD8), flip);
-        var l2 = Avx512F.Xor(Avx512F.Shuffle4x128(Pair(p + 2 * rowBytes, p + 6 * rowBytes), Pair(p + 2 * rowBytes, p + 6 * rowBytes), 0xD8), flip);
-        var l3 = Avx512F.Xor(Avx512F.Shuffle4x128(Pair(p + 3 * rowBytes, p + 7 * rowBytes), Pair(p + 3 * rowBytes, p + 7 * rowBytes), 0xD8), flip);
+        var l0 = FlippedPair(p, rowBytes, 0);
+        var l1 = FlippedPair(p, rowBytes, 1);
+        var l2 = FlippedPair(p, rowBytes, 2);
+        var l3 = FlippedPair(p, rowBytes, 3);
         var t0 = Avx512F.UnpackLow(l0, l1).AsInt64();
         var t1 = Avx512F.UnpackHigh(l0, l1).AsInt64();
         var t2 = Avx512F.UnpackLow(l2, l3).AsInt64();
@@ -237,9 +235,15 @@ internal static unsafe class RowLaneGemm
         d3 = u3.GetLower(); d7 = Avx512F.ExtractVector256(u3, 1);
     }
 
+    /// <summary>Rows r and r+4's 32 bytes in one register, sign bits flipped, 128-bit lanes in the order
+    /// (r lo, r+4 lo, r hi, r+4 hi): Shuffle4x128's control 0b11_01_10_00 takes lanes 0, 2, 1, 3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Pair(byte* a, byte* b) =>
-        Avx512F.InsertVector256(Avx.LoadVector256((int*)a).ToVector512Unsafe(), Avx.LoadVector256((int*)b), 1);
+    private static Vector512<int> FlippedPair(byte* p, long rowBytes, int r)
+    {
+        var both = Avx512F.InsertVector256(Avx.LoadVector256((int*)(p + r * rowBytes)).ToVector512Unsafe(),
+            Avx.LoadVector256((int*)(p + (r + 4) * rowBytes)), 1);
+        return Avx512F.Xor(Avx512F.Shuffle4x128(both, both, 0xD8), Vector512.Create((byte)0x80).AsInt32());
+    }
 
     /// <summary>Q8_0: q = w + 128 (the sign bit flipped), offset 128.</summary>
     private struct Q8_0Rows : IRowBlock
