@@ -14,4 +14,5 @@ public sealed record EngineOptions
     /// <summary>Token slots per KV block.</summary>
     public int BlockSize { get; init; } = 16;
     public bool EnablePrefixCaching { get; init; } = true;
+
 }

@@ -28,6 +28,14 @@ public sealed class InferenceEngine : IDisposable
     private readonly ForwardBatch _batch = new();
     private readonly List<SequenceOutcome> _outcomes = new();
     private readonly SamplingScratch _scratch = new();
+    private readonly List<long> _stepIds = new();
+    private readonly TaskCompletionSource<Exception> _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _vocabSize;
+    private int _inFlight;
+    private int _failedSteps;
+    private const int MaxFailedStepsInARow = 8;
+    /// <summary>Called on the loop thread before each forward; tests make a step fail through it.</summary>
+    internal Action<StepPlan>? BeforeForward;
     private volatile bool _stopping;
     private long _promptTokens, _generatedTokens, _steps;
 
@@ -38,6 +46,7 @@ public sealed class InferenceEngine : IDisposable
         _model = model;
         _decoders = decoders;
         var c = model.Config;
+        _vocabSize = c.VocabSize;
         long bytesPerToken = 2L * c.NumHiddenLayers * c.NumKeyValueHeads * c.HeadDim * sizeof(float);
         int maxModelLen = options.MaxModelLen ?? c.MaxPositionEmbeddings;
         long tokens = Math.Max(options.KvCacheBytes / bytesPerToken, Math.Min(maxModelLen, 4096));
@@ -73,21 +82,41 @@ public sealed class InferenceEngine : IDisposable
         _scheduler.PrefixCache?.QueriedTokens ?? 0, _scheduler.PrefixCache?.HitTokens ?? 0,
         Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _generatedTokens), _scheduler.NumPreemptions, Interlocked.Read(ref _steps));
 
+    /// <summary>The error that stopped the engine loop, or null while it runs (or after a clean shutdown).</summary>
+    public Exception? Fault { get; private set; }
+
+    /// <summary>Completes, with <see cref="Fault"/>, when the loop dies of an internal error; never otherwise.</summary>
+    public Task<Exception> Faulted => _faulted.Task;
+
+    /// <summary>Sequences accepted and not yet finished (running plus waiting).</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     /// <summary>
     /// Generates one sequence for <paramref name="prompt"/>. The stream ends with an event whose Result is set.
-    /// A request that can never fit throws <see cref="RequestRefusedException"/> here, before anything runs.
+    /// A request that can never fit throws <see cref="RequestRefusedException"/> here, before anything runs;; a
+    /// stopped engine throws
+    /// <see cref="EngineFailedException"/> (after an internal error) or ObjectDisposedException.
     /// </summary>
     public IAsyncEnumerable<GenerationEvent> GenerateAsync(IReadOnlyList<int> prompt, ResolvedSamplingParams parameters,
         int sequenceIndex = 0, CancellationToken cancellationToken = default)
     {
+        if (Fault is { } fault) throw new EngineFailedException("The inference engine stopped after an internal error; the server must be restarted.", fault);
         ObjectDisposedException.ThrowIf(_stopping, this);
         if (prompt.Count == 0) throw new ArgumentException("The prompt has no tokens.");
+        for (int i = 0; i < prompt.Count; i++)
+            if ((uint)prompt[i] >= (uint)_vocabSize)
+                throw new ArgumentOutOfRangeException(nameof(prompt), prompt[i], $"Prompt token {i} is {prompt[i]}, outside the model's {_vocabSize} embedding rows (ids 0 to {_vocabSize - 1}).");
         if (Refusal(prompt.Count, parameters.MaxTokens) is { } refusal)
             throw new RequestRefusedException(refusal, prompt.Count, parameters.MaxTokens, MaxModelLen);
-        parameters.CheckVocabulary(_model.Config.VocabSize);
-        var request = new Request(prompt.ToArray(), parameters, sequenceIndex);
+        parameters.CheckVocabulary(_vocabSize);
+        Interlocked.Increment(ref _inFlight);
+        var request = new Request(prompt.ToArray(), parameters, sequenceIndex, () => Interlocked.Decrement(ref _inFlight));
         _incoming.Enqueue(request);
-        _wake.Release();
+        // The loop may have stopped between the checks above and the enqueue: it will not drain the queue again.
+        if (_stopping)
+            request.Complete(Fault is { } f ? new EngineFailedException("The inference engine stopped after an internal error.", f)
+                : new OperationCanceledException("The engine shut down before the request started."));
+        else _wake.Release();
         return Read(request, cancellationToken);
     }
 
@@ -112,11 +141,18 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <remarks>
+    /// Failures stay with the requests they concern: a request whose set-up fails is failed alone (Admit), a
+    /// sequence whose sampling or decoding throws is failed alone (Step), and a forward that throws fails the
+    /// step's sequences, after which the scheduler forgets the step and serves everyone else (FailStep). Only
+    /// a failure of that recovery itself stops the loop: then <see cref="Fault"/> is set, every request is
+    /// failed, new ones are refused, and <see cref="Faulted"/> completes so a server can report and exit.
+    /// </remarks>
     private void Loop()
     {
-        while (!_stopping)
+        try
         {
-            try
+            while (!_stopping)
             {
                 Admit();
                 DropAborted();
@@ -131,12 +167,27 @@ public sealed class InferenceEngine : IDisposable
                     _wake.Wait(10);
                     continue;
                 }
-                Step(plan);
+                try
+                {
+                    Step(plan);
+                    _failedSteps = 0;
+                }
+                catch (Exception e) when (!_stopping)
+                {
+                    FailStep(e);
+                    // An engine whose every step fails serves nothing: it stops, so health says so and a
+                    // supervisor can restart the process.
+                    if (++_failedSteps >= MaxFailedStepsInARow) throw new EngineFailedException($"{MaxFailedStepsInARow} steps in a row failed.", e);
+                }
             }
-            catch (Exception e) when (!_stopping)
-            {
-                FailAll(e);
-            }
+        }
+        catch (Exception e)
+        {
+            Fault = e;
+            _stopping = true;
+            FailAll(new EngineFailedException("The inference engine stopped after an internal error; the server must be restarted.", e));
+            _faulted.TrySetResult(e);
+            return;
         }
         FailAll(new OperationCanceledException("The engine shut down before the request finished."));
     }
@@ -173,9 +224,14 @@ public sealed class InferenceEngine : IDisposable
 
     private void Step(StepPlan plan)
     {
+        _stepIds.Clear();
         _batch.Clear();
         foreach (var s in plan.Sequences)
+        {
+            _stepIds.Add(s.SequenceId);
             _batch.Add(s.Tokens, s.FirstPosition, s.BlockTable, s.WantsLogits ? LogitsWanted.Last : LogitsWanted.None);
+        }
+        BeforeForward?.Invoke(plan);
         var logits = _model.Forward(_batch, _cache);
         Interlocked.Increment(ref _steps);
 
@@ -189,7 +245,19 @@ public sealed class InferenceEngine : IDisposable
                 continue;
             }
             var r = _active[s.SequenceId];
-            var step = r.State!.Accept(logits.Slice(row++ * vocab, vocab));
+            StepResult step;
+            try
+            {
+                step = r.State!.Accept(logits.Slice(row++ * vocab, vocab));
+            }
+            catch (Exception e)
+            {
+                // This sequence's sampling, decoding or stop matching failed: it ends alone, the step goes on.
+                _outcomes.Add(new SequenceOutcome(s.SequenceId, null, true));
+                _active.Remove(s.SequenceId);
+                r.Complete(new EngineFailedException($"Sampling failed for sequence {s.SequenceId}.", e));
+                continue;
+            }
             Interlocked.Increment(ref _generatedTokens);
             var result = step.IsFinished ? r.State.ToResult() : null;
             r.Events.Writer.TryWrite(new GenerationEvent(step.TokenId, step.TextDelta, step.Logprob, result)
@@ -206,15 +274,37 @@ public sealed class InferenceEngine : IDisposable
         _scheduler.Update(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_outcomes));
     }
 
-    private void FailAll(Exception e)
+    /// <summary>
+    /// A step failed where it cannot be told which sequence caused it (the forward, or the scheduler's books):
+    /// its sequences fail, the scheduler forgets the step, and the loop goes on with everyone else.
+    /// </summary>
+    private void FailStep(Exception e)
     {
-        foreach (var (id, r) in _active)
+        _scheduler.CancelStep();
+        var error = new EngineFailedException("The model failed while computing a step that included this request.", e);
+        foreach (long id in _stepIds)
         {
             _scheduler.Abort(id);
-            r.Complete(e);
+            if (_active.Remove(id, out var r)) r.Complete(error);
+        }
+    }
+
+    /// <summary>Ends every request with <paramref name="e"/>; the streams are closed before the scheduler's books are
+    /// touched, so even books broken by the failure that got here cannot leave a client waiting.</summary>
+    private void FailAll(Exception e)
+    {
+        foreach (var r in _active.Values) r.Complete(e);
+        while (_incoming.TryDequeue(out var r)) r.Complete(e);
+        while (_aborts.TryDequeue(out var r)) r.Complete(e);
+        try
+        {
+            foreach (long id in _active.Keys) _scheduler.Abort(id);
+        }
+        catch (Exception) when (Fault is not null)
+        {
+            // The engine is stopping for good; its books no longer matter.
         }
         _active.Clear();
-        while (_incoming.TryDequeue(out var r)) r.Complete(e);
     }
 
     /// <summary>Stops the loop; requests still running end with an OperationCanceledException.</summary>
@@ -227,20 +317,24 @@ public sealed class InferenceEngine : IDisposable
         _wake.Dispose();
     }
 
-    private sealed class Request(int[] prompt, ResolvedSamplingParams parameters, int sequenceIndex)
+    private sealed class Request(int[] prompt, ResolvedSamplingParams parameters, int sequenceIndex, Action onDone)
     {
+        private int _completed;
+
         public int[] Prompt { get; } = prompt;
         public ResolvedSamplingParams Parameters { get; } = parameters;
         public int SequenceIndex { get; } = sequenceIndex;
         public Channel<GenerationEvent> Events { get; } = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         public GenerationState? State { get; set; }
         public long? SequenceId { get; set; }
-        public volatile bool Done;
+        public bool Done => Volatile.Read(ref _completed) != 0;
 
+        /// <summary>Ends the stream (with <paramref name="error"/> when it failed); the first call counts, later ones are no-ops.</summary>
         public void Complete(Exception? error)
         {
-            Done = true;
+            if (Interlocked.Exchange(ref _completed, 1) != 0) return;
             Events.Writer.TryComplete(error);
+            onDone();
         }
     }
 }

@@ -177,6 +177,22 @@ public sealed class Scheduler
         }
     }
 
+    /// <summary>
+    /// Forgets the pending plan after its forward failed: nothing of the step is recorded, so its sequences stay
+    /// where they were (the tokens they were to compute are still uncomputed, no block of theirs is offered to the
+    /// prefix cache) and the next <see cref="Schedule"/> may run. The engine then aborts the sequences it fails.
+    /// False when no plan was pending.
+    /// </summary>
+    public bool CancelStep()
+    {
+        if (!_planPending) return false;
+        _planPending = false;
+        foreach (var seq in _scheduled) seq.ScheduledTokens = 0;
+        _scheduled.Clear();
+        _plan.Clear();
+        return true;
+    }
+
     /// <summary>Drops a sequence (its client went away) and frees its blocks now. False when unknown or already finished.</summary>
     public bool Abort(long sequenceId)
     {

@@ -39,16 +39,19 @@ public sealed record ResolvedSamplingParams
 
     /// <summary>
     /// Refuses token ids the model does not have (vLLM answers such logit_bias or stop_token_ids with a 400),
-    /// naming the parameter, the id and the vocabulary size.
+    /// naming the parameter, the id and the valid range. <paramref name="isToken"/>, when given, also refuses ids
+    /// inside the range that name no token (the padding rows between the tokenizer's size and the embedding's).
     /// </summary>
-    public void CheckVocabulary(int vocabularySize)
+    public void CheckVocabulary(int vocabularySize, Func<int, bool>? isToken = null)
     {
-        foreach (int id in LogitBias.Keys)
-            if (id >= vocabularySize)
-                throw new SamplingParameterException("logit_bias", $"logit_bias token id {id} is outside the vocabulary of {vocabularySize} tokens (ids 0 to {vocabularySize - 1}).");
-        foreach (int id in StopTokenIds)
-            if (id >= vocabularySize)
-                throw new SamplingParameterException("stop_token_ids", $"stop_token_ids token id {id} is outside the vocabulary of {vocabularySize} tokens (ids 0 to {vocabularySize - 1}).");
+        foreach (int id in LogitBias.Keys) Check(id, "logit_bias");
+        foreach (int id in StopTokenIds) Check(id, "stop_token_ids");
+
+        void Check(int id, string param)
+        {
+            if ((uint)id >= (uint)vocabularySize || (isToken != null && !isToken(id)))
+                throw new SamplingParameterException(param, $"{param} token id {id} is not a token of this model (ids 0 to {vocabularySize - 1}).");
+        }
     }
 
     /// <summary>This record as JSON with vLLM's snake_case names.</summary>

@@ -40,6 +40,31 @@ public class SchedulerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AFailedStepIsForgottenTheFailedSequenceLeavesAndTheOthersFinishAsIfItNeverRan()
+    {
+        var d = new SchedulerDriver(Options(budget: 16));
+        var shared = Prompt(3, 12);
+        long a = d.Submit(shared.Concat(Prompt(4, 5)).ToArray(), maxTokens: 6);
+        long b = d.Submit(Prompt(5, 7), maxTokens: 6);
+        d.Step();
+        long c = d.Submit(shared.Concat(Prompt(6, 9)).ToArray(), maxTokens: 6); // finds a's prefix blocks in the cache
+
+        // The step's forward "runs" (the fake model writes its KV) and then fails: the engine cancels the step.
+        var plan = d.Scheduler.Schedule();
+        Assert.Contains(plan.Sequences, s => s.SequenceId == c);
+        d.Model.Execute(plan, id => [.. d.Prompt(id), .. d.Output(id)]);
+        Assert.True(d.Scheduler.CancelStep());
+        Assert.False(d.Scheduler.CancelStep()); // nothing pending any more
+        SchedulerInvariants.Check(d.Scheduler);
+        d.Abort(c);
+
+        d.RunUntilIdle();
+        Assert.Equal(new HashSet<long> { a, b }, d.Finished);
+        d.AssertOutputsMatchReference();
+        SchedulerInvariants.AssertAllFree(d.Scheduler);
+    }
+
+    [Fact]
     public void ALongPromptIsComputedInChunksWithinTheTokenBudget()
     {
         var d = new SchedulerDriver(Options(budget: 8, maxSeqs: 4));

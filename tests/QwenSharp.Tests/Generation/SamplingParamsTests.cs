@@ -153,6 +153,10 @@ public class SamplingParamsTests
         Assert.Contains("10", e.Message);
         var s = new SamplingParams { StopTokenIds = [99] }.Resolve();
         Assert.Equal("stop_token_ids", Assert.Throws<SamplingParameterException>(() => s.CheckVocabulary(50)).ParamName);
+        // Ids that name no token (padding rows past the tokenizer) are refused as well.
+        var e2 = Assert.Throws<SamplingParameterException>(() => s.CheckVocabulary(200, id => id < 90));
+        Assert.Contains("99", e2.Message);
+        s.CheckVocabulary(200, id => id < 100);
     }
 
     [Fact]
