@@ -84,11 +84,14 @@ public sealed class CliArgs
     public string Required(string name, string? alias = null) =>
         Get(name, alias) ?? throw new CliException($"Option {name} is required.");
 
-    public int GetInt(string name, int defaultValue, int min = int.MinValue, int max = int.MaxValue, string? alias = null)
+    public int GetInt(string name, int defaultValue, int min = int.MinValue, int max = int.MaxValue, string? alias = null) =>
+        (int)GetLong(name, defaultValue, min, max, alias);
+
+    public long GetLong(string name, long defaultValue, long min = long.MinValue, long max = long.MaxValue, string? alias = null)
     {
         string? s = Get(name, alias);
         if (s == null) return defaultValue;
-        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+        if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
             throw new CliException($"Option {name} must be an integer, got '{s}'.");
         if (v < min || v > max)
             throw new CliException($"Option {name} must be between {min} and {max}, got {v}.");

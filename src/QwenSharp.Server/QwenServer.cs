@@ -28,6 +28,7 @@ public static class QwenServer
             if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port);
             else if (options.Host == "localhost") k.ListenLocalhost(options.Port);
             else throw new ArgumentException($"--host must be an IP address or 'localhost', got '{options.Host}'.");
+            ServerLimits.Apply(k.Limits, options);
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
         if (options.AllowedOrigins.Count > 0) builder.Services.AddCors();
@@ -41,6 +42,8 @@ public static class QwenServer
 
         app.Use((http, next) => HandleErrors(http, next, ctx));
         app.UseStatusCodePages(StatusCodePage);
+        var hosts = new HostFilter(options.Host, options.AllowedHosts);
+        app.Use((http, next) => hosts.Refusal(http.Request) is { } refusal ? WriteError(http, 403, refusal, null) : next(http));
         if (options.AllowedOrigins.Count > 0)
             app.UseCors(p =>
             {
@@ -55,6 +58,13 @@ public static class QwenServer
                 : WriteError(http, 401, "Invalid or missing API key: send 'Authorization: Bearer <key>'.", null));
         }
         MapRoutes(app, ctx);
+        // An engine that died serves nothing: /health says so at once, and the server stops once in-flight responses
+        // are closed, so that `qwensharp serve` exits non-zero and a supervisor restarts it.
+        backend.Stopped.ContinueWith(_ =>
+        {
+            logger.LogCritical("{Failure} Stopping the server.", backend.Failure ?? "The model backend stopped.");
+            app.Lifetime.StopApplication();
+        }, TaskScheduler.Default);
         return app;
     }
 
@@ -64,7 +74,7 @@ public static class QwenServer
         app.MapPost("/v1/completions", (HttpContext h) => CompletionsEndpoint.HandleAsync(h, ctx));
         app.MapGet("/v1/models", () => InfoEndpoints.Models(ctx));
         app.MapGet("/v1/models/{**id}", (string id) => InfoEndpoints.Model(ctx, id));
-        app.MapGet("/health", () => Results.Ok());
+        app.MapGet("/health", (HttpContext h) => ctx.Backend.Failure is { } failure ? WriteError(h, 503, failure, null) : Task.CompletedTask);
         app.MapGet("/version", InfoEndpoints.VersionInfo);
         app.MapGet("/metrics", () => InfoEndpoints.Metrics(ctx));
         app.MapPost("/tokenize", (HttpContext h) => Execute(h, TokenizeEndpoints.TokenizeAsync(h, ctx)));
@@ -95,23 +105,33 @@ public static class QwenServer
         }
         catch (Exception e) when (!http.Response.HasStarted)
         {
-            var (status, message, param) = e switch
-            {
-                ApiException a => (a.StatusCode, a.Message, a.Param),
-                RequestRejectedException r => (r.StatusCode, r.Message, r.Param),
-                BadHttpRequestException b => (b.StatusCode, b.Message, null),
-                OperationCanceledException when ctx.Stopping.IsCancellationRequested => (503, "The server is shutting down.", null),
-                _ => (500, $"Internal error: {e.Message}", (string?)null),
-            };
-            if (status >= 500 && e is not OperationCanceledException) ctx.Logger.LogError(e, "Request {Path} failed.", http.Request.Path.Value);
-            else ctx.Logger.LogInformation("Request {Path} refused with {Status}: {Message}", http.Request.Path.Value, status, message);
-            await WriteError(http, status, message, param);
+            var error = Describe(e, http, ctx);
+            if (error.StatusCode >= 500 && e is not OperationCanceledException)
+                ctx.Logger.LogError(e, "Request {RequestId} to {Path} failed.", RequestIds.Of(http), http.Request.Path.Value);
+            else ctx.Logger.LogInformation("Request {Path} refused with {Status}: {Message}", http.Request.Path.Value, error.StatusCode, error.Message);
+            await WriteError(http, error.StatusCode, error.Message, error.Param, error.RetryAfterSeconds);
         }
         catch (Exception e)
         {
-            ctx.Logger.LogError(e, "Request {Path} failed after its response began.", http.Request.Path.Value);
+            ctx.Logger.LogError(e, "Request {RequestId} to {Path} failed after its response began.", RequestIds.Of(http), http.Request.Path.Value);
         }
     }
+
+    /// <summary>
+    /// What the client is told of an exception: a refusal as it was made; anything else is our bug, a 500 whose
+    /// message names the request id to find in the log and never carries exception text or file paths.
+    /// </summary>
+    internal static ApiException Describe(Exception e, HttpContext http, ServingContext ctx) => e switch
+    {
+        ApiException a => a,
+        RequestRejectedException r => ApiException.From(r),
+        BadHttpRequestException b => new ApiException(b.StatusCode, b.StatusCode == 413
+            ? $"The request body is larger than the server's limit of {ctx.Options.MaxRequestBytes} bytes (--max-request-bytes)."
+            : $"The request could not be read: {b.Message}"),
+        OperationCanceledException when ctx.Stopping.IsCancellationRequested => new ApiException(503, "The server is shutting down."),
+        QwenSharp.Engine.EngineFailedException when ctx.Backend.Failure is { } failure => new ApiException(503, failure),
+        _ => new ApiException(500, $"Internal error while serving request {RequestIds.Of(http)}; the server log has the details."),
+    };
 
     private static Task StatusCodePage(StatusCodeContext context)
     {
@@ -126,10 +146,11 @@ public static class QwenServer
     }
 
     /// <summary>OpenAI's error object on OpenAI routes; Ollama's `{"error": "..."}` under /api/.</summary>
-    internal static Task WriteError(HttpContext http, int status, string message, string? param)
+    internal static Task WriteError(HttpContext http, int status, string message, string? param, int? retryAfterSeconds = null)
     {
         http.Response.Clear();
         http.Response.StatusCode = status;
+        if (retryAfterSeconds is { } seconds) http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (http.Request.Path.StartsWithSegments("/api"))
             return http.Response.WriteAsJsonAsync(new OllamaError { Error = message }, ServerJsonContext.Wire.OllamaError);
         return http.Response.WriteAsJsonAsync(ApiException.Make(status, message, param), ServerJsonContext.Wire.ErrorResponse);

@@ -35,4 +35,14 @@ public sealed record ServerOptions
     public string GenerationConfig { get; init; } = "auto";
     /// <summary>--allowed-origins: CORS stays off unless given; "*" allows any origin.</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = [];
+    /// <summary>--allowed-hosts: Host header values served besides loopback names and addresses while the server
+    /// listens on a loopback address (DNS-rebinding protection, as Ollama after CVE-2024-28224); "*" allows any.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+    /// <summary>--max-request-bytes: the largest request body; a larger one is answered 413 before it is read.</summary>
+    public long MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
+    public const long DefaultMaxRequestBytes = 8L << 20;
+    /// <summary>--max-waiting-requests: generation requests accepted beyond --max-num-seqs to wait for a place;
+    /// more are answered 429 with Retry-After (Ollama's OLLAMA_MAX_QUEUE answers 503).</summary>
+    public int MaxWaitingRequests { get; init; } = DefaultMaxWaitingRequests;
+    public const int DefaultMaxWaitingRequests = 256;
 }

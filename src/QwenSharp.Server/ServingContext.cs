@@ -17,6 +17,7 @@ public sealed class ServingContext
         Stopping = stopping;
         ModelNames = options.ServedModelNames.Count > 0 ? options.ServedModelNames : [backend.ModelName];
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Gate = new AdmissionGate(options.MaxNumSeqs ?? new QwenSharp.Engine.EngineOptions().MaxNumSeqs, options.MaxWaitingRequests);
     }
 
     public ServerOptions Options { get; }
@@ -25,6 +26,8 @@ public sealed class ServingContext
     /// <summary>Cancelled when the host stops: in-flight generations end and their clients get an error.</summary>
     public CancellationToken Stopping { get; }
     public ServerMetrics Metrics { get; } = new();
+    /// <summary>Places for generation requests: running plus waiting; a request past them is answered 429.</summary>
+    public AdmissionGate Gate { get; }
     public IReadOnlyList<string> ModelNames { get; }
     public long Created { get; }
 
@@ -61,6 +64,16 @@ public sealed class ServingContext
                 $"({promptTokens} in the prompt, {max} in the completion). Please reduce the length of the prompt or '{maxTokensParam}'.",
                 maxTokensParam);
         return requested ?? limit - promptTokens;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _ignoredSeen = new(StringComparer.Ordinal);
+
+    /// <summary>Logs, once per field name for the server's lifetime, request fields accepted without effect.</summary>
+    public void NoteIgnored(RequestFields fields)
+    {
+        foreach (var name in fields.Ignored)
+            if (_ignoredSeen.TryAdd(name, true))
+                Logger.LogInformation("Request field '{Field}' is accepted and ignored: it does not change the output (logged once).", name);
     }
 
     /// <summary>Asks the backend about parameters only the model can judge (token ids beyond the vocabulary…).</summary>

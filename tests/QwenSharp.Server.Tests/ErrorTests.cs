@@ -142,7 +142,7 @@ public sealed class ErrorTests(SharedServer shared)
         }
         await Refused("v1/completions", """{"prompt":[[1,2],"x"]}""", 400, "prompt", "mixed");
         await Refused("v1/completions", """{"prompt":[99999999999]}""", 400, "prompt", "32-bit");
-        await Refused("v1/completions", """{"prompt":[70000]}""", 400, "tokens", "vocabulary");
+        await Refused("v1/completions", """{"prompt":[70000]}""", 400, "prompt", "vocabulary");
         await Refused("v1/completions", """{"prompt":""}""", 400, "prompt", "empty");
         var (status, _) = await PostAsync(Http, "v1/chat/completions", $"{{{Msgs},\"max_tokens\":2}}");
         Assert.Equal(200, status);

@@ -17,6 +17,8 @@ namespace QwenSharp.Server.Tests;
 public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay = null) : IModelBackend
 {
     public const int VocabSize = 65536;
+    /// <summary>A message content that makes <see cref="RenderChat"/> throw an unexpected exception.</summary>
+    public const string BugTrigger = "TRIGGER_A_SERVER_BUG";
     private int _running;
     private long _prefixQueries, _prefixHits;
     private int[] _lastPrompt = [];
@@ -33,6 +35,8 @@ public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay =
         IReadOnlyDictionary<string, JsonElement>? extraVariables)
     {
         var sb = new StringBuilder();
+        if (messagesJson.Contains(BugTrigger, StringComparison.Ordinal))
+            throw new IOException("Could not open /home/secret/model/template.jinja"); // stands in for a bug of ours
         foreach (var m in JsonNode.Parse(messagesJson)!.AsArray())
             sb.Append("<|im_start|>").Append((string)m!["role"]!).Append('\n').Append((string?)m["content"] ?? "").Append("<|im_end|>\n");
         if (addGenerationPrompt) sb.Append("<|im_start|>assistant\n");
@@ -163,6 +167,18 @@ public sealed class FakeBackend(int maxModelLength = 256, TimeSpan? tokenDelay =
             _prefixHits += cached;
             return cached;
         }
+    }
+
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set by <see cref="Die"/>: the backend's engine "stopped after an internal error".</summary>
+    public string? Failure { get; set; }
+    public Task Stopped => _stopped.Task;
+
+    public void Die(string failure)
+    {
+        Failure = failure;
+        _stopped.TrySetResult();
     }
 
     public BackendStats GetStats()

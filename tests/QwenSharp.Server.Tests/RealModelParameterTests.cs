@@ -44,9 +44,17 @@ public class RealModelParameterTests(RealModelFixture fixture) : IClassFixture<R
     {
         var (status, body) = await PostAsync(Http, "v1/chat/completions", """{"messages":[{"role":"user","content":"hi"}],"logit_bias":{"999999":1}}""");
         Assert.Equal(400, status);
-        AssertError(body, 400, "logit_bias", "999999", "151936");
+        AssertError(body, 400, "logit_bias", "999999", "0 to 151645");
         (status, body) = await PostAsync(Http, "detokenize", """{"tokens":[999999]}""");
         AssertError(body, 400, "tokens", "999999");
+        // Ids between the tokenizer's 151,646 and the embedding's 151,936 rows are padding, not tokens.
+        (status, body) = await PostAsync(Http, "v1/completions", """{"prompt":"hi","stop_token_ids":[151700]}""");
+        Assert.Equal(400, status);
+        AssertError(body, 400, "stop_token_ids", "151700", "0 to 151645");
+        (status, body) = await PostAsync(Http, "api/generate", """{"model":"Qwen2-7B-Instruct","prompt":"hi","raw":true,"stream":false,"context":[151700]}""");
+        Assert.Equal(400, status);
+        Assert.Contains("151700", (string?)body!["error"]);
+        Assert.Contains("context", (string?)body!["error"]);
     }
 
     [Fact]

@@ -31,6 +31,10 @@ public sealed class ServeCommand : ICliCommand
           --chat-template F        a Jinja chat template file replacing the model's own
           --generation-config M    'auto' (sampling defaults from generation_config.json) or 'vllm' (vLLM's defaults)
           --allowed-origins O      enable CORS for these origins (repeatable, comma list or JSON list; '*' for any)
+          --allowed-hosts H        Host names served besides localhost and loopback addresses while listening on
+                                   loopback (repeatable, comma list; '*' for any): DNS-rebinding protection
+          --max-request-bytes N    largest request body (default 8388608 = 8 MiB); larger ones get 413
+          --max-waiting-requests N generation requests queued beyond --max-num-seqs (default 256); more get 429
         Environment: VLLM_CPU_KVCACHE_SPACE=G sets the KV cache to G GiB (default 2), as for vLLM's CPU backend.
         Routes: /v1/chat/completions, /v1/completions, /v1/models, /tokenize, /detokenize, /health, /version,
         /metrics, and Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/version.
@@ -51,6 +55,12 @@ public sealed class ServeCommand : ICliCommand
         finally
         {
             (backend as IDisposable)?.Dispose();
+        }
+        // The engine died: the server stopped itself; a non-zero exit lets a supervisor restart it.
+        if (backend.Failure is { } failure)
+        {
+            stderr.WriteLine(failure);
+            return 3;
         }
         return 0;
     }
@@ -83,6 +93,9 @@ public sealed class ServeCommand : ICliCommand
         if (generationConfig is not ("auto" or "vllm"))
             throw new CliException($"Option --generation-config must be 'auto' or 'vllm', got '{generationConfig}'.");
         var origins = args.GetAll("--allowed-origins").SelectMany(SplitList).ToList();
+        var hosts = args.GetAll("--allowed-hosts").SelectMany(SplitList).ToList();
+        long maxRequestBytes = args.GetLong("--max-request-bytes", ServerOptions.DefaultMaxRequestBytes, 1024, 1L << 30);
+        int maxWaiting = args.GetInt("--max-waiting-requests", ServerOptions.DefaultMaxWaitingRequests, 0, 1 << 20);
         args.EnsureAllUsed();
         if (string.IsNullOrEmpty(apiKey) && apiKey != null)
             throw new CliException("Option --api-key must not be empty.");
@@ -102,6 +115,9 @@ public sealed class ServeCommand : ICliCommand
             ChatTemplate = chatTemplate,
             GenerationConfig = generationConfig,
             AllowedOrigins = origins,
+            AllowedHosts = hosts,
+            MaxRequestBytes = maxRequestBytes,
+            MaxWaitingRequests = maxWaiting,
         };
     }
 

@@ -44,6 +44,14 @@ public interface IModelBackend
 
     /// <summary>Scheduler and cache gauges for /metrics.</summary>
     BackendStats GetStats();
+
+    /// <summary>Why the backend can no longer generate (its engine stopped after an internal error), or null while
+    /// it can. /health answers 503 with it.</summary>
+    string? Failure => null;
+
+    /// <summary>Completes when the backend stops for good after an internal error (never otherwise), so the
+    /// server can close in-flight responses and exit non-zero for a supervisor to restart it.</summary>
+    Task Stopped => Task.Delay(Timeout.Infinite);
 }
 
 /// <summary>One generation as the client asked for it. Sampling fields are exactly as received (null = not
@@ -54,6 +62,9 @@ public sealed record BackendRequest
     /// <summary>Request id plus choice index, e.g. "chatcmpl-…-0"; unique per sequence.</summary>
     public required string RequestId { get; init; }
     public required int[] PromptTokenIds { get; init; }
+    /// <summary>The request field the prompt ids came from, named when one of them is not a token (Ollama's
+    /// "context", a completion's token-array "prompt").</summary>
+    public string PromptParam { get; init; } = "prompt";
     public required int MaxTokens { get; init; }
     public double? Temperature { get; init; }
     public double? TopP { get; init; }

@@ -30,6 +30,8 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         var messages = JsonNode.Parse(messagesJson) as JsonArray ?? throw new RequestRejectedException("messages must be an array.", "messages");
         var tools = toolsJson == null ? null : JsonNode.Parse(toolsJson) as JsonArray;
         var variables = extraVariables?.ToDictionary(kv => kv.Key, kv => JsonNode.Parse(kv.Value.GetRawText()));
+        if (model.Template == null)
+            throw new RequestRejectedException($"This model has no chat template; start the server with --chat-template or send a raw prompt.", "messages");
         try
         {
             return model.RenderChat(messages, tools, addGenerationPrompt, variables);
@@ -38,9 +40,10 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         {
             throw new RequestRejectedException($"The chat template failed: {e.Message}", "messages");
         }
-        catch (InvalidOperationException e)
+        catch (ArgumentException e) when (variables != null)
         {
-            throw new RequestRejectedException(e.Message, "messages");
+            // A chat_template_kwargs name that clashes with a variable the server sets (messages, tools…).
+            throw new RequestRejectedException(e.Message, "chat_template_kwargs");
         }
     }
 
@@ -58,7 +61,13 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
     {
         try
         {
-            Resolve(request).CheckVocabulary(model.Model.Config.VocabSize);
+            // Ids past the tokenizer's size are padding rows of the embedding, not tokens (Qwen2: 151,646 of 151,936).
+            int size = Math.Min(model.Tokenizer.VocabSize, model.Model.Config.VocabSize);
+            bool IsToken(int id) => (uint)id < (uint)size && model.Tokenizer.IsKnown(id);
+            foreach (int id in request.PromptTokenIds)
+                if (!IsToken(id))
+                    return new ParameterError(request.PromptParam, $"'{request.PromptParam}' holds token id {id}, which is not a token of this model (ids 0 to {size - 1}).");
+            Resolve(request).CheckVocabulary(size, IsToken);
             // The KV cache may hold less than max_model_len: refuse up front rather than mid-stream.
             return model.Engine.Refusal(request.PromptTokenIds.Length, request.MaxTokens) is { } refusal
                 ? new ParameterError("max_tokens", refusal)
@@ -136,6 +145,10 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
     private byte[] Bytes(int id) => model.Tokenizer.TokenBytes(id).ToArray();
 
     private string Text(int id) => Encoding.UTF8.GetString(model.Tokenizer.TokenBytes(id));
+
+    public string? Failure => model.Engine.Fault is { } e ? $"The inference engine stopped after an internal error ({e.GetType().Name})." : null;
+
+    public Task Stopped => model.Engine.Faulted;
 
     public BackendStats GetStats()
     {

@@ -38,6 +38,7 @@ public static class OllamaEndpoints
         string id = "ollama-chat-" + RequestIds.From(http);
         var request = Prepare(ctx, id, ids, options, "messages");
 
+        using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
         var ndjson = new NdjsonWriter(http.Response);
         var ct = http.RequestAborted;
         var run = new OllamaGeneration(ctx, http, request, new RequestLog(ctx, id, "/api/chat", clock));
@@ -93,8 +94,10 @@ public static class OllamaEndpoints
         }
         int[] ids = [.. context, .. ctx.Guard(b => b.Tokenize(text))];
         string id = "ollama-gen-" + RequestIds.From(http);
-        var request = Prepare(ctx, id, ids, options, "prompt");
+        // Ids from 'context' are the only ones that may not be tokens; the prompt's come from the tokenizer.
+        var request = Prepare(ctx, id, ids, options, "prompt", context.Count > 0 ? "context" : "prompt");
 
+        using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
         var ndjson = new NdjsonWriter(http.Response);
         var ct = http.RequestAborted;
         var run = new OllamaGeneration(ctx, http, request, new RequestLog(ctx, id, "/api/generate", clock));
@@ -167,11 +170,12 @@ public static class OllamaEndpoints
             throw ApiException.BadRequest("'think' is not supported for this model.", "think");
     }
 
-    private static BackendRequest Prepare(ServingContext ctx, string id, int[] ids, OllamaOptions.Result options, string promptParam)
+    private static BackendRequest Prepare(ServingContext ctx, string id, int[] ids, OllamaOptions.Result options, string promptParam,
+        string? idsParam = null)
     {
         int maxTokens = ctx.ResolveMaxTokens(ids.Length, options.Sampling.MaxTokens, promptParam, options.Sampling.MaxTokensParam,
             options.ContextLimit);
-        var request = options.Sampling.ToBackend(id, ids, maxTokens, 0);
+        var request = options.Sampling.ToBackend(id, ids, maxTokens, 0) with { PromptParam = idsParam ?? promptParam };
         ctx.Validate(request);
         return request;
     }

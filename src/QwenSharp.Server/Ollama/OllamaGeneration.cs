@@ -52,13 +52,10 @@ public sealed class OllamaGeneration(ServingContext ctx, HttpContext http, Backe
         }
         catch (Exception e) when (http.Response.HasStarted)
         {
-            string message = e switch
-            {
-                OperationCanceledException => "The server is shutting down; the generation was cancelled.",
-                ApiException a => a.Message,
-                _ => $"Generation failed: {e.Message}",
-            };
-            if (e is not (OperationCanceledException or ApiException)) ctx.Logger.LogError(e, "Generation failed for {Path}.", http.Request.Path.Value);
+            var error = QwenServer.Describe(e, http, ctx);
+            string message = e is OperationCanceledException ? "The server is shutting down; the generation was cancelled." : error.Message;
+            if (error.StatusCode >= 500 && e is not OperationCanceledException)
+                ctx.Logger.LogError(e, "Generation of request {RequestId} failed for {Path}.", RequestIds.Of(http), http.Request.Path.Value);
             try { await new NdjsonWriter(http.Response).WriteAsync(new OllamaError { Error = message }, ServerJsonContext.Wire.OllamaError, CancellationToken.None); }
             catch (Exception) when (http.RequestAborted.IsCancellationRequested) { }
             return;

@@ -23,8 +23,7 @@ public static class OllamaOptions
         if (numPredict == 0)
             throw ApiException.BadRequest("'options.num_predict' must be at least 1, or -1 for no limit, got 0.", "options.num_predict");
         int? numCtx = options.Int("num_ctx", 1);
-        var stop = options.StringOrStrings("stop");
-        if (stop.Any(s => s.Length == 0)) throw ApiException.BadRequest("'options.stop' must not contain an empty string.", "options.stop");
+        var stop = SamplingRequest.CheckStops(options.StringOrStrings("stop"), options.Name("stop"));
         var sampling = new SamplingRequest
         {
             MaxTokens = numPredict is > 0 ? numPredict : null, // -1 and -2 mean "until the context is full"

@@ -8,6 +8,8 @@ public sealed class ApiException(int statusCode, string message, string? param =
 {
     public int StatusCode { get; } = statusCode;
     public string? Param { get; } = param;
+    /// <summary>Sent as Retry-After with a 429 or 503.</summary>
+    public int? RetryAfterSeconds { get; init; }
 
     public static ApiException BadRequest(string message, string? param = null) => new(400, message, param);
 
@@ -18,10 +20,14 @@ public sealed class ApiException(int statusCode, string message, string? param =
     {
         400 => "BadRequestError",
         401 => "AuthenticationError",
+        403 => "PermissionDeniedError",
         404 => "NotFoundError",
         413 => "RequestTooLargeError",
+        415 => "UnsupportedMediaTypeError",
         422 => "UnprocessableEntityError",
+        429 => "RateLimitError",
         503 => "ServiceUnavailableError",
+        >= 400 and < 500 => "BadRequestError",
         _ => "InternalServerError",
     };
 

@@ -28,6 +28,7 @@ public static class ChatCompletionsEndpoint
         bool addGenerationPrompt = f.Bool("add_generation_prompt") ?? true;
         var templateVars = ReadTemplateVariables(f);
         f.RejectUnread();
+        ctx.NoteIgnored(f);
 
         string prompt = ctx.Guard(b => b.RenderChat(messages, tools, addGenerationPrompt, templateVars));
         int[] ids = ctx.Guard(b => b.Tokenize(prompt));
@@ -35,6 +36,7 @@ public static class ChatCompletionsEndpoint
         string id = "chatcmpl-" + RequestIds.From(http);
         var requests = Enumerable.Range(0, sampling.N).Select(i => sampling.ToBackend($"{id}-{i}", ids, maxTokens, i)).ToList();
         ctx.Validate(requests[0]);
+        using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
 
         var log = new RequestLog(ctx, id, "/v1/chat/completions", clock);
         // Disposed with the request: a registration left on the server-lifetime token would leak per request.

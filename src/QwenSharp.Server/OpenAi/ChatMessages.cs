@@ -11,6 +11,9 @@ namespace QwenSharp.Server.OpenAi;
 /// </summary>
 public static class ChatMessages
 {
+    /// <summary>Messages per request: a long conversation has hundreds; the bound keeps one request's template work small.</summary>
+    public const int MaxMessages = 4096;
+
     private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
 
     public static string Normalize(JsonElement? messages)
@@ -19,6 +22,8 @@ public static class ChatMessages
         if (list.ValueKind != JsonValueKind.Array)
             throw ApiException.BadRequest($"'messages' must be an array of messages, got {RequestFields.DescribeValue(list)}.", "messages");
         if (list.GetArrayLength() == 0) throw ApiException.BadRequest("'messages' must contain at least one message.", "messages");
+        if (list.GetArrayLength() > MaxMessages)
+            throw ApiException.BadRequest($"'messages' has {list.GetArrayLength()} messages; at most {MaxMessages} are allowed.", "messages");
 
         var output = new JsonArray();
         int index = 0;

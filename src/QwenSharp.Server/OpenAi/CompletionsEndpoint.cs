@@ -33,6 +33,7 @@ public static class CompletionsEndpoint
         if (f.String("suffix") is { Length: > 0 })
             throw ApiException.BadRequest("'suffix' is not supported: Qwen2 models are served without fill-in-the-middle.", "suffix");
         f.RejectUnread();
+        ctx.NoteIgnored(f);
 
         if ((long)prompts.Count * sampling.N > MaxSequences)
             throw ApiException.BadRequest($"{prompts.Count} prompts × n={sampling.N} is {(long)prompts.Count * sampling.N} sequences; at most {MaxSequences} per request.", "n");
@@ -45,11 +46,13 @@ public static class CompletionsEndpoint
             int maxTokens = ctx.ResolveMaxTokens(prompts[p].Ids.Length, sampling.MaxTokens ?? DefaultMaxTokens, param);
             for (int i = 0; i < sampling.N; i++)
             {
-                requests.Add(sampling.ToBackend($"{id}-{p}-{i}", prompts[p].Ids, maxTokens, i));
+                requests.Add(sampling.ToBackend($"{id}-{p}-{i}", prompts[p].Ids, maxTokens, i) with { PromptParam = param });
                 echoes.Add(echo ? prompts[p].Text : "");
             }
         }
-        ctx.Validate(requests[0]);
+        // The n samples of one prompt differ only in their seed: checking each prompt's first covers them all.
+        for (int r = 0; r < requests.Count; r += sampling.N) ctx.Validate(requests[r]);
+        using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
 
         var log = new RequestLog(ctx, id, "/v1/completions", clock);
         // Disposed with the request: a registration left on the server-lifetime token would leak per request.
@@ -163,7 +166,7 @@ public static class CompletionsEndpoint
         if (first == JsonValueKind.Number)
         {
             var ids = v.EnumerateArray().Select(e => RequestFields.AsInt(e, "prompt")).ToArray();
-            return [new Prompt(ctx.Guard(b => b.Detokenize(ids)), ids)];
+            return [FromIds(ctx, ids, "prompt")];
         }
         int i = 0;
         foreach (var item in v.EnumerateArray())
@@ -174,11 +177,18 @@ public static class CompletionsEndpoint
             else if (item.ValueKind == JsonValueKind.Array)
             {
                 var ids = item.EnumerateArray().Select(e => RequestFields.AsInt(e, where)).ToArray();
-                prompts.Add(new Prompt(ctx.Guard(b => b.Detokenize(ids)), ids));
+                prompts.Add(FromIds(ctx, ids, where));
             }
             else throw f.TypeError("prompt", expected, v);
         }
         return prompts;
+    }
+
+    /// <summary>A token-id prompt; an id the model does not have is refused naming the prompt it came in.</summary>
+    private static Prompt FromIds(ServingContext ctx, int[] ids, string param)
+    {
+        try { return new Prompt(ctx.Backend.Detokenize(ids), ids); }
+        catch (RequestRejectedException e) { throw new ApiException(e.StatusCode, e.Message, param); }
     }
 
     private static Prompt FromText(ServingContext ctx, string text) => new(text, ctx.Guard(b => b.Tokenize(text)));

@@ -13,9 +13,13 @@ public sealed class RequestFields
     private readonly string _prefix;
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
-    public RequestFields(JsonElement root, string prefix = "")
+    public RequestFields(JsonElement root, string prefix = "") : this(root, prefix, new List<string>()) { }
+
+    /// <summary>A nested object's fields; ignored fields are reported with the whole request's.</summary>
+    private RequestFields(JsonElement root, string prefix, List<string> ignored)
     {
         _prefix = prefix;
+        _ignored = ignored;
         if (root.ValueKind != JsonValueKind.Object)
             throw ApiException.BadRequest(prefix.Length == 0
                 ? $"The request body must be a JSON object, got {Describe(root.ValueKind)}."
@@ -102,7 +106,18 @@ public sealed class RequestFields
     }
 
     public RequestFields? Object(string field) =>
-        Raw(field) is { } v ? new RequestFields(v, Name(field) + ".") : null;
+        Raw(field) is { } v ? new RequestFields(v, Name(field) + ".", _ignored) : null;
+
+    /// <summary>Fields accepted and ignored because they do not change the output (store, metadata…), as sent.</summary>
+    public IReadOnlyList<string> Ignored => _ignored;
+    private readonly List<string> _ignored;
+
+    /// <summary>Accepts <paramref name="field"/> without using it: it does not change the output (vLLM accepts such
+    /// fields too). The endpoint logs it once per server (<see cref="ServingContext.NoteIgnored"/>).</summary>
+    public void Ignore(string field)
+    {
+        if (Raw(field) is not null) _ignored.Add(Name(field));
+    }
 
     /// <summary>Refuses every field no getter asked for (vLLM would warn and ignore; the issue wants a refusal).</summary>
     public void RejectUnread()

@@ -13,6 +13,9 @@ namespace QwenSharp.Server.OpenAi;
 public sealed record SamplingRequest
 {
     public const int MaxLogprobs = 20;
+    /// <summary>Stop strings per request and UTF-8 bytes per stop string (OpenAI allows 4 stops; vLLM sets no
+    /// bound). Bounded because every stream's stop matching runs on the engine's one thread.</summary>
+    public const int MaxStops = 64, MaxStopBytes = 1000;
     public const int MaxN = 128;
 
     public int N { get; init; } = 1;
@@ -73,7 +76,7 @@ public sealed record SamplingRequest
         if (f.Bool("spaces_between_special_tokens") == false)
             throw ApiException.BadRequest("'spaces_between_special_tokens': false is not supported; Qwen2's byte-level tokenizer decodes special tokens without added spaces either way.", "spaces_between_special_tokens");
         f.Bool("add_special_tokens"); // Qwen2 adds no BOS/EOS when encoding, so true and false encode alike.
-        f.String("user");               // an end-user id for the request log, as OpenAI uses it.
+        OutputNeutral(f);
         ReadResponseFormat(f);
 
         int? maxTokens = null;
@@ -101,9 +104,7 @@ public sealed record SamplingRequest
         }
         else logprobs = f.Int("logprobs", 0, MaxLogprobs);
 
-        var stop = f.StringOrStrings("stop");
-        if (stop.Any(s => s.Length == 0))
-            throw ApiException.BadRequest("'stop' must not contain an empty string.", "stop");
+        var stop = CheckStops(f.StringOrStrings("stop"), f.Name("stop"));
 
         int? topK = f.Int("top_k", -1);
 
@@ -129,6 +130,41 @@ public sealed record SamplingRequest
             SkipSpecialTokens = f.Bool("skip_special_tokens") ?? true,
             IncludeStopStrInOutput = f.Bool("include_stop_str_in_output") ?? false,
         };
+    }
+
+    /// <summary>The stop strings as given, refusing empty ones and more or longer ones than the limits.</summary>
+    public static IReadOnlyList<string> CheckStops(IReadOnlyList<string> stop, string param)
+    {
+        if (stop.Count > MaxStops)
+            throw ApiException.BadRequest($"'{param}' has {stop.Count} stop strings; at most {MaxStops} are allowed.", param);
+        for (int i = 0; i < stop.Count; i++)
+        {
+            if (stop[i].Length == 0) throw ApiException.BadRequest($"'{param}' must not contain an empty string.", param);
+            int bytes = System.Text.Encoding.UTF8.GetByteCount(stop[i]);
+            if (bytes > MaxStopBytes)
+                throw ApiException.BadRequest($"'{param}' string {i} is {bytes} bytes long; at most {MaxStopBytes} bytes are allowed.", param);
+        }
+        return stop;
+    }
+
+    /// <summary>
+    /// Fields real clients send that do not change what is generated, accepted and ignored as vLLM does: OpenAI's
+    /// store, metadata, user, service_tier, prompt_cache_key, safety_identifier, prediction (a latency hint),
+    /// modalities ["text"]; vLLM's priority, request_id and cache_salt (scheduling and cache bookkeeping).
+    /// </summary>
+    public static readonly string[] OutputNeutralFields =
+        ["store", "metadata", "user", "service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "prediction",
+         "priority", "request_id", "cache_salt"];
+
+    private static void OutputNeutral(RequestFields f)
+    {
+        foreach (var name in OutputNeutralFields) f.Ignore(name);
+        if (f.Raw("modalities") is { } m)
+        {
+            bool textOnly = m.ValueKind == JsonValueKind.Array && m.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String && x.GetString() == "text");
+            if (!textOnly) throw ApiException.BadRequest("'modalities' other than [\"text\"] are not supported: QwenSharp serves text-only models.", "modalities");
+            f.Ignore("modalities");
+        }
     }
 
     /// <summary>OpenAI's logit_bias: token ids (as JSON object keys) to a bias in [-100, 100].</summary>

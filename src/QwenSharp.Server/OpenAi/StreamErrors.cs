@@ -33,8 +33,9 @@ public static class StreamErrors
         }
         catch (Exception e)
         {
-            ctx.Logger.LogError(e, "Generation failed for {Path}.", http.Request.Path.Value);
-            error = new ApiException(500, $"Generation failed: {e.Message}");
+            error = QwenServer.Describe(e, http, ctx);
+            if (error.StatusCode >= 500)
+                ctx.Logger.LogError(e, "Generation of request {RequestId} failed for {Path}.", RequestIds.Of(http), http.Request.Path.Value);
         }
         try
         {

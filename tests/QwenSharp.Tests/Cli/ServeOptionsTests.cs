@@ -35,12 +35,28 @@ public class ServeOptionsTests
         Assert.True(Read("--model", "m.gguf", "--enable-prefix-caching").EnablePrefixCaching);
     }
 
+    [Fact]
+    public void ReadsTheSafetyFlags()
+    {
+        var d = Read("--model", "m.gguf");
+        Assert.Equal(8L << 20, d.MaxRequestBytes);
+        Assert.Equal(256, d.MaxWaitingRequests);
+        Assert.Empty(d.AllowedHosts);
+        var o = Read("--model", "m.gguf", "--max-request-bytes", "65536", "--max-waiting-requests", "0",
+            "--allowed-hosts", "box.lan,ai.example", "--allowed-hosts", "other.lan");
+        Assert.Equal(65536, o.MaxRequestBytes);
+        Assert.Equal(0, o.MaxWaitingRequests);
+        Assert.Equal(["box.lan", "ai.example", "other.lan"], o.AllowedHosts);
+    }
+
     [Theory]
     [InlineData("--block-size 12", "must be 1, 8, 16, 32, 64 or 128, got 12")]
     [InlineData("--block-size 256", "between 1 and 128, got 256")]
     [InlineData("--max-num-seqs 8 --max-num-batched-tokens 4", "--max-num-batched-tokens (4) must be at least --max-num-seqs (8)")]
     [InlineData("--max-num-batched-tokens x", "must be an integer, got 'x'")]
     [InlineData("--enable-prefix-caching --no-enable-prefix-caching", "contradict")]
+    [InlineData("--max-request-bytes 10", "between 1024 and 1073741824, got 10")]
+    [InlineData("--max-waiting-requests -1", "between 0 and 1048576, got -1")]
     public void RefusesBadValuesNamingThem(string flags, string message)
     {
         var e = Assert.Throws<CliException>(() => Read(["--model", "m.gguf", .. flags.Split(' ')]));
