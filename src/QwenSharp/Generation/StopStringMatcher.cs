@@ -6,20 +6,37 @@ namespace QwenSharp.Generation;
 /// whether it is one. Everything before the tail can be emitted: no stop string starts there (it was searched)
 /// and none can start there later (the tail is the longest suffix that is a stop string's beginning).
 /// With several stop strings in view, the one that starts first wins (vLLM checks them in list order; taking
-/// the earliest is what keeps every stop string out of the output).
+/// the earliest is what keeps every stop string out of the output); of two starting at the same place, the
+/// first listed.
 /// </summary>
+/// <remarks>
+/// Each stop string keeps a Knuth–Morris–Pratt state: how much of its beginning the text seen so far ends with.
+/// A new character moves every state in amortized constant time, so a piece costs O(stops × characters) however
+/// long the stop strings are; the held tail is the longest state. (Searching the held text again with every
+/// piece cost up to stops × length² per token: a request with 64 stops of 1,000 bytes stalled every stream.)
+/// </remarks>
 public sealed class StopStringMatcher
 {
     private readonly string[] _stops;
+    private readonly int[][] _fallback; // per stop: KMP failure function (longest proper border of each prefix)
+    private readonly int[] _state;      // per stop: length of its prefix the text ends with (always < its length)
     private readonly bool _includeStop;
     private readonly int _longestStop;
+    private readonly List<(int At, int Stop)> _passed = new(); // completed while not detecting, still inside the held text
     private string _held = "";
 
     public StopStringMatcher(IReadOnlyList<string> stops, bool includeStopInOutput)
     {
         _stops = [.. stops];
         _includeStop = includeStopInOutput;
-        foreach (var s in _stops) _longestStop = Math.Max(_longestStop, s.Length);
+        _fallback = new int[_stops.Length][];
+        _state = new int[_stops.Length];
+        for (int s = 0; s < _stops.Length; s++)
+        {
+            if (_stops[s].Length == 0) throw new ArgumentException("Stop strings must not be empty.", nameof(stops));
+            _fallback[s] = Borders(_stops[s]);
+            _longestStop = Math.Max(_longestStop, _stops[s].Length);
+        }
     }
 
     /// <summary>The stop string that matched, once one has.</summary>
@@ -38,27 +55,49 @@ public sealed class StopStringMatcher
     {
         if (Matched is not null) throw new InvalidOperationException("A stop string already matched; the sequence is finished.");
         if (_stops.Length == 0) return text;
-        string pending = _held.Length == 0 ? text : _held + text;
-
+        int offset = _held.Length; // text[i] is pending[offset + i]
+        int bestAt = int.MaxValue, best = -1;
+        // A stop passed while detection was off and still held (it is inside a longer stop's beginning) counts now,
+        // as it did when the held text was searched again; vLLM's search window reaches back over it too.
         if (detect)
+            foreach (var (at, stop) in _passed)
+                if (at < bestAt || (at == bestAt && stop < best)) (bestAt, best) = (at, stop);
+        for (int i = 0; i < text.Length; i++)
         {
-            int bestAt = -1;
-            string? best = null;
-            foreach (var stop in _stops)
+            // A stop completing from here on starts at offset + i + 1 - its length or later: none can beat the best.
+            if (best >= 0 && offset + i + 1 - _longestStop > bestAt) break;
+            char c = text[i];
+            for (int s = 0; s < _stops.Length; s++)
             {
-                int at = pending.IndexOf(stop, StringComparison.Ordinal);
-                if (at >= 0 && (bestAt < 0 || at < bestAt)) (bestAt, best) = (at, stop);
-            }
-            if (best is not null)
-            {
-                Matched = best;
-                _held = "";
-                return pending[..(_includeStop ? bestAt + best.Length : bestAt)];
+                string stop = _stops[s];
+                int k = _state[s];
+                while (k > 0 && stop[k] != c) k = _fallback[s][k - 1];
+                if (stop[k] == c) k++;
+                if (k == stop.Length)
+                {
+                    int at = offset + i + 1 - k;
+                    if (!detect) _passed.Add((at, s));
+                    else if (at < bestAt || (at == bestAt && s < best)) (bestAt, best) = (at, s);
+                    k = _fallback[s][k - 1]; // without detection the text goes on past it
+                }
+                _state[s] = k;
             }
         }
 
-        int keep = HeldTailLength(pending);
+        string pending = _held.Length == 0 ? text : _held + text;
+        if (best >= 0)
+        {
+            Matched = _stops[best];
+            _held = "";
+            return pending[..(_includeStop ? bestAt + Matched.Length : bestAt)];
+        }
+        int keep = 0;
+        foreach (int k in _state) keep = Math.Max(keep, k);
         _held = pending[^keep..];
+        // Positions move to the new held text; passed stops that left it were emitted and no longer count.
+        int cut = pending.Length - keep;
+        _passed.RemoveAll(p => p.At < cut);
+        for (int i = 0; i < _passed.Count; i++) _passed[i] = (_passed[i].At - cut, _passed[i].Stop);
         return pending[..^keep];
     }
 
@@ -67,18 +106,21 @@ public sealed class StopStringMatcher
     {
         string rest = _held;
         _held = "";
+        Array.Clear(_state);
+        _passed.Clear();
         return rest;
     }
 
-    /// <summary>Length of the longest suffix of <paramref name="text"/> that is a proper prefix of some stop string.</summary>
-    private int HeldTailLength(string text)
+    /// <summary>KMP's failure function: for each prefix length i + 1, the length of its longest proper border.</summary>
+    private static int[] Borders(string s)
     {
-        for (int length = Math.Min(text.Length, _longestStop - 1); length > 0; length--)
+        var border = new int[s.Length];
+        for (int i = 1, k = 0; i < s.Length; i++)
         {
-            var tail = text.AsSpan(text.Length - length);
-            foreach (var stop in _stops)
-                if (stop.Length > length && stop.AsSpan().StartsWith(tail, StringComparison.Ordinal)) return length;
+            while (k > 0 && s[i] != s[k]) k = border[k - 1];
+            if (s[i] == s[k]) k++;
+            border[i] = k;
         }
-        return 0;
+        return border;
     }
 }
