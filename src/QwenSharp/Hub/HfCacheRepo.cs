@@ -40,16 +40,22 @@ public sealed partial class HfCacheRepo
     public string? ResolveCommit(string revision)
     {
         if (IsCommitHash(revision)) return Directory.Exists(SnapshotDir(revision)) ? revision : null;
-        string refPath = Path.Combine(Folder, "refs", revision);
+        string refPath = RefPath(revision);
         if (!File.Exists(refPath)) return null;
         string commit = File.ReadAllText(refPath).Trim();
         return IsCommitHash(commit) ? commit : null;
     }
 
-    public string SnapshotDir(string commit) => Path.Combine(Folder, "snapshots", commit);
+    public string SnapshotDir(string commit) =>
+        Path.Combine(Folder, "snapshots", CacheNames.CommitHash(commit, "the commit", $"of {RepoId}"));
+
+    /// <summary>refs/&lt;revision&gt;; a revision may hold '/' (refs/pr/1), as in huggingface_hub.</summary>
+    private string RefPath(string revision) =>
+        Path.Combine(Folder, "refs", CacheNames.RelativePath(revision, "the revision", $"of {RepoId}"));
 
     public string PointerPath(string commit, string file)
     {
+        CacheNames.RelativePath(file, "the file name", $"in {RepoId}");
         string snapshot = Path.GetFullPath(SnapshotDir(commit));
         string pointer = Path.GetFullPath(Path.Combine(snapshot, file));
         // huggingface_hub's _get_pointer_path refuses names that would escape the snapshot folder.
@@ -58,7 +64,9 @@ public sealed partial class HfCacheRepo
         return pointer;
     }
 
-    public string BlobPath(string etag) => Path.Combine(Folder, "blobs", etag);
+    public string BlobPath(string etag) => Path.Combine(Folder, "blobs", BlobName(etag));
+
+    private string BlobName(string etag) => CacheNames.FileName(etag, "the blob name (ETag)", $"in {RepoId}");
 
     public string IncompletePath(string etag) => BlobPath(etag) + ".incomplete";
 
@@ -66,8 +74,9 @@ public sealed partial class HfCacheRepo
     /// changed (huggingface_hub does the same so a read-only shared cache still works).</summary>
     public void WriteRef(string revision, string commit)
     {
+        CacheNames.CommitHash(commit, "the commit", $"of {RepoId}");
         if (revision == commit) return;
-        string refPath = Path.Combine(Folder, "refs", revision);
+        string refPath = RefPath(revision);
         if (File.Exists(refPath) && File.ReadAllText(refPath) == commit) return;
         Directory.CreateDirectory(Path.GetDirectoryName(refPath)!);
         string tmp = refPath + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
@@ -100,7 +109,7 @@ public sealed partial class HfCacheRepo
     /// Unix, the same lock Python's filelock takes, so both wait for each other.</summary>
     public async Task<IDisposable> LockBlobAsync(string etag, CancellationToken ct)
     {
-        string lockPath = Path.Combine(CacheDir, ".locks", FolderName, etag + ".lock");
+        string lockPath = Path.Combine(CacheDir, ".locks", FolderName, BlobName(etag) + ".lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)

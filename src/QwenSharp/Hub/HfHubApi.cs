@@ -27,17 +27,21 @@ public sealed class HfHubApi(HubOptions options)
             await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             using var doc = await JsonDocument.ParseAsync(body, cancellationToken: ct).ConfigureAwait(false);
             var root = doc.RootElement;
-            string commit = root.TryGetProperty("sha", out var sha) && sha.GetString() is { } s ? s
+            string commit = root.TryGetProperty("sha", out var sha) && sha.ValueKind == JsonValueKind.String ? sha.GetString()!
                 : throw new HubException($"{Endpoint} listed {repo} without a commit hash ('sha'); is HF_ENDPOINT a Hugging Face Hub or mirror?");
+            // The commit names the snapshot folder: checked before anything is written under it.
+            CacheNames.CommitHash(commit, "the commit hash ('sha')", $"that {Endpoint} sent for {repo} at '{revision}'");
             var files = new List<string>();
             if (root.TryGetProperty("siblings", out var siblings) && siblings.ValueKind == JsonValueKind.Array)
                 foreach (var f in siblings.EnumerateArray())
-                    if (f.TryGetProperty("rfilename", out var name) && name.GetString() is { Length: > 0 } n) files.Add(n);
+                    if (f.ValueKind == JsonValueKind.Object && f.TryGetProperty("rfilename", out var name)
+                        && name.ValueKind == JsonValueKind.String && name.GetString() is { Length: > 0 } n) files.Add(n);
             return new HfRepoListing(commit, files);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new HubException($"{Endpoint} answered the file list of {repo} with something that is not JSON; is HF_ENDPOINT a Hugging Face Hub or mirror?", e);
+            // InvalidOperationException: a string holding a lone surrogate escape, which .NET will not read.
+            throw new HubException($"{Endpoint} answered the file list of {repo} with something that is not valid JSON; is HF_ENDPOINT a Hugging Face Hub or mirror?", e);
         }
     }
 

@@ -53,8 +53,7 @@ public static class HfModelFetcher
         string pointer = cache.PointerPath(commit, file);
         if (File.Exists(pointer)) return false; // a snapshot under a commit hash never changes
         var meta = await api.HeadAsync(repo, commit, file, ct).ConfigureAwait(false);
-        if (meta.Etag.Contains('/') || meta.Etag.Contains('\\') || meta.Etag.StartsWith('.'))
-            throw new HubException($"{api.Endpoint} sent the ETag '{meta.Etag}' for {repo}/{file}, which is not a valid blob name.");
+        CacheNames.FileName(meta.Etag, "the ETag", $"that {api.Endpoint} sent for {repo}/{file}");
         bool downloaded = false;
         using (await cache.LockBlobAsync(meta.Etag, ct).ConfigureAwait(false))
         {
@@ -62,7 +61,7 @@ public static class HfModelFetcher
             if (!File.Exists(blob))
             {
                 // The token is for the Hub's own host: a CDN link is signed and must not see it.
-                string? token = meta.Location.Authority == new Uri(options.HfEndpoint).Authority ? options.HfToken : null;
+                string? token = HubHttp.KeepsToken(new Uri(options.HfEndpoint), meta.Location) ? options.HfToken : null;
                 await FileTransfer.DownloadAsync(HubHttp.ClientFor(options), meta.Location, token, file,
                     cache.IncompletePath(meta.Etag), blob, ExpectedContent.FromEtag(meta.Etag, meta.Size),
                     options, progress, ct).ConfigureAwait(false);

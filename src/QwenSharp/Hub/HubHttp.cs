@@ -28,18 +28,25 @@ public static class HubHttp
 
     public static HttpClient ClientFor(HubOptions options) => options.HttpClient ?? Shared.Value;
 
-    /// <summary>Sends a request built by <paramref name="build"/> for each URL along a redirect chain (up to 10
-    /// hops), with the bearer <paramref name="token"/> only on the original host. With
+    /// <summary>Whether a bearer token sent to <paramref name="from"/> may also go to <paramref name="to"/>: only on
+    /// the same host and port, and never from https down to plain http, where anyone on the path could read it
+    /// (the rule of Python requests' should_strip_auth, which huggingface_hub relies on).</summary>
+    public static bool KeepsToken(Uri from, Uri to) =>
+        string.Equals(from.Authority, to.Authority, StringComparison.OrdinalIgnoreCase)
+        && !(from.Scheme == Uri.UriSchemeHttps && to.Scheme != Uri.UriSchemeHttps);
+
+    /// <summary>Sends a request for each URL along a redirect chain (up to 10 hops), with the bearer
+    /// <paramref name="token"/> on each hop that <see cref="KeepsToken"/> allows from the one before; once
+    /// dropped it stays dropped for the rest of the chain. With
     /// <paramref name="crossHost"/> false a redirect to another host is returned to the caller instead of
     /// followed: huggingface_hub's metadata request reads the LFS headers from that 302.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, Uri url,
         string? token, bool crossHost, CancellationToken ct, Action<HttpRequestMessage>? configure = null)
     {
-        string host = url.Authority;
         for (int hop = 0; ; hop++)
         {
             var request = new HttpRequestMessage(method, url);
-            if (token != null && url.Authority == host)
+            if (token != null)
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             configure?.Invoke(request);
             HttpResponseMessage response;
@@ -60,8 +67,14 @@ public static class HubHttp
             {
                 var next = location.IsAbsoluteUri ? location : new Uri(url, location);
                 if (hop >= 10) { response.Dispose(); throw new HubException($"{url} redirects more than 10 times; the server or mirror is misconfigured."); }
+                if (next.Scheme != Uri.UriSchemeHttps && next.Scheme != Uri.UriSchemeHttp)
+                {
+                    response.Dispose();
+                    throw new HubException($"{url} redirects to '{CacheNames.Shown(next.OriginalString)}', which is not an http or https URL; the server or mirror is misconfigured.");
+                }
                 if (!crossHost && next.Authority != url.Authority) return response;
                 response.Dispose();
+                if (token != null && !KeepsToken(url, next)) token = null;
                 url = next;
                 if (status == 303) method = method == HttpMethod.Head ? HttpMethod.Head : HttpMethod.Get;
                 continue;

@@ -82,15 +82,17 @@ public static class ModelScopeFetcher
                 }
             return result;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            throw new HubException($"{options.ModelScopeEndpoint} answered the file list of {repo} with something that is not JSON; is MODELSCOPE_ENDPOINT right?", e);
+            // InvalidOperationException / FormatException: a member of another JSON kind than ModelScope sends.
+            throw new HubException($"{options.ModelScopeEndpoint} answered the file list of {repo} with something that is not ModelScope's JSON; is MODELSCOPE_ENDPOINT right?", e);
         }
     }
 
     private static async Task<bool> EnsureFileAsync(HttpClient client, string repo, string revision, string folder,
         RemoteFile file, HubOptions options, IProgress<DownloadProgress>? progress, CancellationToken ct)
     {
+        CacheNames.RelativePath(file.Path, "the file name", $"that {options.ModelScopeEndpoint} listed for {repo}");
         string target = Path.GetFullPath(Path.Combine(folder, file.Path));
         if (!target.StartsWith(Path.GetFullPath(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new HubException($"ModelScope listed the file '{file.Path}', which points outside {folder}; refusing it.");

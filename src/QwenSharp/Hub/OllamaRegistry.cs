@@ -42,15 +42,17 @@ public static class OllamaRegistry
             if (doc.RootElement.TryGetProperty("config", out var config))
                 layers.Add(("config", config.GetProperty("digest").GetString() ?? "", config.GetProperty("size").GetInt64()));
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new HubException($"Ollama's registry sent a manifest for {name} that is not a Docker v2 manifest ({e.Message}).", e);
         }
 
-        foreach (var (mediaType, digest, size) in layers.Where(l => Wanted.Contains(l.MediaType) || l.MediaType == "config"))
+        var fetched = layers.Where(l => Wanted.Contains(l.MediaType) || l.MediaType == "config").ToList();
+        // Each digest names a blob file: all are checked before the first is written.
+        foreach (var layer in fetched)
+            CacheNames.Sha256Digest(layer.Digest, "the layer digest", $"in the manifest of {name} from {options.OllamaRegistryEndpoint}");
+        foreach (var (mediaType, digest, size) in fetched)
         {
-            if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(char.IsAsciiHexDigitLower))
-                throw new HubException($"Ollama's manifest for {name} has the digest '{digest}', which is not sha256:<64 hex digits>.");
             string blob = Path.Combine(store, "blobs", digest.Replace(':', '-'));
             if (File.Exists(blob) && new FileInfo(blob).Length == size) continue;
             string label = mediaType == OllamaStore.ModelLayer ? $"{name} (model)" : $"{name} ({mediaType.Split('.')[^1]})";

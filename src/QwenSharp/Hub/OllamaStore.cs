@@ -79,8 +79,7 @@ public static class OllamaStore
     /// <summary>"sha256:&lt;hex&gt;" is stored as blobs/sha256-&lt;hex&gt; (the ':' is not allowed in Windows names).</summary>
     private static string BlobPath(string store, string digest, string manifestPath)
     {
-        if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(char.IsAsciiHexDigit))
-            throw new HubException($"The Ollama manifest {manifestPath} has the layer digest '{digest}', which is not sha256:<64 hex digits>.");
+        CacheNames.Sha256Digest(digest, "the layer digest", $"in the Ollama manifest {manifestPath}");
         return Path.Combine(store, "blobs", digest.Replace(':', '-'));
     }
 

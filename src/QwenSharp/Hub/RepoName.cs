@@ -31,6 +31,8 @@ public sealed partial record RepoName(string RepoId, string? Revision, string? P
         if (!RepoIdRegex().IsMatch(rest) || rest.Contains("--") || rest.Contains(".."))
             throw new HubException($"'{text}' is not a valid repo id: expected org/name with letters, digits, '-', '_' or '.', such as Qwen/Qwen2-7B-Instruct.");
         if (revision is { Length: 0 }) throw new HubException($"'{text}' has an empty revision after '@'.");
+        // The revision names a file under refs/ in the cache (huggingface_hub allows '/', as in refs/pr/1).
+        if (revision != null) CacheNames.RelativePath(revision, "the revision", $"in '{CacheNames.Shown(text)}'");
         if (pattern is { Length: 0 }) throw new HubException($"'{text}' has an empty file pattern after ':'.");
         return new RepoName(rest, revision, pattern);
     }

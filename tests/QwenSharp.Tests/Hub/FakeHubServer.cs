@@ -34,6 +34,11 @@ public sealed class FakeHubServer : IDisposable
     /// <summary>Flip one byte in the middle of every LFS file served.</summary>
     public bool Corrupt { get; set; }
     public string? AcceptedToken { get; set; }
+    /// <summary>ETags to send instead of the real ones, by repo file name (a hostile or broken server).</summary>
+    public ConcurrentDictionary<string, string> EtagFor { get; } = new();
+    /// <summary>Answer every request that arrived as https (X-Forwarded-Proto, set by a TLS-terminating test
+    /// handler) with a 301 to the same path over plain http on the same host and port.</summary>
+    public bool DowngradeHttps { get; set; }
 
     public FakeHubServer()
     {
@@ -52,6 +57,12 @@ public sealed class FakeHubServer : IDisposable
     /// <summary>An Ollama registry model: layers by media type, served as a Docker v2 manifest and blobs.</summary>
     public void AddOllama(string ns, string model, string tag, params (string MediaType, byte[] Data)[] layers) =>
         _ollama[$"{ns}/{model}/{tag}"] = layers;
+
+    /// <summary>An Ollama registry manifest served as given (its digests need not be valid).</summary>
+    public void AddOllamaManifest(string ns, string model, string tag, byte[] manifest) =>
+        _ollamaRaw[$"{ns}/{model}/{tag}"] = manifest;
+
+    private readonly Dictionary<string, byte[]> _ollamaRaw = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, (string MediaType, byte[] Data)[]> _ollama = new(StringComparer.Ordinal);
     private static readonly byte[] OllamaConfig = "{}"u8.ToArray();
@@ -127,6 +138,12 @@ public sealed class FakeHubServer : IDisposable
         var query = ParseQuery(r.Target);
         bool head = r.Method == "HEAD";
 
+        if (DowngradeHttps && r.Headers.TryGetValue("X-Forwarded-Proto", out var proto) && proto == "https")
+        {
+            await Send(stream, 301, [("Location", $"http://127.0.0.1:{r.Port}{r.Target}")], [], head);
+            return;
+        }
+
         if (r.Port == CdnPort && path.StartsWith("/cdn/"))
         {
             var blob = AllBlobs().FirstOrDefault(b => Sha256(b) == path[5..]);
@@ -139,6 +156,11 @@ public sealed class FakeHubServer : IDisposable
         {
             // Ollama's registry: /v2/{ns}/{model}/manifests/{tag} and /v2/{ns}/{model}/blobs/sha256:{hex}
             string[] v2 = path[4..].Split('/');
+            if (v2.Length == 4 && v2[2] == "manifests" && _ollamaRaw.TryGetValue($"{v2[0]}/{v2[1]}/{v2[3]}", out var raw))
+            {
+                await Send(stream, 200, [("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")], raw, head);
+                return;
+            }
             if (v2.Length == 4 && v2[2] == "manifests" && _ollama.TryGetValue($"{v2[0]}/{v2[1]}/{v2[3]}", out var layers))
             {
                 await Send(stream, 200, [("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")], OllamaManifest(layers), head);
@@ -198,13 +220,13 @@ public sealed class FakeHubServer : IDisposable
                 await Send(stream, 302, [
                     ("Location", $"http://127.0.0.1:{CdnPort}/cdn/{Sha256(data)}"),
                     ("X-Repo-Commit", repo.Commit),
-                    ("X-Linked-Etag", $"\"{Sha256(data)}\""),
+                    ("X-Linked-Etag", $"\"{EtagFor.GetValueOrDefault(seg[4], Sha256(data))}\""),
                     ("X-Linked-Size", data.Length.ToString()),
                     ("ETag", "W/\"pointer-etag\""),
                 ], [], head);
                 return;
             }
-            await SendBody(stream, r, data, head, [("X-Repo-Commit", repo.Commit), ("ETag", $"\"{GitSha1(data)}\"")]);
+            await SendBody(stream, r, data, head, [("X-Repo-Commit", repo.Commit), ("ETag", $"\"{EtagFor.GetValueOrDefault(seg[4], GitSha1(data))}\"")]);
             return;
         }
         await Send(stream, 404, [], "not found"u8.ToArray(), head);
