@@ -17,6 +17,7 @@ namespace QwenSharp.Bench;
 /// Each N runs <c>-r</c> rounds (default 3); the table gives the median round's tokens/s and the spread, and the
 /// latency percentiles over all rounds.
 /// usage: serve -m model.gguf [-c 1,4,8,16] [-n 64] [-p 32] [-t 2] [-r 3] [-B tokens per step (--max-num-batched-tokens)]
+///        [-S 64] (instead: the cost of stop strings; see <see cref="StopCost"/>)
 /// </summary>
 public sealed class ServeThroughput : IBenchmark
 {
@@ -41,11 +42,18 @@ public sealed class ServeThroughput : IBenchmark
         app.StartAsync().GetAwaiter().GetResult();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromMinutes(30) };
         Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {gen} tokens per request, prompt of {promptWords} words, up to {stepTokens} tokens a step");
-        Console.WriteLine($"| clients | tokens/s (all), median of {rounds} | min-max | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms |");
-        Console.WriteLine("| ------: | ------------------------: | ------: | ----------: | ----------: | ---------: | ---------: |");
         // Warm-up: every client count once, so that the code each count runs is compiled and tiered up before it is
         // timed (one short request used to leave the first timed round, the single client's, ~40% slow).
         foreach (int n in clients) RunRound(http, n, gen, promptWords, -n);
+        if (Arg(args, "-S") is { } stopCount)
+        {
+            StopCost(http, clients, gen, promptWords, rounds, int.Parse(stopCount, CultureInfo.InvariantCulture));
+            app.StopAsync().GetAwaiter().GetResult();
+            backend.Dispose();
+            return 0;
+        }
+        Console.WriteLine($"| clients | tokens/s (all), median of {rounds} | min-max | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms |");
+        Console.WriteLine("| ------: | ------------------------: | ------: | ----------: | ----------: | ---------: | ---------: |");
         var medians = new Dictionary<int, double>();
         foreach (int n in clients)
         {
@@ -70,8 +78,52 @@ public sealed class ServeThroughput : IBenchmark
         return 0;
     }
 
-    private static (double TokensPerSecond, List<double> Ttft, List<double> Itl) RunRound(HttpClient http, int n, int gen, int promptWords, int seed)
+    /// <summary>
+    /// What one request's stop strings cost everyone else: each round runs the clients plus one more request, once
+    /// with no stop strings and once with <paramref name="stops"/> of 1,000 bytes (the server's limits), alternating;
+    /// the table compares the other clients' inter-token latency (stop matching runs on the engine's one thread).
+    /// </summary>
+    private static void StopCost(HttpClient http, int[] clients, int gen, int promptWords, int rounds, int stops)
     {
+        // Long stops that share their first 999 bytes with each other and begin with a space, as generated text
+        // often does, so the matcher always has something to hold and compare.
+        var heavy = new JsonArray(Enumerable.Range(0, stops).Select(i => (JsonNode)(" " + new string('e', 998) + (char)('A' + i % 26))).ToArray());
+        Console.WriteLine($"| clients | extra request | ITL p50 ms | ITL p99 ms | tokens/s | ({rounds} rounds each, alternating; the extra request's own tokens not counted) |");
+        Console.WriteLine("| ------: | :------------ | ---------: | ---------: | -------: | |");
+        foreach (int n in clients)
+        {
+            var itl = new[] { new List<double>(), new List<double>() };
+            var rates = new[] { new List<double>(), new List<double>() };
+            for (int r = 0; r < rounds; r++)
+                for (int k = 0; k < 2; k++)
+                {
+                    var (tps, _, i) = RunRound(http, n, gen, promptWords, 1000 + n * 100 + r, k == 0 ? new JsonArray() : heavy);
+                    itl[k].AddRange(i);
+                    rates[k].Add(tps);
+                }
+            for (int k = 0; k < 2; k++)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {n,7} | {(k == 0 ? "no stops" : $"{stops} stops × 1,000 B"),-13} | {P(itl[k], 50),10:F2} | {P(itl[k], 99),10:F2} | {P(rates[k], 50),8:F1} | |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ITL p50 with the stops / without, {n} clients: {P(itl[1], 50) / P(itl[0], 50):F3}; p99: {P(itl[1], 99) / P(itl[0], 99):F3}"));
+        }
+    }
+
+    private static (double TokensPerSecond, List<double> Ttft, List<double> Itl) RunRound(HttpClient http, int n, int gen, int promptWords, int seed,
+        JsonArray? extraStops = null)
+    {
+        // The extra request (when asked for) runs beside the n clients for as long as they do; it is not measured.
+        var extra = extraStops == null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            var body = new JsonObject
+            {
+                ["model"] = "bench", ["prompt"] = $"Extra request {seed}: tell a long story.", ["max_tokens"] = gen + 16,
+                ["temperature"] = 0, ["ignore_eos"] = true, ["stream"] = true, ["stop"] = extraStops.DeepClone(),
+            };
+            using var response = await http.PostAsync("v1/completions", JsonContent.Create(body));
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsStringAsync();
+        });
         var ttft = new List<double>();
         var itl = new List<double>();
         int tokens = 0;
@@ -115,7 +167,9 @@ public sealed class ServeThroughput : IBenchmark
             }
         })).ToArray();
         Task.WaitAll(tasks);
-        return (tokens / clock.Elapsed.TotalSeconds, ttft, itl);
+        double elapsed = clock.Elapsed.TotalSeconds;
+        extra.GetAwaiter().GetResult();
+        return (tokens / elapsed, ttft, itl);
     }
 
     private static double P(IReadOnlyList<double> values, int percentile)
