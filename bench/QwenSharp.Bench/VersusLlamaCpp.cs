@@ -37,7 +37,7 @@ public sealed class VersusLlamaCpp : IBenchmark
         // folios of the page cache, which stream 3x faster on this VM than the 4 KB pages a plain read leaves there.
         speed.TextGeneration(1);
         using var llama = new Llama(model, depth + Math.Max(prompt, gen) + 16, threads);
-        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating");
+        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating; {QwenSharp.Kernels.KernelTiers.Describe()}");
 
         string at = depth > 0 ? $" @ d{depth}" : "";
         if (prompt > 0)

@@ -33,6 +33,7 @@ public sealed class BenchCommand : ICliCommand
 
         string path = ModelPaths.Resolve(model);
         WorkerPool.SetSharedThreadCount(threads);
+        stderr.WriteLine(Kernels.KernelTiers.Describe()); // as llama-bench prints its system info
         using var qwen = ModelFiles.Load(path);
         var info = Describe(qwen, path);
         int maxTokens = depths.DefaultIfEmpty(0).Max() + Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());

@@ -57,6 +57,7 @@ public sealed class ChatCommand : ICliCommand
         var input = _input ?? Console.In;
         bool interactive = _input == null && !Console.IsInputRedirected;
         var conversation = new List<ChatMessage>();
+        stderr.WriteLine(Kernels.KernelTiers.Describe());
         stderr.WriteLine("Type a message and press Enter; /reset, /system <text>, /exit.");
         while (true)
         {

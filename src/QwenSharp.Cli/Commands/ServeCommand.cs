@@ -47,7 +47,7 @@ public sealed class ServeCommand : ICliCommand
         var app = QwenServer.Build(options, backend);
         app.Lifetime.ApplicationStarted.Register(() =>
             stdout.WriteLine($"Serving {string.Join(", ", options.ServedModelNames.DefaultIfEmpty(backend.ModelName))} " +
-                $"(max model length {backend.MaxModelLength}) on {string.Join(", ", app.Urls)}"));
+                $"(max model length {backend.MaxModelLength}, {QwenSharp.Kernels.KernelTiers.Describe()}) on {string.Join(", ", app.Urls)}"));
         try
         {
             app.Run();

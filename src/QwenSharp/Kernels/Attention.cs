@@ -193,14 +193,14 @@ public static unsafe class Attention
     {
         int i = 0;
         float sum = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
+        if (KernelTiers.Wide && n >= 16)
         {
             var acc = Vector512<float>.Zero;
             for (; i + 16 <= n; i += 16)
                 acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
             sum = Vector512.Sum(acc);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 8)
+        else if (KernelTiers.X86 && n >= 8)
         {
             var acc = Vector256<float>.Zero;
             for (; i + 8 <= n; i += 8)
@@ -216,13 +216,13 @@ public static unsafe class Attention
     private static void MultiplyAdd(float* v, float p, float* o, int n)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (KernelTiers.Wide)
         {
             var pp = Vector512.Create(p);
             for (; i + 16 <= n; i += 16)
                 Vector512.FusedMultiplyAdd(Vector512.Load(v + i), pp, Vector512.Load(o + i)).Store(o + i);
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (KernelTiers.X86)
         {
             var pp = Vector256.Create(p);
             for (; i + 8 <= n; i += 8)

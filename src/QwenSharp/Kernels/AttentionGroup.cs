@@ -19,7 +19,7 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class AttentionGroup
 {
-    public static bool Supported(int headDim) => Avx512F.IsSupported && headDim is 64 or 128;
+    public static bool Supported(int headDim) => KernelTiers.Avx512 && headDim is 64 or 128;
 
     /// <param name="q">the group's query rows, [group, d] (rotated, not scaled)</param>
     /// <param name="o">the group's output rows, [group, d]</param>

@@ -16,7 +16,7 @@ internal static unsafe class AttentionTile
 
     /// <summary>Whether tiles apply: AVX-512, a head size of whole zmm registers, a query group that fits the lanes.</summary>
     public static bool Supported(int group, int headDim) =>
-        Vector512.IsHardwareAccelerated && group <= Lanes && headDim % 16 == 0;
+        KernelTiers.Wide && group <= Lanes && headDim % 16 == 0;
 
     /// <summary>Floats of scratch a tile needs for <paramref name="length"/> keys.</summary>
     public static long ScratchFloats(int length, int headDim) => (long)Lanes * (length + headDim + 1);

@@ -18,7 +18,7 @@ internal static unsafe partial class DotFast
 {
     public const int MaxTokens = 16;
 
-    public static bool Supported => Avx2.IsSupported && Fma.IsSupported;
+    public static bool Supported => KernelTiers.X86;
 
     /// <summary>One row · one token; null where the format has no fast kernel.</summary>
     public static delegate*<byte*, byte*, int, float> SelectOne(GgmlType type)
@@ -27,7 +27,7 @@ internal static unsafe partial class DotFast
         return type switch
         {
             GgmlType.Q8_0 => &Q8_0One,
-            GgmlType.Q4_0 => Avx512BW.IsSupported ? &Q4_0One512 : &Q4_0One,
+            GgmlType.Q4_0 => KernelTiers.Avx512 ? &Q4_0One512 : &Q4_0One,
             GgmlType.Q5_0 => &Q5_0One,
             GgmlType.Q4_K => &Q4_KOne,
             GgmlType.Q6_K => &Q6_KOne,
@@ -55,7 +55,7 @@ internal static unsafe partial class DotFast
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<int> DotU8S8(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> s)
     {
-        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(acc, u, s);
+        if (KernelTiers.Vnni) return AvxVnni.MultiplyWideningAndAdd(acc, u, s);
         var p16 = Avx2.MultiplyAddAdjacent(u, s);
         return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(p16, Vector256<short>.One));
     }

@@ -14,7 +14,7 @@ internal static unsafe partial class DotFast
     public static delegate*<byte*, byte*, byte*, long, int, float*, void> SelectBlock(GgmlType type)
     {
         if (!Supported) return null;
-        if (AvxVnni.IsSupported)
+        if (KernelTiers.Vnni)
             return type switch
             {
                 GgmlType.Q8_0 => &Q8_0BlockVnni,

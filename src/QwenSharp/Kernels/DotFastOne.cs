@@ -65,7 +65,7 @@ internal static unsafe partial class DotFast
     /// side. Null where there is no such kernel (Q4_0 needs AVX-512BW; Q8_0 rows shorter than Q8_0FourMinCols).</summary>
     public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type, int cols) =>
         !Supported ? null
-        : type == GgmlType.Q4_0 && Avx512BW.IsSupported ? &Q4_0Four512
+        : type == GgmlType.Q4_0 && KernelTiers.Avx512 ? &Q4_0Four512
         : type == GgmlType.Q8_0 && cols >= Q8_0FourMinCols ? &Q8_0Four
         : null;
 

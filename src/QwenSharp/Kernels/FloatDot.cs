@@ -96,7 +96,7 @@ internal static unsafe class FloatDot
     private static void ToSingle<T>(byte* w, float* dst, int n) where T : struct, IFormat
     {
         int i = 0;
-        if (Avx2.IsSupported)
+        if (KernelTiers.X86)
             for (; i + 8 <= n; i += 8) Avx.Store(dst + i, T.Load(w, i));
         for (; i < n; i++) dst[i] = T.Scalar(w, i);
     }
@@ -112,7 +112,7 @@ internal static unsafe class FloatDot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float One<T>(byte* w, float* a, int n) where T : struct, IFormat
     {
-        if (!(Avx2.IsSupported && Fma.IsSupported))
+        if (!KernelTiers.X86)
         {
             if (typeof(T) == typeof(F32Format))
                 return System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(w, n), new ReadOnlySpan<float>(a, n));

@@ -73,7 +73,7 @@ internal static unsafe class FloatGemm
     /// the sums go on from the values in y, so a split of the columns gives the same roundings).</summary>
     internal static void Tile(float* panel, float* a, int cols, int count, float* y, long ldy, int rows, bool add)
     {
-        if (Avx512F.IsSupported)
+        if (KernelTiers.Avx512)
         {
             switch (count)
             {
@@ -91,7 +91,7 @@ internal static unsafe class FloatGemm
                 default: Kernel512<N1>(panel, a, cols, y, ldy, rows, add); break;
             }
         }
-        else if (Vector256.IsHardwareAccelerated) Tile256(panel, a, cols, count, y, ldy, rows, add);
+        else if (KernelTiers.X86) Tile256(panel, a, cols, count, y, ldy, rows, add);
         else TilePlain(panel, a, cols, count, y, ldy, rows, add);
     }
 

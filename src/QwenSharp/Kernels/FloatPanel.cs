@@ -36,7 +36,7 @@ internal static unsafe class FloatPanel
         float* d = dst + (long)t0 * cols;
         float* tmp = stackalloc float[Tokens * 16];
         int k = 0;
-        if (Avx512F.IsSupported)
+        if (KernelTiers.Avx512)
             for (; k + 16 <= cols; k += 16)
                 Transpose16<ActivationRows>(type, (byte*)(x + (long)t0 * cols), (long)cols * sizeof(float), count, k, d + (long)k * Tokens, Tokens);
         for (; k + 16 <= cols; k += 16)
@@ -61,7 +61,7 @@ internal static unsafe class FloatPanel
     /// <summary>16 values rounded as <see cref="RoundScalar"/>.</summary>
     public static void Round16(GgmlType type, float* src, float* dst)
     {
-        if (!Vector512.IsHardwareAccelerated)
+        if (!KernelTiers.Wide)
             for (int i = 0; i < 16; i++) dst[i] = RoundScalar(type, src[i]);
         else Rounded16(type, src).Store(dst);
     }
@@ -104,7 +104,7 @@ internal static unsafe class FloatPanel
     public static void PackWeights(GgmlType type, byte* w, long rowBytes, int rows, int cols, float* panel)
     {
         int k = 0;
-        if (Avx512F.IsSupported)
+        if (KernelTiers.Avx512)
             for (; k + 16 <= cols; k += 16)
                 for (int h = 0; h < Rows; h += 16)
                     Transpose16<WeightRows>(type, w + h * rowBytes, rowBytes, rows - h, k, panel + (long)k * Rows + h, Rows);

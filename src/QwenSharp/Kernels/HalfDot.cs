@@ -15,7 +15,7 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class HalfDot
 {
-    public static bool Supported => Avx512F.IsSupported;
+    public static bool Supported => KernelTiers.Avx512;
 
     /// <summary>Σ w[i]·a[i] over n values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -38,7 +38,7 @@ internal static unsafe class RowLaneGemm
 
     /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
     public static bool Covers(GgmlType type) =>
-        AvxVnni.IsSupported && Avx2.IsSupported && Fma.IsSupported &&
+        KernelTiers.Vnni && KernelTiers.X86 &&
         type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>Tokens a step of the token loop takes: four chains of vpdpbusd interleaved.</summary>
@@ -257,7 +257,7 @@ internal static unsafe class RowLaneGemm
             out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7,
             out Vector256<float> d, out Vector256<float> m)
         {
-            if (Avx512F.IsSupported)
+            if (KernelTiers.Avx512)
             {
                 Transpose32Flipped(block + 2, rowBytes, out w0, out w1, out w2, out w3, out w4, out w5, out w6, out w7);
             }

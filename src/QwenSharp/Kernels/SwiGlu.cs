@@ -14,7 +14,7 @@ public static class SwiGlu
         if (up.Length != gate.Length || dst.Length < gate.Length)
             throw new ArgumentException($"SwiGLU of {gate.Length} gate values needs {gate.Length} up values (got {up.Length}) and a destination of at least {gate.Length} (got {dst.Length}).");
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (KernelTiers.Wide)
         {
             ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gate);
             ref float u = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(up);

@@ -14,10 +14,10 @@ public class RowLaneGemmTests
     public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K };
 
     [Fact]
-    public void CoversTheFormatsOnAnAvxVnniCpu()
+    public void CoversTheFormatsAtTheVnniTiers()
     {
         foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K })
-            Assert.Equal(AvxVnni.IsSupported && Fma.IsSupported, RowLaneGemm.Covers(type));
+            Assert.Equal(KernelTiers.Vnni && KernelTiers.X86, RowLaneGemm.Covers(type));
         Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
     }
 
@@ -27,7 +27,7 @@ public class RowLaneGemmTests
     [Fact]
     public unsafe void WideTransposeEqualsTheNarrowOne()
     {
-        if (!Avx512F.IsSupported) return; // only the narrow path exists on this CPU
+        if (!Avx512F.IsSupported) return; // only the narrow path exists on this CPU (the check is of the CPU, not the tier: both paths are called directly)
         var rng = new Random(11);
         const int rowBytes = 34 * 3 + 5;
         var rows = new byte[rowBytes * 8 + 64];
