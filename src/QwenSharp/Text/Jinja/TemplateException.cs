@@ -12,6 +12,13 @@ public enum TemplateErrorKind
     Runtime,
     /// <summary>The template called <c>raise_exception(message)</c>, as Hugging Face templates do to refuse input.</summary>
     Raised,
+    /// <summary>Parsing or rendering went past one of the <see cref="TemplateLimits"/> (time, steps, output or
+    /// value size, nesting); the message names the limit.</summary>
+    Limit,
+    /// <summary>The caller's variables cannot be given to the template: one the renderer sets itself (messages,
+    /// tools, documents, add_generation_prompt) passed again as an extra variable, or a value that does not
+    /// convert to a template value. A fault of the request, not of the template.</summary>
+    Input,
 }
 
 /// <summary>
@@ -55,6 +62,8 @@ public sealed class TemplateException : Exception
                 TemplateErrorKind.Syntax => "template syntax error: ",
                 TemplateErrorKind.Unsupported => "unsupported Jinja construct: ",
                 TemplateErrorKind.Raised => "the chat template raised an error: ",
+                TemplateErrorKind.Limit => "template limit exceeded: ",
+                TemplateErrorKind.Input => "invalid template input: ",
                 _ => "template error: ",
             };
             return where + what + Detail;
@@ -64,4 +73,6 @@ public sealed class TemplateException : Exception
     internal static TemplateException Syntax(string detail, int line) => new(TemplateErrorKind.Syntax, detail, null, line);
     internal static TemplateException Unsupported(string detail, int line = 0) => new(TemplateErrorKind.Unsupported, detail, null, line);
     internal static TemplateException Runtime(string detail) => new(TemplateErrorKind.Runtime, detail);
+    internal static TemplateException Limit(string detail, int line = 0) => new(TemplateErrorKind.Limit, detail, null, line);
+    internal static TemplateException Input(string detail) => new(TemplateErrorKind.Input, detail);
 }
