@@ -105,10 +105,22 @@ public sealed partial class ChatTemplate
     private Dictionary<string, object?> Variables(JsonArray messages, JsonArray? tools, bool addGenerationPrompt,
         IReadOnlyDictionary<string, JsonNode?>? extraVariables, string? bosToken, string? eosToken, TemplateLimits limits)
     {
+        object? Value(string name, JsonNode? node)
+        {
+            try
+            {
+                return JsonValues.FromNode(node, limits.MaxDepth);
+            }
+            catch (TemplateException e) when (e.Kind == TemplateErrorKind.Input)
+            {
+                throw TemplateException.Input($"the variable '{name}' holds {e.Detail}", name);
+            }
+        }
+
         var variables = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["messages"] = JsonValues.FromNode(messages, limits.MaxDepth),
-            ["tools"] = tools == null ? null : JsonValues.FromNode(tools, limits.MaxDepth),
+            ["messages"] = Value("messages", messages),
+            ["tools"] = tools == null ? null : Value("tools", tools),
             ["documents"] = null,
             ["add_generation_prompt"] = addGenerationPrompt,
         };
@@ -120,8 +132,8 @@ public sealed partial class ChatTemplate
             foreach (var (name, value) in extraVariables)
             {
                 if (RendererVariables.TryGetValue(name, out var meaning))
-                    throw TemplateException.Input($"the template variable '{name}' is set by the renderer ({meaning}) and cannot also be passed as an extra variable");
-                variables[name] = JsonValues.FromNode(value, limits.MaxDepth);
+                    throw TemplateException.Input($"the template variable '{name}' is set by the renderer ({meaning}) and cannot also be passed as an extra variable", name);
+                variables[name] = Value(name, value);
             }
         }
         return variables;

@@ -32,6 +32,7 @@ public class ChatTemplateInputTests
         var e = Assert.Throws<TemplateException>(() =>
             template.Render(User("hi"), extraVariables: new Dictionary<string, JsonNode?> { [name] = 1 }));
         Assert.Equal(TemplateErrorKind.Input, e.Kind);
+        Assert.Equal(name, e.Variable);
         Assert.Equal($"qwen2.5-instruct.jinja: invalid template input: the template variable '{name}' is set by the renderer ({meaning}) " +
                      "and cannot also be passed as an extra variable", e.Message);
     }
@@ -74,10 +75,12 @@ public class ChatTemplateInputTests
         Assert.Equal(new string('7', 4300) + "|" + (2 * 150), Render(Integer(4300), Nested(150)));
         var e = Assert.Throws<TemplateException>(() => Render("hi", Nested(300)));
         Assert.Equal(TemplateErrorKind.Input, e.Kind);
-        Assert.Equal("t: invalid template input: a value nests deeper than 200 levels (TemplateLimits.MaxDepth)", e.Message);
+        Assert.Equal("t: invalid template input: the variable 'x' holds a value nested deeper than 200 levels (TemplateLimits.MaxDepth)", e.Message);
+        Assert.Equal("x", e.Variable);
         e = Assert.Throws<TemplateException>(() => Render(Integer(5000), 1));
         Assert.Equal(TemplateErrorKind.Input, e.Kind);
-        Assert.Contains("an integer of 5000 digits is longer than the 4300 Python converts", e.Message);
+        Assert.Equal("t: invalid template input: the variable 'messages' holds an integer of 5000 digits, more than the 4300 Python converts", e.Message);
+        Assert.Equal("messages", e.Variable);
     }
 
     [Theory]
@@ -90,8 +93,9 @@ public class ChatTemplateInputTests
     public void ADotNetExceptionInsideAnExpressionBecomesATemplateErrorWithTheLine(Type type)
     {
         var boom = new JinjaFunction("boom", _ => throw (Exception)Activator.CreateInstance(type, "detail")!);
+        // The expression spans lines 2 and 3: the error names the line of the innermost expression, the call.
         var e = Assert.Throws<TemplateException>(() =>
-            JinjaTemplate.Parse("a\n{% if true %}\n{{ 1 + boom() }}{% endif %}", "t.jinja").Render(new Dictionary<string, object?> { ["boom"] = boom }));
+            JinjaTemplate.Parse("a\n{% if true %}{{ 1 +\nboom() }}{% endif %}", "t.jinja").Render(new Dictionary<string, object?> { ["boom"] = boom }));
         Assert.Equal(TemplateErrorKind.Runtime, e.Kind);
         Assert.Equal(3, e.Line);
         Assert.Equal($"t.jinja, line 3: template error: internal error ({type.Name}: detail)", e.Message);

@@ -91,7 +91,8 @@ public class JinjaErrorTests
         string deepParens = "{{ " + new string('(', 5000) + "1" + new string(')', 5000) + " }}";
         string deepNot = "{{ " + string.Concat(Enumerable.Repeat("not ", 5000)) + "x }}";
         string deepIfs = string.Concat(Enumerable.Repeat("{% if true %}", 5000)) + string.Concat(Enumerable.Repeat("{% endif %}", 5000));
-        string deepTarget = "{% set " + new string('(', 5000) + "a" + new string(')', 5000) + " = [1] %}";
+        // Deep enough that parsing it without the depth limit would overflow the stack.
+        string deepTarget = "{% set " + new string('(', 200_000) + "a" + new string(')', 200_000) + " = [1] %}";
         foreach (var template in new[] { deepParens, deepNot, deepIfs, deepTarget })
         {
             var e = Fails(template);

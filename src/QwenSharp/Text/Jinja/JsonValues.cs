@@ -25,7 +25,7 @@ internal static class JsonValues
 
     private static object? ToValue(JsonNode? node, int maxDepth, int depth)
     {
-        if (depth > maxDepth) throw TemplateException.Input($"a value nests deeper than {maxDepth} levels (TemplateLimits.MaxDepth)");
+        if (depth > maxDepth) throw TemplateException.Input($"a value nested deeper than {maxDepth} levels (TemplateLimits.MaxDepth)");
         switch (node)
         {
             case null: return null;
@@ -55,7 +55,7 @@ internal static class JsonValues
                 }
                 break;
         }
-        throw TemplateException.Input($"a JSON value of kind {(node as JsonValue)?.GetValueKind().ToString() ?? node.GetType().Name} cannot be given to a template");
+        throw TemplateException.Input($"a JSON value of kind {(node as JsonValue)?.GetValueKind().ToString() ?? node.GetType().Name}, which a template cannot take");
     }
 
     private static object Number(string text)
@@ -64,7 +64,7 @@ internal static class JsonValues
         {
             if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
             if (text.Length > MaxIntegerDigits + 1)
-                throw TemplateException.Input($"an integer of {text.Length} digits is longer than the {MaxIntegerDigits} Python converts");
+                throw TemplateException.Input($"an integer of {text.Length} digits, more than the {MaxIntegerDigits} Python converts");
             return BigInteger.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         }
         return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);

@@ -46,6 +46,10 @@ public sealed class TemplateException : Exception
     /// <summary>1-based template line; 0 while not yet known.</summary>
     public int Line { get; internal set; }
 
+    /// <summary>For <see cref="TemplateErrorKind.Input"/>: the template variable at fault ("messages",
+    /// "tools" or an extra variable's name), so a server can point at the request field.</summary>
+    public string? Variable { get; internal init; }
+
     public override string Message
     {
         get
@@ -74,5 +78,5 @@ public sealed class TemplateException : Exception
     internal static TemplateException Unsupported(string detail, int line = 0) => new(TemplateErrorKind.Unsupported, detail, null, line);
     internal static TemplateException Runtime(string detail) => new(TemplateErrorKind.Runtime, detail);
     internal static TemplateException Limit(string detail, int line = 0) => new(TemplateErrorKind.Limit, detail, null, line);
-    internal static TemplateException Input(string detail) => new(TemplateErrorKind.Input, detail);
+    internal static TemplateException Input(string detail, string? variable = null) => new(TemplateErrorKind.Input, detail) { Variable = variable };
 }
