@@ -88,12 +88,17 @@ public class TemplateLimitsTests
     {
         const string loops = "{% for i in range(100000) %}\n{% for j in range(100000) %}{% endfor %}{% endfor %}";
         Assert.Contains("the render takes more than 1000000 steps", Exceeds("MaxSteps", 2, loops, StepsOnly with { MaxSteps = 1_000_000 }).Message);
-        var timed = Exceeds("Timeout", 2, loops, new TemplateLimits { MaxSteps = long.MaxValue, Timeout = TimeSpan.FromMilliseconds(20) });
-        Assert.Contains("the render takes longer than 0.02 s", timed.Message);
+        // Where the clock runs out depends on the machine (almost always in the inner loop, line 2).
+        var timed = Assert.Throws<TemplateException>(() =>
+            Render(loops, new TemplateLimits { MaxSteps = long.MaxValue, Timeout = TimeSpan.FromMilliseconds(20) }));
+        Assert.Equal(TemplateErrorKind.Limit, timed.Kind);
+        Assert.InRange(timed.Line, 1, 2);
+        Assert.Equal($"t.jinja, line {timed.Line}: template limit exceeded: the render takes longer than 0.02 s (TemplateLimits.Timeout)", timed.Message);
         // With the default limits one of the two stops it.
         var e = Assert.Throws<TemplateException>(() => JinjaTemplate.Parse(loops, "t.jinja").Render(new Dictionary<string, object?>()));
         Assert.Equal(TemplateErrorKind.Limit, e.Kind);
-        Assert.Equal(2, e.Line);
+        Assert.InRange(e.Line, 1, 2);
+        Assert.Matches(@"\(TemplateLimits\.(Timeout|MaxSteps)\)$", e.Message);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ internal sealed class RenderBudget
         _deadline = limits.Timeout == Timeout.InfiniteTimeSpan
             ? long.MaxValue
             : Stopwatch.GetTimestamp() + (long)Math.Min(limits.Timeout.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
-        _nextCheck = Math.Min(ClockInterval, limits.MaxSteps + 1);
+        _nextCheck = NextCheck();
     }
 
     public TemplateLimits Limits { get; }
@@ -43,10 +43,12 @@ internal sealed class RenderBudget
         if (++_steps >= _nextCheck) Check();
     }
 
-    /// <summary>Charges <paramref name="units"/> steps of work at once (a sort, a search, a copy).</summary>
+    /// <summary>Charges <paramref name="units"/> (&gt;= 0, far below long.MaxValue) steps of work at once
+    /// (a sort, a search, a copy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Charge(long units)
     {
-        _steps += Math.Clamp(units, 0, long.MaxValue / 4);
+        _steps += units;
         if (_steps >= _nextCheck) Check();
     }
 
@@ -61,11 +63,16 @@ internal sealed class RenderBudget
             throw Exceeded($"the render takes more than {Limits.MaxSteps} steps", nameof(TemplateLimits.MaxSteps));
         if (Stopwatch.GetTimestamp() > _deadline)
             throw Exceeded($"the render takes longer than {Limits.Timeout.TotalSeconds:0.###} s", nameof(TemplateLimits.Timeout));
-        _nextCheck = Math.Min(_steps + ClockInterval, Limits.MaxSteps + 1);
+        _nextCheck = NextCheck();
     }
+
+    /// <summary>The step count at which to look again: in ClockInterval steps, or just past MaxSteps if sooner
+    /// (written so that MaxSteps = long.MaxValue does not overflow).</summary>
+    private long NextCheck() => Limits.MaxSteps - _steps < ClockInterval ? Limits.MaxSteps + 1 : _steps + ClockInterval;
 
     /// <summary>Refuses, before it is built, a string of <paramref name="length"/> characters longer than
     /// MaxOutputLength, and charges the copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void BuildString(long length, string what)
     {
         CheckString(length, what);
@@ -73,11 +80,14 @@ internal sealed class RenderBudget
     }
 
     /// <summary>Refuses a string longer than MaxOutputLength without charging (for a result growing piece by piece).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void CheckString(long length, string what)
     {
-        if (length > Limits.MaxOutputLength)
-            throw Exceeded($"{what} would build a string of {length} characters, more than {Limits.MaxOutputLength}", nameof(TemplateLimits.MaxOutputLength));
+        if (length > Limits.MaxOutputLength) ThrowString(length, what);
     }
+
+    private void ThrowString(long length, string what) =>
+        throw Exceeded($"{what} would build a string of {length} characters, more than {Limits.MaxOutputLength}", nameof(TemplateLimits.MaxOutputLength));
 
     /// <summary>Refuses, before it is built, a list of more than MaxListLength items, and charges the copy.</summary>
     public void BuildList(long count, string what)
