@@ -38,7 +38,9 @@ public sealed record TemplateLimits
     public int MaxDepth { get; init; } = 200;
 
     /// <summary>How deeply the interpreter may recurse while rendering: every nested statement, expression and
-    /// macro call is one level, so this bounds the stack a render uses whatever the template does.</summary>
+    /// macro call is one level, so this bounds the stack a render uses whatever the template does. A level
+    /// takes up to about 1.4 KB of stack before the JIT optimizes the interpreter, so 500 levels fit in the
+    /// 1.5 MB stack .NET gives secondary threads (request threads included).</summary>
     public int MaxEvaluationDepth { get; init; } = 500;
 
     /// <summary>Characters (or list items) built per step charged against <see cref="MaxSteps"/>, so that
