@@ -62,6 +62,14 @@ internal static unsafe partial class DotFast
         return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(p16, Vector256<short>.One));
     }
 
+    /// <summary>Σ a·b over pairs of int16 into 8 int32 lanes: vpdpwssd, or vpmaddwd + vpaddd on plain AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> DotS16(Vector256<int> acc, Vector256<short> a, Vector256<short> b)
+    {
+        if (KernelTiers.Vnni) return AvxVnni.MultiplyWideningAndAdd(acc, a, b);
+        return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(a, b));
+    }
+
     /// <summary>Byte j = 0xFF where bit j of <paramref name="bits"/> is set (Q5's fifth bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> BitsToBytes(uint bits)
