@@ -240,13 +240,19 @@ public sealed class Qwen2Tokenizer
             ids.AddRange(cached);
             return;
         }
+        // The scratch is kept for words of ordinary size; a longer one (a long run of one kind) borrows from the
+        // shared pool instead of pinning megabytes to this thread.
         int n = Encoding.UTF8.GetMaxByteCount(word.Length);
-        if (st.Bytes.Length < n) st.Grow(n);
+        if (n > BpeWordMerger.KeptCapacity)
+        {
+            EncodeLongWord(word, ids, st);
+            return;
+        }
+        if (n > st.Bytes.Length) st.Grow(n);
         n = Encoding.UTF8.GetBytes(word, st.Bytes);
         var symbols = st.Symbols.AsSpan(0, n);
         for (int i = 0; i < n; i++) symbols[i] = _byteToId[st.Bytes[i]];
-        int count = MergeWord(symbols, st.Ranks, st.Merged);
-        var result = symbols[..count];
+        var result = symbols[..st.Merger.Merge(symbols, _merges)];
         if (cacheable)
         {
             if (st.Cache.Count >= MaxCacheEntries) st.Cache.Clear();
@@ -255,33 +261,22 @@ public sealed class Qwen2Tokenizer
         ids.AddRange(result);
     }
 
-    /// <summary>
-    /// Applies merges to the word's symbols, always the lowest-ranked adjacent pair first and the leftmost of
-    /// equals (HF's BPE::merge_word, done with a priority queue there). Returns the symbol count left.
-    /// </summary>
-    private int MergeWord(Span<int> symbols, int[] ranks, int[] merged)
+    private void EncodeLongWord(ReadOnlySpan<char> word, List<int> ids, EncodeState st)
     {
-        int count = symbols.Length;
-        for (int i = 0; i + 1 < count; i++) ranks[i] = _merges.Find(symbols[i], symbols[i + 1], out merged[i]);
-        while (count > 1)
+        int n = Encoding.UTF8.GetByteCount(word);
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(n);
+        int[] symbols = ArrayPool<int>.Shared.Rent(n);
+        try
         {
-            int best = 0, bestRank = ranks[0];
-            for (int i = 1; i + 1 < count; i++)
-                if (ranks[i] < bestRank) { bestRank = ranks[i]; best = i; }
-            if (bestRank == int.MaxValue) break;
-            symbols[best] = merged[best];
-            int tail = count - best - 2;
-            if (tail > 0)
-            {
-                symbols.Slice(best + 2, tail).CopyTo(symbols[(best + 1)..]);
-                Array.Copy(ranks, best + 2, ranks, best + 1, tail);
-                Array.Copy(merged, best + 2, merged, best + 1, tail);
-            }
-            count--;
-            if (best > 0) ranks[best - 1] = _merges.Find(symbols[best - 1], symbols[best], out merged[best - 1]);
-            if (best + 1 < count) ranks[best] = _merges.Find(symbols[best], symbols[best + 1], out merged[best]);
+            Encoding.UTF8.GetBytes(word, bytes);
+            for (int i = 0; i < n; i++) symbols[i] = _byteToId[bytes[i]];
+            ids.AddRange(symbols.AsSpan(0, st.Merger.Merge(symbols.AsSpan(0, n), _merges)));
         }
-        return count;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<int>.Shared.Return(symbols);
+        }
     }
 
     /// <summary>Each unpaired UTF-16 surrogate becomes U+FFFD (a policy of ours: HF refuses such text).</summary>
@@ -318,18 +313,15 @@ public sealed class Qwen2Tokenizer
         public char[]? SurrogateScratch;
         public byte[] Bytes = new byte[256];
         public int[] Symbols = new int[256];
-        public int[] Ranks = new int[256];
-        public int[] Merged = new int[256];
+        public readonly BpeWordMerger Merger = new();
 
         public EncodeState() => CacheLookup = Cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public void Grow(int n)
         {
-            n = Math.Max(n, Bytes.Length * 2);
+            n = Math.Min(Math.Max(n, Bytes.Length * 2), BpeWordMerger.KeptCapacity);
             Bytes = new byte[n];
             Symbols = new int[n];
-            Ranks = new int[n];
-            Merged = new int[n];
         }
     }
 }
