@@ -93,6 +93,7 @@ internal sealed class BpeWordMerger
         int n = symbols.Length;
         try
         {
+            queue.Reserve(n);
             for (int i = 0; i < n; i++)
             {
                 list[i] = new Symbol { Token = symbols[i], Prev = i - 1, Next = i + 1 };

@@ -55,6 +55,15 @@ internal sealed class MergeCandidateQueue
 
     public bool IsEmpty => _heapMode ? _pairCount == 0 : _heapCount == 0;
 
+    /// <summary>Makes room for <paramref name="candidates"/> candidates at once (a word's first pairs), rather
+    /// than growing by doubling.</summary>
+    public void Reserve(int candidates)
+    {
+        if (candidates <= _position.Length) return;
+        Grow(ref _position, candidates);
+        Grow(ref _nextNode, candidates);
+    }
+
     /// <summary>True once a rank not above the last one taken turned the queue into a plain heap (until Clear).</summary>
     internal bool IsHeap => _heapMode;
 
