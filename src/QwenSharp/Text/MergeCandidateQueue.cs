@@ -9,15 +9,19 @@ namespace QwenSharp.Text;
 /// when it is a long run (all of its pairs are alike), so a push or pop costs O(1) plus O(log buckets), not
 /// O(log n); with all ranks distinct it is an ordinary heap. Positions enter a bucket mostly in order (a left
 /// to right pass over one rank pushes its new pairs left to right); a bucket that got one out of order is
-/// sorted when its turn comes. Arrays come from the shared pool and go back to it when a word left them large.
+/// sorted when its turn comes. A bucket's positions lie in chunks of 16 (64 bytes), so taking a
+/// bucket's turn reads memory in order even when many buckets fill at once. Arrays come from the shared pool
+/// and go back to it when a word left them large.
 /// </summary>
 internal sealed class MergeCandidateQueue
 {
     private const int None = -1;
     private const int KeptLength = 1 << 16;
+    private const int ChunkSize = 16; // positions per chunk
 
     private readonly int[] _bucketOfRank; // rank → its bucket while the bucket holds candidates, else None
-    // buckets, by id: the rank, the first and last node, whether the list is in position order, the last position added
+    // buckets, by id: the rank, the slot its next position is read from and the free slot the next one goes
+    // to (indices into _positions; equal when empty), whether its positions are in order, the last one added
     private int[] _rank, _head, _tail, _lastPosition;
     private bool[] _sorted;
     private int _bucketsUsed;
@@ -25,10 +29,10 @@ internal sealed class MergeCandidateQueue
     private int _freeBucketCount;
     private int[] _heap; // bucket ids, min-heap on rank
     private int _heapCount;
-    // nodes: one candidate each, chained in its bucket
-    private int[] _position, _nextNode;
-    private int _nodesUsed;
-    private int _freeNode = None;
+    // chunks: ChunkSize positions each in _positions; a bucket's chunks are chained by _nextChunk
+    private int[] _positions, _nextChunk;
+    private int _chunksUsed;
+    private int _freeChunk = None;
     private int[] _sortScratch;
     private int _lastPoppedRank = -1;
     // Heap mode, for rules whose ranks do not rise as merges go on (see Push): (rank << 32 | position), min-heap.
@@ -47,8 +51,8 @@ internal sealed class MergeCandidateQueue
         _sorted = Rent<bool>(16);
         _freeBuckets = Rent<int>(16);
         _heap = Rent<int>(16);
-        _position = Rent<int>(256);
-        _nextNode = Rent<int>(256);
+        _positions = Rent<int>(16 * ChunkSize);
+        _nextChunk = Rent<int>(16);
         _sortScratch = Rent<int>(16);
         _pairs = Rent<long>(16);
     }
@@ -59,9 +63,9 @@ internal sealed class MergeCandidateQueue
     /// than growing by doubling.</summary>
     public void Reserve(int candidates)
     {
-        if (candidates <= _position.Length) return;
-        Grow(ref _position, candidates);
-        Grow(ref _nextNode, candidates);
+        int chunks = candidates / ChunkSize + 16;
+        if (chunks * ChunkSize > _positions.Length) Grow(ref _positions, chunks * ChunkSize);
+        if (chunks > _nextChunk.Length) Grow(ref _nextChunk, chunks);
     }
 
     /// <summary>True once a rank not above the last one taken turned the queue into a plain heap (until Clear).</summary>
@@ -81,32 +85,18 @@ internal sealed class MergeCandidateQueue
             PushPair((long)rank << 32 | (uint)position);
             return;
         }
-        int node = _freeNode;
-        if (node != None) _freeNode = _nextNode[node];
-        else
-        {
-            if (_nodesUsed == _position.Length)
-            {
-                Grow(ref _position, _nodesUsed + 1);
-                Grow(ref _nextNode, _nodesUsed + 1);
-            }
-            node = _nodesUsed++;
-        }
-        _position[node] = position;
-        _nextNode[node] = None;
-
         int bucket = _bucketOfRank[rank];
-        if (bucket == None)
+        if (bucket == None) bucket = NewBucket(rank);
+        else if (position < _lastPosition[bucket]) _sorted[bucket] = false;
+        int at = _tail[bucket];
+        _positions[at++] = position;
+        if (at % ChunkSize == 0) // that chunk is full: chain the next one now, so the tail is always a free slot
         {
-            bucket = NewBucket(rank);
-            _head[bucket] = node;
+            int chunk = NewChunk();
+            _nextChunk[at / ChunkSize - 1] = chunk;
+            at = chunk * ChunkSize;
         }
-        else
-        {
-            _nextNode[_tail[bucket]] = node;
-            if (position < _lastPosition[bucket]) _sorted[bucket] = false;
-        }
-        _tail[bucket] = node;
+        _tail[bucket] = at;
         _lastPosition[bucket] = Math.Max(_lastPosition[bucket], position);
     }
 
@@ -122,14 +112,19 @@ internal sealed class MergeCandidateQueue
         }
         int bucket = _heap[0];
         if (!_sorted[bucket]) SortBucket(bucket);
-        int node = _head[bucket];
-        int position = _position[node];
+        int at = _head[bucket];
+        int position = _positions[at++];
         int rank = _rank[bucket];
-        _head[bucket] = _nextNode[node];
-        _nextNode[node] = _freeNode;
-        _freeNode = node;
-        if (_head[bucket] == None)
+        if (at % ChunkSize == 0) // on to the next chunk
         {
+            int done = at / ChunkSize - 1;
+            at = _nextChunk[done] * ChunkSize;
+            FreeChunk(done);
+        }
+        _head[bucket] = at;
+        if (at == _tail[bucket])
+        {
+            FreeChunk(at / ChunkSize);
             _bucketOfRank[rank] = None;
             _freeBuckets[_freeBucketCount++] = bucket;
             _heap[0] = _heap[--_heapCount];
@@ -143,16 +138,16 @@ internal sealed class MergeCandidateQueue
     public void Clear()
     {
         while (_heapCount > 0) _bucketOfRank[_rank[_heap[--_heapCount]]] = None;
-        _bucketsUsed = _freeBucketCount = _nodesUsed = 0;
-        _freeNode = None;
+        _bucketsUsed = _freeBucketCount = _chunksUsed = 0;
+        _freeChunk = None;
         _lastPoppedRank = -1;
         _heapMode = false;
         _pairCount = 0;
         if (_pairs.Length > KeptLength) Replace(ref _pairs, 16);
-        if (_position.Length > KeptLength)
+        if (_positions.Length > KeptLength)
         {
-            Replace(ref _position, 256);
-            Replace(ref _nextNode, 256);
+            Replace(ref _positions, 16 * ChunkSize);
+            Replace(ref _nextChunk, 16);
         }
         if (_rank.Length > KeptLength)
         {
@@ -190,6 +185,7 @@ internal sealed class MergeCandidateQueue
         _rank[bucket] = rank;
         _sorted[bucket] = true;
         _lastPosition[bucket] = int.MinValue;
+        _head[bucket] = _tail[bucket] = NewChunk() * ChunkSize;
         // sift up by rank
         int i = _heapCount++;
         while (i > 0)
@@ -218,20 +214,46 @@ internal sealed class MergeCandidateQueue
         _heap[i] = bucket;
     }
 
-    /// <summary>Puts the bucket's positions in order, keeping its nodes (they are rewritten in place).</summary>
+    private int NewChunk()
+    {
+        int chunk = _freeChunk;
+        if (chunk != None)
+        {
+            _freeChunk = _nextChunk[chunk];
+            return chunk;
+        }
+        if ((_chunksUsed + 1) * ChunkSize > _positions.Length) Grow(ref _positions, (_chunksUsed + 1) * ChunkSize);
+        if (_chunksUsed + 1 > _nextChunk.Length) Grow(ref _nextChunk, _chunksUsed + 1);
+        return _chunksUsed++;
+    }
+
+    private void FreeChunk(int chunk)
+    {
+        _nextChunk[chunk] = _freeChunk;
+        _freeChunk = chunk;
+    }
+
+    /// <summary>Puts the bucket's positions in order, in the chunks they occupy.</summary>
     private void SortBucket(int bucket)
     {
         int count = 0;
-        for (int node = _head[bucket]; node != None; node = _nextNode[node])
+        for (int at = _head[bucket]; at != _tail[bucket]; at = Step(at))
         {
             if (count == _sortScratch.Length) Grow(ref _sortScratch, count + 1);
-            _sortScratch[count++] = _position[node];
+            _sortScratch[count++] = _positions[at];
         }
         var positions = _sortScratch.AsSpan(0, count);
         positions.Sort();
         int k = 0;
-        for (int node = _head[bucket]; node != None; node = _nextNode[node]) _position[node] = positions[k++];
+        for (int at = _head[bucket]; at != _tail[bucket]; at = Step(at)) _positions[at] = positions[k++];
         _sorted[bucket] = true;
+    }
+
+    /// <summary>The slot after <paramref name="at"/> in its bucket's chunks.</summary>
+    private int Step(int at)
+    {
+        at++;
+        return at % ChunkSize == 0 ? _nextChunk[at / ChunkSize - 1] * ChunkSize : at;
     }
 
     /// <summary>Moves every candidate into the heap of pairs: taken out in order, they form a valid heap as they are.</summary>

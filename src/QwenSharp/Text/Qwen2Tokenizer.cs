@@ -16,6 +16,7 @@ public sealed class Qwen2Tokenizer
 {
     private const int MaxCachedWordLength = 48;
     private const int MaxCacheEntries = 50_000; // per thread; about 10 MB at most (HF caps its cache at 10,000 words)
+    private const int MaxKeptIds = 1 << 18;      // per thread, 1 MB
 
     private readonly VocabularyIndex _spellings;     // spelling (UTF-8) → id; added tokens' content included
     private readonly int[] _spellingOf;              // by id: its entry in _spellings, or -1 for ids that name no token
@@ -154,9 +155,16 @@ public sealed class Qwen2Tokenizer
 
     public int[] Encode(string text)
     {
-        var ids = new List<int>(text.Length / 3 + 4);
+        // The ids gather in a list this thread keeps, so a long text allocates its result once rather than a
+        // list grown by doubling and then copied (fresh large arrays cost page faults in proportion to size).
+        var st = _state.Value!;
+        var ids = st.Ids ?? new List<int>(256);
+        st.Ids = null;
+        ids.Clear();
         Encode(text, ids);
-        return ids.ToArray();
+        int[] result = ids.ToArray();
+        if (ids.Capacity <= MaxKeptIds) st.Ids = ids;
+        return result;
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>.</summary>
@@ -311,6 +319,7 @@ public sealed class Qwen2Tokenizer
         public readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> CacheLookup;
         public char[]? NfcScratch;
         public char[]? SurrogateScratch;
+        public List<int>? Ids;
         public byte[] Bytes = new byte[256];
         public int[] Symbols = new int[256];
         public readonly BpeWordMerger Merger = new();
