@@ -80,11 +80,15 @@ internal sealed class BpeWordMerger
         return count;
     }
 
-    /// <summary>A symbol of the linked list: its token and its neighbours, side by side so that a merge, which
-    /// reads a symbol and the ones beside it, touches one or two cache lines.</summary>
+    /// <summary>
+    /// One byte's slot in the linked list. A slot where a symbol starts holds its token and the start of the
+    /// next symbol. The other slots are Removed; the one at a symbol's last byte holds, in Next, where that
+    /// symbol starts, so the symbol before position p is found at slot p - 1 without a third field (8 bytes a
+    /// slot rather than 12: a long word's list is walked once per rank in play, so its size is its cost).
+    /// </summary>
     private struct Symbol
     {
-        public int Token, Prev, Next;
+        public int Token, Next;
     }
 
     private static int MergeByQueue(Span<int> symbols, MergeTable merges, Symbol[] list, MergeCandidateQueue queue)
@@ -96,7 +100,7 @@ internal sealed class BpeWordMerger
             queue.Reserve(n);
             for (int i = 0; i < n; i++)
             {
-                list[i] = new Symbol { Token = symbols[i], Prev = i - 1, Next = i + 1 };
+                list[i] = new Symbol { Token = symbols[i], Next = i + 1 };
                 if (i + 1 < n)
                 {
                     int rank = merges.Find(symbols[i], symbols[i + 1], out _);
@@ -111,16 +115,17 @@ internal sealed class BpeWordMerger
                 ref Symbol right = ref list[left.Next];
                 if (merges.Find(left.Token, right.Token, out int merged) != rank) continue;
 
-                left.Token = merged;
-                right.Token = Removed;
                 int after = right.Next;
+                left.Token = merged;
                 left.Next = after;
-                if (after < n) list[after].Prev = pos;
+                right.Token = Removed;
+                list[after - 1].Next = pos; // the merged symbol's last byte points back to its start
 
-                if (left.Prev >= 0)
+                if (pos > 0)
                 {
-                    int r = merges.Find(list[left.Prev].Token, merged, out _);
-                    if (r != int.MaxValue) queue.Push(r, left.Prev);
+                    int before = list[pos - 1].Token != Removed ? pos - 1 : list[pos - 1].Next;
+                    int r = merges.Find(list[before].Token, merged, out _);
+                    if (r != int.MaxValue) queue.Push(r, before);
                 }
                 if (after < n)
                 {
