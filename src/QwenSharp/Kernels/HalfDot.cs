@@ -15,12 +15,13 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class HalfDot
 {
-    public static bool Supported => KernelTiers.Avx512;
+    public static bool Supported => KernelTiers.Avx512 || KernelTiers.Neon;
 
     /// <summary>Σ w[i]·a[i] over n values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ushort* w, float* a, int n)
     {
+        if (KernelTiers.Neon) return Arm64.Arm64FloatDot.Half(w, a, n);
         if (!Supported) return Plain(w, a, n);
         float* half = FloatFormats.HalfTable;
         var acc0 = Vector512<float>.Zero;
