@@ -59,8 +59,7 @@ internal static unsafe partial class Arm64Dot
     internal static Vector128<int> Dot16(Vector128<int> acc, Vector128<sbyte> x, Vector128<sbyte> y)
     {
         if (KernelTiers.DotProd) return Dp.DotProduct(acc, x, y);
-        var p = AdvSimd.MultiplyWideningLower(x.GetLower(), y.GetLower());
-        p = AdvSimd.MultiplyWideningUpperAndAdd(p, x, y);
+        var p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(x, y), x.GetLower(), y.GetLower());
         return AdvSimd.AddPairwiseWideningAndAdd(acc, p);
     }
 
@@ -69,8 +68,8 @@ internal static unsafe partial class Arm64Dot
     internal static Vector128<int> Dot32(Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> y0, Vector128<sbyte> y1)
     {
         if (KernelTiers.DotProd) return Dp.DotProduct(Dp.DotProduct(Vector128<int>.Zero, x0, y0), x1, y1);
-        var p = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(x0.GetLower(), y0.GetLower()), x0, y0);
-        var q = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(x1.GetLower(), y1.GetLower()), x1, y1);
+        var p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(x0, y0), x0.GetLower(), y0.GetLower());
+        var q = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(x1, y1), x1.GetLower(), y1.GetLower());
         return AdvSimd.AddPairwiseWideningAndAdd(AdvSimd.AddPairwiseWidening(p), q);
     }
 
@@ -87,10 +86,12 @@ internal static unsafe partial class Arm64Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<short> Products32(Vector128<sbyte> x0, Vector128<sbyte> x1, Vector128<sbyte> y0, Vector128<sbyte> y1)
     {
-        var p = AdvSimd.MultiplyWideningLower(x0.GetLower(), y0.GetLower());
-        p = AdvSimd.MultiplyWideningUpperAndAdd(p, x0, y0);
-        p = AdvSimd.MultiplyWideningLowerAndAdd(p, x1.GetLower(), y1.GetLower());
-        return AdvSimd.MultiplyWideningUpperAndAdd(p, x1, y1);
+        // Upper halves first: the lower halves' reads are then the vectors' last uses, which spares the JIT a register
+        // copy for each GetLower.
+        var p = AdvSimd.MultiplyWideningUpper(x0, y0);
+        p = AdvSimd.MultiplyWideningLowerAndAdd(p, x0.GetLower(), y0.GetLower());
+        p = AdvSimd.MultiplyWideningUpperAndAdd(p, x1, y1);
+        return AdvSimd.MultiplyWideningLowerAndAdd(p, x1.GetLower(), y1.GetLower());
     }
 
     /// <summary>acc + p·s, the fp32 scale s applied to the four integer lanes p.</summary>
@@ -111,17 +112,14 @@ internal static unsafe partial class Arm64Dot
     /// set, 16 where it is clear, so that nibble − this = (nibble | bit·16) − 16. The 4 bytes of qh are spread so that
     /// lane j holds byte j/8 (tbl), then tested against bit j % 8 (cmtst).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Q5Offsets(uint qh, Vector128<byte> spreadLo, Vector128<byte> spreadHi, Vector128<byte> bit,
-        out Vector128<sbyte> lo, out Vector128<sbyte> hi)
+    internal static void Q5Offsets(uint qh, out Vector128<sbyte> lo, out Vector128<sbyte> hi)
     {
         var bytes = Vector128.CreateScalarUnsafe(qh).AsByte();
+        var spreadLo = Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        var spreadHi = Vector128.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var bit = Vector128.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
         var sixteen = Vector128.Create((byte)16);
         lo = AdvSimd.BitwiseClear(sixteen, AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadLo), bit)).AsSByte();
         hi = AdvSimd.BitwiseClear(sixteen, AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadHi), bit)).AsSByte();
     }
-
-    /// <summary>The tbl indexes and bit masks <see cref="Q5Offsets"/> uses (loop constants).</summary>
-    internal static Vector128<byte> Q5SpreadLo => Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    internal static Vector128<byte> Q5SpreadHi => Vector128.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    internal static Vector128<byte> Q5Bit => Vector128.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
 }

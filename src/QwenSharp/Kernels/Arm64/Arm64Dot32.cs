@@ -54,7 +54,7 @@ internal static unsafe partial class Arm64Dot
         public static void Load(byte* block, out Vector128<sbyte> x0, out Vector128<sbyte> x1)
         {
             Nibbles(block + 6, out var lo, out var hi);
-            Q5Offsets(Unsafe.ReadUnaligned<uint>(block + 2), Q5SpreadLo, Q5SpreadHi, Q5Bit, out var offLo, out var offHi);
+            Q5Offsets(Unsafe.ReadUnaligned<uint>(block + 2), out var offLo, out var offHi);
             x0 = AdvSimd.Subtract(lo.AsSByte(), offLo);
             x1 = AdvSimd.Subtract(hi.AsSByte(), offHi);
         }

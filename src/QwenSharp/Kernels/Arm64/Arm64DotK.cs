@@ -39,10 +39,10 @@ internal static unsafe partial class Arm64Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> Dot16x16(Vector128<short> c0, Vector128<short> c1, Vector128<short> b0, Vector128<short> b1)
     {
-        var p = AdvSimd.MultiplyWideningLower(c0.GetLower(), b0.GetLower());
-        p = AdvSimd.MultiplyWideningUpperAndAdd(p, c0, b0);
-        p = AdvSimd.MultiplyWideningLowerAndAdd(p, c1.GetLower(), b1.GetLower());
-        return AdvSimd.MultiplyWideningUpperAndAdd(p, c1, b1);
+        var p = AdvSimd.MultiplyWideningUpper(c0, b0);
+        p = AdvSimd.MultiplyWideningLowerAndAdd(p, c0.GetLower(), b0.GetLower());
+        p = AdvSimd.MultiplyWideningUpperAndAdd(p, c1, b1);
+        return AdvSimd.MultiplyWideningLowerAndAdd(p, c1.GetLower(), b1.GetLower());
     }
 
     /// <summary>sumi + scale_g·Σ x·y over one group of 32 (x0·y0 + x1·y1; |x| ≤ 31). The scales are in
@@ -54,8 +54,8 @@ internal static unsafe partial class Arm64Dot
         if (KernelTiers.DotProd)
             return AdvSimd.MultiplyAddBySelectedScalar(sumi, Dp.DotProduct(Dp.DotProduct(Vector128<int>.Zero, x0, y0), x1, y1), s32, (byte)(g & 3));
         var p = Products32(x0, x1, y0, y1);
-        sumi = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(sumi, p.GetLower(), s16, g);
-        return AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(sumi, p, s16, g);
+        sumi = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(sumi, p, s16, g);
+        return AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(sumi, p.GetLower(), s16, g);
     }
 
     /// <summary>sumi + scale_g·Σ x·y over one group of 16 (|x| ≤ 63: two products per int16 lane fit).</summary>
@@ -65,9 +65,9 @@ internal static unsafe partial class Arm64Dot
     {
         if (KernelTiers.DotProd)
             return AdvSimd.MultiplyAddBySelectedScalar(sumi, Dp.DotProduct(Vector128<int>.Zero, x, y), s32, (byte)(g & 3));
-        var p = AdvSimd.MultiplyWideningUpperAndAdd(AdvSimd.MultiplyWideningLower(x.GetLower(), y.GetLower()), x, y);
-        sumi = AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(sumi, p.GetLower(), s16, g);
-        return AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(sumi, p, s16, g);
+        var p = AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningUpper(x, y), x.GetLower(), y.GetLower());
+        sumi = AdvSimd.MultiplyBySelectedScalarWideningUpperAndAdd(sumi, p, s16, g);
+        return AdvSimd.MultiplyBySelectedScalarWideningLowerAndAdd(sumi, p.GetLower(), s16, g);
     }
 
     /// <summary>Values 64k..64k+63 of a Q4_K/Q5_K block as four vectors of 16 (+0, +16 from low nibbles; +32, +48 from

@@ -119,18 +119,49 @@ internal static unsafe partial class Arm64Dot
             AdvSimd.LoadVector128(q + 224), AdvSimd.LoadVector128(q + 240), q8 + 192, AdvSimd.LoadVector128(k->S32 + 12), s16b, 4);
     }
 
-    /// <summary>One K-quant row · several tokens: <paramref name="format"/> is Q4_K, Q5_K or Q6_K (a constant once inlined).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KMany(GgmlType format, byte* w, byte* a, long stride, int n, int tokens, float* y)
+    /// <summary>A K-quant format for <see cref="KMany{T}"/>: its block size, group width and unpacking.</summary>
+    private interface IKFormat
+    {
+        static abstract int Bytes { get; }
+        /// <summary>Scales per 16 values (Q6_K) rather than per 32.</summary>
+        static abstract bool Sixteen { get; }
+        static abstract void Unpack(byte* w, KBlock* k);
+    }
+
+    private struct Q4KFormat : IKFormat
+    {
+        public static int Bytes => 144;
+        public static bool Sixteen => false;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* w, KBlock* k) => UnpackQ45K(w, five: false, k);
+    }
+
+    private struct Q5KFormat : IKFormat
+    {
+        public static int Bytes => 176;
+        public static bool Sixteen => false;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* w, KBlock* k) => UnpackQ45K(w, five: true, k);
+    }
+
+    private struct Q6KFormat : IKFormat
+    {
+        public static int Bytes => 210;
+        public static bool Sixteen => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Unpack(byte* w, KBlock* k) => UnpackQ6K(w, k);
+    }
+
+    /// <summary>One K-quant row · several tokens (the format a type parameter: one compiled loop per format).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void KMany<T>(byte* w, byte* a, long stride, int n, int tokens, float* y) where T : struct, IKFormat
     {
         KBlock k;
         var acc = stackalloc Vector128<float>[DotFast.MaxTokens];
         for (int t = 0; t < tokens; t++) acc[t] = Vector128<float>.Zero;
-        int blockBytes = GgmlTypeInfo.BlockBytes(format);
-        for (int b = 0; b < n / 256; b++, w += blockBytes, a += sizeof(BlockQ8_K))
+        for (int b = 0; b < n / 256; b++, w += T.Bytes, a += sizeof(BlockQ8_K))
         {
-            if (format == GgmlType.Q6_K) UnpackQ6K(w, &k);
-            else UnpackQ45K(w, format == GgmlType.Q5_K, &k);
+            T.Unpack(w, &k);
             var s32lo = AdvSimd.LoadVector128(k.S32);
             var s32hi = AdvSimd.LoadVector128(k.S32 + 4);
             var s16 = AdvSimd.LoadVector128(k.S16);
@@ -142,7 +173,7 @@ internal static unsafe partial class Arm64Dot
                 var yb = (BlockQ8_K*)at;
                 sbyte* q8 = (sbyte*)&yb->Qs;
                 short* bsums = (short*)&yb->BSums;
-                var sumi = format == GgmlType.Q6_K ? Sum16(&k, q8) : Sum32(&k, q8, s32lo, s32hi, s16);
+                var sumi = T.Sixteen ? Sum16(&k, q8) : Sum32(&k, q8, s32lo, s32hi, s16);
                 var offset = Dot16x16(c0, c1, AdvSimd.LoadVector128(bsums), AdvSimd.LoadVector128(bsums + 8));
                 acc[t] = Scaled(acc[t], sumi, k.D * yb->D);
                 acc[t] = Scaled(acc[t], offset, -k.F * yb->D);
@@ -151,12 +182,7 @@ internal static unsafe partial class Arm64Dot
         for (int t = 0; t < tokens; t++) y[t] = Vector128.Sum(acc[t]);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany(GgmlType.Q4_K, w, a, stride, n, tokens, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q5_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany(GgmlType.Q5_K, w, a, stride, n, tokens, y);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q6_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany(GgmlType.Q6_K, w, a, stride, n, tokens, y);
+    private static void Q4_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany<Q4KFormat>(w, a, stride, n, tokens, y);
+    private static void Q5_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany<Q5KFormat>(w, a, stride, n, tokens, y);
+    private static void Q6_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) => KMany<Q6KFormat>(w, a, stride, n, tokens, y);
 }

@@ -27,21 +27,22 @@ internal static unsafe class Arm64FloatDot
         _ => Single((float*)w, a, n),
     };
 
+    // The loops step pointers rather than an index: an int index costs a sign extension and a shift per address.
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Single(float* w, float* a, int n)
     {
         Vector128<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
+        float* end = w + (n & ~15);
+        for (; w < end; w += 16, a += 16)
         {
-            acc0 = AdvSimd.FusedMultiplyAdd(acc0, AdvSimd.LoadVector128(w + i), AdvSimd.LoadVector128(a + i));
-            acc1 = AdvSimd.FusedMultiplyAdd(acc1, AdvSimd.LoadVector128(w + i + 4), AdvSimd.LoadVector128(a + i + 4));
-            acc2 = AdvSimd.FusedMultiplyAdd(acc2, AdvSimd.LoadVector128(w + i + 8), AdvSimd.LoadVector128(a + i + 8));
-            acc3 = AdvSimd.FusedMultiplyAdd(acc3, AdvSimd.LoadVector128(w + i + 12), AdvSimd.LoadVector128(a + i + 12));
+            acc0 = AdvSimd.FusedMultiplyAdd(acc0, AdvSimd.LoadVector128(w), AdvSimd.LoadVector128(a));
+            acc1 = AdvSimd.FusedMultiplyAdd(acc1, AdvSimd.LoadVector128(w + 4), AdvSimd.LoadVector128(a + 4));
+            acc2 = AdvSimd.FusedMultiplyAdd(acc2, AdvSimd.LoadVector128(w + 8), AdvSimd.LoadVector128(a + 8));
+            acc3 = AdvSimd.FusedMultiplyAdd(acc3, AdvSimd.LoadVector128(w + 12), AdvSimd.LoadVector128(a + 12));
         }
-        for (; i + 4 <= n; i += 4) acc0 = AdvSimd.FusedMultiplyAdd(acc0, AdvSimd.LoadVector128(w + i), AdvSimd.LoadVector128(a + i));
         float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
-        for (; i < n; i++) sum += w[i] * a[i];
+        for (int i = 0; i < (n & 15); i++) sum += w[i] * a[i];
         return sum;
     }
 
@@ -50,18 +51,18 @@ internal static unsafe class Arm64FloatDot
     {
         var zero = Vector128<ushort>.Zero;
         Vector128<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
+        ushort* end = w + (n & ~15);
+        for (; w < end; w += 16, a += 16)
         {
-            var h0 = AdvSimd.LoadVector128(w + i);
-            var h1 = AdvSimd.LoadVector128(w + i + 8);
-            acc0 = AdvSimd.FusedMultiplyAdd(acc0, AdvSimd.Arm64.ZipLow(zero, h0).AsSingle(), AdvSimd.LoadVector128(a + i));
-            acc1 = AdvSimd.FusedMultiplyAdd(acc1, AdvSimd.Arm64.ZipHigh(zero, h0).AsSingle(), AdvSimd.LoadVector128(a + i + 4));
-            acc2 = AdvSimd.FusedMultiplyAdd(acc2, AdvSimd.Arm64.ZipLow(zero, h1).AsSingle(), AdvSimd.LoadVector128(a + i + 8));
-            acc3 = AdvSimd.FusedMultiplyAdd(acc3, AdvSimd.Arm64.ZipHigh(zero, h1).AsSingle(), AdvSimd.LoadVector128(a + i + 12));
+            var h0 = AdvSimd.LoadVector128(w);
+            var h1 = AdvSimd.LoadVector128(w + 8);
+            acc0 = AdvSimd.FusedMultiplyAdd(acc0, AdvSimd.Arm64.ZipLow(zero, h0).AsSingle(), AdvSimd.LoadVector128(a));
+            acc1 = AdvSimd.FusedMultiplyAdd(acc1, AdvSimd.Arm64.ZipHigh(zero, h0).AsSingle(), AdvSimd.LoadVector128(a + 4));
+            acc2 = AdvSimd.FusedMultiplyAdd(acc2, AdvSimd.Arm64.ZipLow(zero, h1).AsSingle(), AdvSimd.LoadVector128(a + 8));
+            acc3 = AdvSimd.FusedMultiplyAdd(acc3, AdvSimd.Arm64.ZipHigh(zero, h1).AsSingle(), AdvSimd.LoadVector128(a + 12));
         }
         float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
-        for (; i < n; i++) sum += FloatFormats.BFloat16ToSingle(w[i]) * a[i];
+        for (int i = 0; i < (n & 15); i++) sum += FloatFormats.BFloat16ToSingle(w[i]) * a[i];
         return sum;
     }
 
@@ -78,22 +79,23 @@ internal static unsafe class Arm64FloatDot
         var magnitude = Vector128.Create((ushort)0x7FFF);
         var top = Vector128<ushort>.Zero;
         Vector128<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        int i = 0;
-        for (; i + 16 <= n; i += 16)
+        ushort* p = w, end = w + (n & ~15);
+        float* q = a;
+        for (; p < end; p += 16, q += 16)
         {
-            var h0 = AdvSimd.LoadVector128(w + i);
-            var h1 = AdvSimd.LoadVector128(w + i + 8);
+            var h0 = AdvSimd.LoadVector128(p);
+            var h1 = AdvSimd.LoadVector128(p + 8);
             top = AdvSimd.Max(top, AdvSimd.Max(AdvSimd.And(h0, magnitude), AdvSimd.And(h1, magnitude)));
             var s0 = h0.AsInt16();
             var s1 = h1.AsInt16();
-            acc0 = AdvSimd.FusedMultiplyAdd(acc0, Widen(AdvSimd.ShiftLeftLogicalWideningLower(s0.GetLower(), 13), keep, rebias), AdvSimd.LoadVector128(a + i));
-            acc1 = AdvSimd.FusedMultiplyAdd(acc1, Widen(AdvSimd.ShiftLeftLogicalWideningUpper(s0, 13), keep, rebias), AdvSimd.LoadVector128(a + i + 4));
-            acc2 = AdvSimd.FusedMultiplyAdd(acc2, Widen(AdvSimd.ShiftLeftLogicalWideningLower(s1.GetLower(), 13), keep, rebias), AdvSimd.LoadVector128(a + i + 8));
-            acc3 = AdvSimd.FusedMultiplyAdd(acc3, Widen(AdvSimd.ShiftLeftLogicalWideningUpper(s1, 13), keep, rebias), AdvSimd.LoadVector128(a + i + 12));
+            acc1 = AdvSimd.FusedMultiplyAdd(acc1, Widen(AdvSimd.ShiftLeftLogicalWideningUpper(s0, 13), keep, rebias), AdvSimd.LoadVector128(q + 4));
+            acc0 = AdvSimd.FusedMultiplyAdd(acc0, Widen(AdvSimd.ShiftLeftLogicalWideningLower(s0.GetLower(), 13), keep, rebias), AdvSimd.LoadVector128(q));
+            acc3 = AdvSimd.FusedMultiplyAdd(acc3, Widen(AdvSimd.ShiftLeftLogicalWideningUpper(s1, 13), keep, rebias), AdvSimd.LoadVector128(q + 12));
+            acc2 = AdvSimd.FusedMultiplyAdd(acc2, Widen(AdvSimd.ShiftLeftLogicalWideningLower(s1.GetLower(), 13), keep, rebias), AdvSimd.LoadVector128(q + 8));
         }
         float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
         float* table = FloatFormats.HalfTable;
-        for (; i < n; i++) sum += table[w[i]] * a[i];
+        for (int i = 0; i < (n & 15); i++) sum += table[p[i]] * q[i];
         if (AdvSimd.Arm64.MaxAcross(top).ToScalar() > 0x7BFF) return HalfDot.Plain(w, a, n);
         return sum;
     }
