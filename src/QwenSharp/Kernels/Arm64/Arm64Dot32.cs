@@ -77,12 +77,11 @@ internal static unsafe partial class Arm64Dot
     }
 
     /// <summary>One row · one token. Four accumulators, four blocks a step: one fmla chain would wait out its latency
-    /// on every block. The fp16 table is read into a local once (a static field read in the loop keeps a
-    /// class-initialization check there).</summary>
+    /// on every block. The fp16 table comes as an argument: read from its static field here, the JIT folds the address
+    /// into the code and rebuilds it (movz, movk, movk) at every use instead of keeping it in a register.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float One<T>(byte* w, byte* a, int n) where T : struct, IBlock32
+    private static float One<T>(byte* w, byte* a, int n, float* half) where T : struct, IBlock32
     {
-        float* half = FloatFormats.HalfTable;
         var acc0 = Vector128<float>.Zero;
         var acc1 = Vector128<float>.Zero;
         var acc2 = Vector128<float>.Zero;
@@ -101,9 +100,8 @@ internal static unsafe partial class Arm64Dot
 
     /// <summary>One row · several tokens: each weight block unpacked once, then met by every token's block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Many<T>(byte* w, byte* a, long stride, int n, int tokens, float* y) where T : struct, IBlock32
+    private static void Many<T>(byte* w, byte* a, long stride, int n, int tokens, float* y, float* half) where T : struct, IBlock32
     {
-        float* half = FloatFormats.HalfTable;
         var acc = stackalloc Vector128<float>[DotFast.MaxTokens];
         for (int t = 0; t < tokens; t++) acc[t] = Vector128<float>.Zero;
         for (int b = 0; b < n / 32; b++, w += T.Bytes, a += 34)
@@ -117,10 +115,10 @@ internal static unsafe partial class Arm64Dot
         for (int t = 0; t < tokens; t++) y[t] = Vector128.Sum(acc[t]);
     }
 
-    private static float Q8_0One(byte* w, byte* a, int n) => One<Q8_0Format>(w, a, n);
-    private static float Q4_0One(byte* w, byte* a, int n) => One<Q4_0Format>(w, a, n);
-    private static float Q5_0One(byte* w, byte* a, int n) => One<Q5_0Format>(w, a, n);
-    private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q8_0Format>(w, a, stride, n, tokens, y);
-    private static void Q4_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q4_0Format>(w, a, stride, n, tokens, y);
-    private static void Q5_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q5_0Format>(w, a, stride, n, tokens, y);
+    private static float Q8_0One(byte* w, byte* a, int n) => One<Q8_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static float Q4_0One(byte* w, byte* a, int n) => One<Q4_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static float Q5_0One(byte* w, byte* a, int n) => One<Q5_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q8_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
+    private static void Q4_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q4_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
+    private static void Q5_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q5_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
 }

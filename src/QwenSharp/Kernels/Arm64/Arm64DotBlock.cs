@@ -16,9 +16,8 @@ internal static unsafe partial class Arm64Dot
         AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(p0, p1), AdvSimd.Arm64.AddPairwise(p2, p3));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<T>(byte* w0, byte* w1, byte* a, long stride, int n, float* y) where T : struct, IBlock32
+    private static void Block<T>(byte* w0, byte* w1, byte* a, long stride, int n, float* y, float* ht) where T : struct, IBlock32
     {
-        float* ht = FloatFormats.HalfTable;
         var c0 = Vector128<float>.Zero;
         var c1 = Vector128<float>.Zero;
         byte* a0 = a, a1 = a + stride, a2 = a + 2 * stride, a3 = a + 3 * stride;
@@ -44,7 +43,7 @@ internal static unsafe partial class Arm64Dot
         AdvSimd.Store(y + 4, c1);
     }
 
-    private static void Q8_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q8_0Format>(w0, w1, a, stride, n, y);
-    private static void Q4_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q4_0Format>(w0, w1, a, stride, n, y);
-    private static void Q5_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q5_0Format>(w0, w1, a, stride, n, y);
+    private static void Q8_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q8_0Format>(w0, w1, a, stride, n, y, FloatFormats.HalfTable);
+    private static void Q4_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q4_0Format>(w0, w1, a, stride, n, y, FloatFormats.HalfTable);
+    private static void Q5_0Block(byte* w0, byte* w1, byte* a, long stride, int n, float* y) => Block<Q5_0Format>(w0, w1, a, stride, n, y, FloatFormats.HalfTable);
 }
