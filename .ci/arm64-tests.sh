@@ -8,7 +8,8 @@
 #                  -cpu cortex-a72 (ARMv8.0, no dotprod): the tier detected without sdot, kernel tests;
 #   portable       QWENSHARP_KERNELS=portable: the selection points fall back to the plain twins.
 # On an aarch64 machine the runner runs natively instead. Exits 0 with a 'skipped: <reason>' line when qemu or the
-# runtime pack cannot be had; exits 1 when any test fails. Ends with 'arm64: N passed, N failed'.
+# runtime pack cannot be had; exits 1 when any test fails. Ends with the totals ('Failed: N, Passed: N' for .ci/run,
+# then 'arm64: N passed, N failed').
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,5 +96,7 @@ run arm64-neon max arm64-neon "${kernels[@]}" "${with_llama[@]}"
 run "" cortex-a72 arm64-neon QwenSharp.Tests.Kernels.Arm64KernelTests QwenSharp.Tests.Kernels.KernelTierTests
 run portable max portable QwenSharp.Tests.Kernels.Arm64KernelTests.Every_selection_point QwenSharp.Tests.Kernels.KernelTierTests
 
+# The totals also in dotnet test's words, which .ci/run adds up.
+echo "ARM64 under qemu - Failed: $failed, Passed: $passed"
 echo "arm64: $passed passed, $failed failed"
 exit "$status"

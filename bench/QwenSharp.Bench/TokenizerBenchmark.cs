@@ -77,13 +77,13 @@ public sealed class TokenizerBenchmark : IBenchmark
         return mismatched == 0 ? 0 : 1;
     }
 
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static string FindFixture()
+    internal static string FindFixture()
     {
         // the repo's gzipped fixture, unpacked next to it once
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)

@@ -13,7 +13,8 @@ namespace QwenSharp.Bench;
 /// process, alternating run by run so both see the same machine state. Prints llama-bench style t/s for each
 /// engine and the ratio QwenSharp / llama.cpp of the min and of the median.
 /// usage: versus -m model.gguf [-p 512] [-n 128] [-t 2] [-r 3] [-b 8] [-d 0]  (-b: batched decode of that many sequences;
-/// -d: every test after that many tokens in the cache, filled once untimed, as llama-bench's --n-depth)
+/// -d: every test after that many tokens in the cache, filled once untimed, as llama-bench's --n-depth;
+/// --llama-avx avx512|avx2|avx|none: llama.cpp's library, by default the one matching QwenSharp's kernel tier)
 /// </summary>
 public sealed class VersusLlamaCpp : IBenchmark
 {
@@ -36,8 +37,18 @@ public sealed class VersusLlamaCpp : IBenchmark
         // Touch every weight before llama.cpp reads the file: pages read through our huge-page mapping land in 2 MB
         // folios of the page cache, which stream 3x faster on this VM than the 4 KB pages a plain read leaves there.
         speed.TextGeneration(1);
+        // llama.cpp's library for the same instruction set as our tier (its AVX2 build against our avx2 and avx-vnni tiers:
+        // LLamaSharp ships no AVX-VNNI build), unless --llama-avx names one.
+        var level = (Arg(args, "--llama-avx") ?? (KernelTiers.Avx512 ? "avx512" : KernelTiers.X86 ? "avx2" : "none")) switch
+        {
+            "avx512" => AvxLevel.Avx512,
+            "avx2" => AvxLevel.Avx2,
+            "avx" => AvxLevel.Avx,
+            _ => AvxLevel.None,
+        };
+        NativeLibraryConfig.All.WithAvx(level);
         using var llama = new Llama(model, depth + Math.Max(prompt, gen) + 16, threads);
-        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating; {QwenSharp.Kernels.KernelTiers.Describe()}");
+        Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating; QwenSharp {KernelTiers.Describe()}; llama.cpp {level}");
 
         string at = depth > 0 ? $" @ d{depth}" : "";
         if (prompt > 0)

@@ -36,14 +36,15 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         {
             return model.RenderChat(messages, tools, addGenerationPrompt, variables);
         }
+        catch (TemplateException e) when (e.Kind == TemplateErrorKind.Input)
+        {
+            // Unusable input (a chat_template_kwargs name that clashes with messages, tools…; JSON nested too deep).
+            bool fromKwargs = e.Variable == null || (variables?.ContainsKey(e.Variable) ?? false) || e.Variable is not ("messages" or "tools");
+            throw new RequestRejectedException(e.Message, fromKwargs ? "chat_template_kwargs" : e.Variable);
+        }
         catch (TemplateException e)
         {
             throw new RequestRejectedException($"The chat template failed: {e.Message}", "messages");
-        }
-        catch (ArgumentException e) when (variables != null)
-        {
-            // A chat_template_kwargs name that clashes with a variable the server sets (messages, tools…).
-            throw new RequestRejectedException(e.Message, "chat_template_kwargs");
         }
     }
 

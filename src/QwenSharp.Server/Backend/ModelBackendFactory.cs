@@ -21,6 +21,7 @@ public static class ModelBackendFactory
             BlockSize = options.BlockSize ?? defaults.BlockSize,
             EnablePrefixCaching = options.EnablePrefixCaching,
             KvCacheBytes = options.KvCacheBytes ?? defaults.KvCacheBytes,
+            CommitKvCache = true,
         };
         var model = LoadedModel.Load(path, engine, options.ChatTemplate, useGenerationConfig: options.GenerationConfig != "vllm");
         return new LoadedModelBackend(model, options.Model);

@@ -14,5 +14,8 @@ public sealed record EngineOptions
     /// <summary>Token slots per KV block.</summary>
     public int BlockSize { get; init; } = 16;
     public bool EnablePrefixCaching { get; init; } = true;
+    /// <summary>Back the whole KV cache with memory at start (<see cref="Model.KvCache.Commit"/>): what a server wants, so
+    /// its resident size does not climb for minutes as new blocks are first used. Off for one-shot runs.</summary>
+    public bool CommitKvCache { get; init; }
 
 }

@@ -55,6 +55,7 @@ public sealed class InferenceEngine : IDisposable
         if (MaxModelLen > numBlocks * options.BlockSize)
             throw new ArgumentException($"max_model_len {MaxModelLen} needs {MaxModelLen * bytesPerToken / (1 << 20)} MiB of KV cache; the cache holds {numBlocks * options.BlockSize} tokens ({options.KvCacheBytes / (1 << 20)} MiB).");
         _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, numBlocks, options.BlockSize);
+        if (options.CommitKvCache) _cache.Commit();
         MaxNumBatchedTokens = Math.Max(options.MaxNumBatchedTokens, options.MaxNumSeqs);
         _scheduler = new Scheduler(new SchedulerOptions
         {
@@ -183,10 +184,11 @@ public sealed class InferenceEngine : IDisposable
         }
         catch (Exception e)
         {
+            // Fault and Faulted first: whoever sees a request fail from here on also sees why the engine stopped.
             Fault = e;
+            _faulted.TrySetResult(e);
             _stopping = true;
             FailAll(new EngineFailedException("The inference engine stopped after an internal error; the server must be restarted.", e));
-            _faulted.TrySetResult(e);
             return;
         }
         FailAll(new OperationCanceledException("The engine shut down before the request finished."));

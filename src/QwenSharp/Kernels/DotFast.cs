@@ -11,7 +11,7 @@ namespace QwenSharp.Kernels;
 /// Three shapes: <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="MaxTokens"/>
 /// tokens: each weight block is unpacked once and used for every token of the tile) and, for Q8_0/Q4_0/Q5_0,
 /// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: multi-token products where RowLaneGemm does not apply: CPUs without AVX-VNNI, formats it does not cover).
-/// Formats without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K, Q5_K), and CPUs without AVX2, use the plain twins.
+/// Formats without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K), and CPUs without AVX2, use the plain twins.
 /// .NET 10 exposes vpdpbusd only at 256 bits (AvxVnni); on Zen 4 that is the same throughput as 512.
 /// </summary>
 internal static unsafe partial class DotFast
@@ -31,6 +31,7 @@ internal static unsafe partial class DotFast
             GgmlType.Q4_0 => KernelTiers.Avx512 ? &Q4_0One512 : &Q4_0One,
             GgmlType.Q5_0 => &Q5_0One,
             GgmlType.Q4_K => &Q4_KOne,
+            GgmlType.Q5_K => &Q5_KOne,
             GgmlType.Q6_K => &Q6_KOne,
             _ => null,
         };
@@ -47,6 +48,7 @@ internal static unsafe partial class DotFast
             GgmlType.Q4_0 => &Q4_0Many,
             GgmlType.Q5_0 => &Q5_0Many,
             GgmlType.Q4_K => &Q4_KMany,
+            GgmlType.Q5_K => &Q5_KMany,
             GgmlType.Q6_K => &Q6_KMany,
             _ => null,
         };
@@ -60,6 +62,14 @@ internal static unsafe partial class DotFast
         if (KernelTiers.Vnni) return AvxVnni.MultiplyWideningAndAdd(acc, u, s);
         var p16 = Avx2.MultiplyAddAdjacent(u, s);
         return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(p16, Vector256<short>.One));
+    }
+
+    /// <summary>Σ a·b over pairs of int16 into 8 int32 lanes: vpdpwssd, or vpmaddwd + vpaddd on plain AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> DotS16(Vector256<int> acc, Vector256<short> a, Vector256<short> b)
+    {
+        if (KernelTiers.Vnni) return AvxVnni.MultiplyWideningAndAdd(acc, a, b);
+        return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(a, b));
     }
 
     /// <summary>Byte j = 0xFF where bit j of <paramref name="bits"/> is set (Q5's fifth bits).</summary>

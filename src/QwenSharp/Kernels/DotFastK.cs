@@ -9,6 +9,7 @@ namespace QwenSharp.Kernels;
 // activation → int16 pairs; no saturation: at most 2·63·127) then vpmaddwd by the int16 sub-block scale, summed
 // into int32 lanes per super-block, then one FMA by d·y.d. The offsets use Q8_K's bsums (sums of 16 activations):
 //   Q4_K: value = d·sc·q − dmin·m   → subtract dmin·y.d·Σ_j m_j·(bsum_2j + bsum_2j+1);
+//   Q5_K: the same, q = nibble | fifth bit · 16 (at most 31: 2·31·127 stays within int16);
 //   Q6_K: value = d·sc·(q − 32)     → subtract d·y.d·32·Σ_g sc_g·bsum_g.
 // One token: unpacked in registers. Several tokens: each super-block unpacked once into a KBlock on the stack.
 internal static unsafe partial class DotFast
@@ -72,6 +73,49 @@ internal static unsafe partial class DotFast
                 var v = Avx.LoadVector256(qs + 32 * k);
                 var lo = Avx2.And(v, m4);
                 var hi = Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4);
+                sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)(byte)(sc >> (16 * k)))));
+                sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)(byte)(sc >> (16 * k + 8)))));
+            }
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sumi), Vector256.Create(FloatFormats.HalfTable[x->D] * y->D), acc);
+            off += FloatFormats.HalfTable[x->DMin] * y->D * Q4KMinSum(mn, (short*)&y->BSums);
+        }
+        return Vector256.Sum(acc) - off;
+    }
+
+    /// <summary>Q5_K's fifth bits for the chunk whose bits are now the lowest two of each qh byte (the caller shifts
+    /// qh right by 2 per chunk of 64 values): bit 0 for the low nibbles, bit 1 for the high ones, as 0x10. In 16-bit
+    /// lanes, a shift left by 4 (3) puts bit 0 (1) of each byte at that byte's bit 4; bits crossing from the other byte
+    /// land elsewhere and are masked off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q5KHighBits(Vector256<ushort> qh, out Vector256<byte> lo, out Vector256<byte> hi)
+    {
+        var m = Vector256.Create((byte)0x10);
+        lo = Avx2.And(Avx2.ShiftLeftLogical(qh, 4).AsByte(), m);
+        hi = Avx2.And(Avx2.ShiftLeftLogical(qh, 3).AsByte(), m);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q5_KOne(byte* w, byte* a, int n)
+    {
+        var acc = Vector256<float>.Zero;
+        float off = 0;
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ5_K), a += sizeof(BlockQ8_K))
+        {
+            var x = (BlockQ5_K*)w;
+            var y = (BlockQ8_K*)a;
+            Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
+            byte* qs = (byte*)&x->Qs;
+            var qh = Avx.LoadVector256((byte*)&x->Qh).AsUInt16();
+            sbyte* q8 = (sbyte*)&y->Qs;
+            var sumi = Vector256<int>.Zero;
+            for (int k = 0; k < 4; k++)
+            {
+                var v = Avx.LoadVector256(qs + 32 * k);
+                Q5KHighBits(qh, out var hl, out var hh);
+                qh = Avx2.ShiftRightLogical(qh, 2);
+                var lo = Avx2.Or(Avx2.And(v, m4), hl);
+                var hi = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4), hh);
                 sumi = Avx2.Add(sumi, ScaledDot(lo, q8 + 64 * k, Vector256.Create((short)(byte)(sc >> (16 * k)))));
                 sumi = Avx2.Add(sumi, ScaledDot(hi, q8 + 64 * k + 32, Vector256.Create((short)(byte)(sc >> (16 * k + 8)))));
             }
@@ -153,6 +197,31 @@ internal static unsafe partial class DotFast
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackQ5K(byte* block, KBlock* k)
+    {
+        var x = (BlockQ5_K*)block;
+        k->D = FloatFormats.HalfTable[x->D];
+        k->F = FloatFormats.HalfTable[x->DMin];
+        Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
+        byte* qs = (byte*)&x->Qs;
+        var qh = Avx.LoadVector256((byte*)&x->Qh).AsUInt16();
+        var m4 = Vector256.Create((byte)0x0F);
+        for (int c = 0; c < 4; c++)
+        {
+            var v = Avx.LoadVector256(qs + 32 * c);
+            Q5KHighBits(qh, out var hl, out var hh);
+            qh = Avx2.ShiftRightLogical(qh, 2);
+            Avx.Store(k->Q + 64 * c, Avx2.Or(Avx2.And(v, m4), hl));
+            Avx.Store(k->Q + 64 * c + 32, Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), m4), hh));
+        }
+        for (int j = 0; j < 8; j++)
+        {
+            Avx.Store(k->Scales + 16 * j, Vector256.Create((short)(byte)(sc >> (8 * j))));
+            k->C[2 * j] = k->C[2 * j + 1] = (short)(byte)(mn >> (8 * j));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpackQ6K(byte* block, KBlock* k)
     {
         var x = (BlockQ6_K*)block;
@@ -199,6 +268,9 @@ internal static unsafe partial class DotFast
 
     private static void Q4_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
         KMany(&UnpackQ4K, sizeof(BlockQ4_K), w, a, stride, n, tokens, y);
+
+    private static void Q5_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
+        KMany(&UnpackQ5K, sizeof(BlockQ5_K), w, a, stride, n, tokens, y);
 
     private static void Q6_KMany(byte* w, byte* a, long stride, int n, int tokens, float* y) =>
         KMany(&UnpackQ6K, sizeof(BlockQ6_K), w, a, stride, n, tokens, y);

@@ -12,7 +12,8 @@ namespace QwenSharp.Kernels;
 /// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
 /// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
 /// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; Q4_K and
-/// Q6_K in <see cref="RowLaneGemmK"/>. Other formats, and CPUs without AVX-VNNI, keep the <see cref="DotFast"/> kernels.
+/// Q6_K in <see cref="RowLaneGemmK"/>. Other formats keep the <see cref="DotFast"/> kernels, and so does Q8_0 without
+/// AVX-VNNI (see <see cref="Covers"/>): there each vpdpbusd is vpmaddubsw + vpmaddwd + vpaddd, as in llama.cpp's AVX2 path.
 /// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
 /// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
 /// y += (d_w·d_a)·sum (+ m·s for Q8_1) per block in block order, as <see cref="DotPlain"/> does; only the FMA rounding
@@ -36,10 +37,13 @@ internal static unsafe class RowLaneGemm
     /// one token stays with the decode kernels, which are bound by reading the weights.</summary>
     public const int MinTokens = 2;
 
-    /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> on this CPU.</summary>
+    /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> at this tier. Without VNNI each vpdpbusd
+    /// becomes vpmaddubsw + vpmaddwd + vpaddd, whose int16 pair sums saturate past 32767: fine for quants up to 63
+    /// (2·63·127), not for Q8_0's 0..255 (its weights with the sign bit flipped), which keeps the dot kernels there.</summary>
     public static bool Covers(GgmlType type) =>
-        KernelTiers.Vnni && KernelTiers.X86 &&
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
+        KernelTiers.X86 &&
+        (type is GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K
+         || (type == GgmlType.Q8_0 && KernelTiers.Vnni));
 
     /// <summary>Tokens a step of the token loop takes: four chains of vpdpbusd interleaved.</summary>
     public const int TokenStep = 4;
@@ -156,10 +160,10 @@ internal static unsafe class RowLaneGemm
     internal static void Step4(ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
         Vector256<byte> w, byte* q, int step)
     {
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, w, Vector256.Create(*(int*)q).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, w, Vector256.Create(*(int*)(q + step)).AsSByte());
-        s2 = AvxVnni.MultiplyWideningAndAdd(s2, w, Vector256.Create(*(int*)(q + 2 * step)).AsSByte());
-        s3 = AvxVnni.MultiplyWideningAndAdd(s3, w, Vector256.Create(*(int*)(q + 3 * step)).AsSByte());
+        s0 = DotFast.DotU8S8(s0, w, Vector256.Create(*(int*)q).AsSByte());
+        s1 = DotFast.DotU8S8(s1, w, Vector256.Create(*(int*)(q + step)).AsSByte());
+        s2 = DotFast.DotU8S8(s2, w, Vector256.Create(*(int*)(q + 2 * step)).AsSByte());
+        s3 = DotFast.DotU8S8(s3, w, Vector256.Create(*(int*)(q + 3 * step)).AsSByte());
     }
 
     /// <summary>One block of 8 consecutive rows in a format: the quants as W_0..W_7 (lane r = unsigned quants

@@ -126,10 +126,10 @@ internal static unsafe class RowLaneGemmK
                     byte* rec = records + (long)b * stride * RecordBytes;
                     for (int t = 0; t < count; t++, rec += RecordBytes)
                     {
-                        var m = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, mn0, Vector256.Create(*(int*)(rec + 32)).AsInt16());
-                        m = AvxVnni.MultiplyWideningAndAdd(m, mn1, Vector256.Create(*(int*)(rec + 36)).AsInt16());
-                        m = AvxVnni.MultiplyWideningAndAdd(m, mn2, Vector256.Create(*(int*)(rec + 40)).AsInt16());
-                        m = AvxVnni.MultiplyWideningAndAdd(m, mn3, Vector256.Create(*(int*)(rec + 44)).AsInt16());
+                        var m = DotFast.DotS16(Vector256<int>.Zero, mn0, Vector256.Create(*(int*)(rec + 32)).AsInt16());
+                        m = DotFast.DotS16(m, mn1, Vector256.Create(*(int*)(rec + 36)).AsInt16());
+                        m = DotFast.DotS16(m, mn2, Vector256.Create(*(int*)(rec + 40)).AsInt16());
+                        m = DotFast.DotS16(m, mn3, Vector256.Create(*(int*)(rec + 44)).AsInt16());
                         var yd = Vector256.Create(*(float*)(rec + 48));
                         var a = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum[t]), Avx.Multiply(d, yd), acc[t]);
                         acc[t] = Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(m), Avx.Multiply(dmin, yd), a);
@@ -212,14 +212,14 @@ internal static unsafe class RowLaneGemmK
                     for (int t = 0; t < count; t++, rec += RecordBytes)
                     {
                         // Σ_g sc_g·bsum_g, the −32 offset's share.
-                        var o = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, p0, Vector256.Create(*(int*)rec).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p1, Vector256.Create(*(int*)(rec + 4)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p2, Vector256.Create(*(int*)(rec + 8)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p3, Vector256.Create(*(int*)(rec + 12)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p4, Vector256.Create(*(int*)(rec + 16)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p5, Vector256.Create(*(int*)(rec + 20)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p6, Vector256.Create(*(int*)(rec + 24)).AsInt16());
-                        o = AvxVnni.MultiplyWideningAndAdd(o, p7, Vector256.Create(*(int*)(rec + 28)).AsInt16());
+                        var o = DotFast.DotS16(Vector256<int>.Zero, p0, Vector256.Create(*(int*)rec).AsInt16());
+                        o = DotFast.DotS16(o, p1, Vector256.Create(*(int*)(rec + 4)).AsInt16());
+                        o = DotFast.DotS16(o, p2, Vector256.Create(*(int*)(rec + 8)).AsInt16());
+                        o = DotFast.DotS16(o, p3, Vector256.Create(*(int*)(rec + 12)).AsInt16());
+                        o = DotFast.DotS16(o, p4, Vector256.Create(*(int*)(rec + 16)).AsInt16());
+                        o = DotFast.DotS16(o, p5, Vector256.Create(*(int*)(rec + 20)).AsInt16());
+                        o = DotFast.DotS16(o, p6, Vector256.Create(*(int*)(rec + 24)).AsInt16());
+                        o = DotFast.DotS16(o, p7, Vector256.Create(*(int*)(rec + 28)).AsInt16());
                         var sum = Avx2.Subtract(isum[t], Avx2.ShiftLeftLogical(o, 5));
                         acc[t] = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Avx.Multiply(d, Vector256.Create(*(float*)(rec + 48))), acc[t]);
                     }

@@ -26,6 +26,19 @@ public static class SwiGlu
                 (gv * uv / (Vector512<float>.One + Vector512.Exp(-gv))).StoreUnsafe(ref d, (nuint)i);
             }
         }
+        else if (KernelTiers.X86)
+        {
+            // The AVX2 tiers: 8 values a step with Vector256.Exp (the scalar loop cost ~8x as much per value).
+            ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gate);
+            ref float u = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(up);
+            ref float d = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dst);
+            for (; i + 8 <= gate.Length; i += 8)
+            {
+                var gv = Vector256.LoadUnsafe(ref g, (nuint)i);
+                var uv = Vector256.LoadUnsafe(ref u, (nuint)i);
+                (gv * uv / (Vector256<float>.One + Vector256.Exp(-gv))).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
         for (; i < gate.Length; i++) dst[i] = gate[i] * up[i] / (1 + MathF.Exp(-gate[i]));
     }
 }

@@ -31,6 +31,19 @@ public sealed class KvCache
         }
     }
 
+    /// <summary>
+    /// Writes every page of the cache once, so the operating system backs all of it now rather than block by block as
+    /// sequences first reach them (the prefix cache's LRU order cycles through the whole pool). A server does this at
+    /// start: its memory is then what it will stay, and a cache the machine cannot hold fails at start, not under load.
+    /// </summary>
+    public void Commit()
+    {
+        const int pageFloats = 4096 / sizeof(float);
+        foreach (var arrays in new[] { _keys, _values })
+            foreach (var a in arrays)
+                for (long i = 0; i < a.LongLength; i += pageFloats) a[i] = 0;
+    }
+
     /// <summary>A cache for the given model with room for <paramref name="tokens"/> tokens in blocks of 16.</summary>
     public static KvCache For(Qwen2Config config, int tokens, int blockSize = 16) =>
         new(config.NumHiddenLayers, config.NumKeyValueHeads, config.HeadDim, (tokens + blockSize - 1) / blockSize, blockSize);

@@ -10,19 +10,17 @@ namespace QwenSharp.Text;
 internal sealed class AddedTokenMatcher
 {
     private readonly SearchValues<char> _firstChars;
-    private readonly Dictionary<char, AddedToken[]> _byFirstChar; // longest first
+    private readonly Dictionary<char, (AddedToken Token, string Content)[]> _byFirstChar; // longest first
     private readonly AddedToken[] _tokens;
 
     public AddedTokenMatcher(IEnumerable<AddedToken> tokens, Func<AddedToken, string> contentOf)
     {
-        _tokens = tokens.Where(t => contentOf(t).Length > 0).ToArray();
-        _byFirstChar = _tokens.GroupBy(t => contentOf(t)[0])
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => contentOf(t).Length).ToArray());
+        var withContent = tokens.Select(t => (Token: t, Content: contentOf(t))).Where(p => p.Content.Length > 0).ToArray();
+        _tokens = withContent.Select(p => p.Token).ToArray();
+        _byFirstChar = withContent.GroupBy(p => p.Content[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(p => p.Content.Length).ToArray());
         _firstChars = SearchValues.Create(_byFirstChar.Keys.ToArray());
-        _contents = _tokens.ToDictionary(t => t, contentOf);
     }
-
-    private readonly Dictionary<AddedToken, string> _contents;
 
     public bool IsEmpty => _tokens.Length == 0;
 
@@ -38,9 +36,8 @@ internal sealed class AddedTokenMatcher
             int k = text[i..].IndexOfAny(_firstChars);
             if (k < 0) break;
             i += k;
-            foreach (var t in _byFirstChar[text[i]])
+            foreach (var (t, content) in _byFirstChar[text[i]])
             {
-                string content = _contents[t];
                 if (!text[i..].StartsWith(content, StringComparison.Ordinal)) continue;
                 int mStart = i, mEnd = i + content.Length;
                 if (t.SingleWord && (mStart > 0 && IsWordChar(text[mStart - 1]) || mEnd < text.Length && IsWordChar(text[mEnd])))

@@ -13,13 +13,28 @@ public sealed partial class ChatTemplate
 {
     private readonly Dictionary<string, JinjaTemplate> _templates;
 
-    private ChatTemplate(Dictionary<string, JinjaTemplate> templates, string origin, string? bosToken, string? eosToken)
+    private ChatTemplate(Dictionary<string, JinjaTemplate> templates, string origin, string? bosToken, string? eosToken, TemplateLimits? limits)
     {
         _templates = templates;
         Origin = origin;
         BosToken = bosToken;
         EosToken = eosToken;
+        Limits = limits ?? TemplateLimits.Default;
     }
+
+    /// <summary>The variables the renderer sets itself, which extra variables may not replace (Hugging Face
+    /// passes them as named arguments of render(), so passing one again in kwargs is a TypeError there).
+    /// bos_token and eos_token may be replaced: Hugging Face merges the kwargs over the special tokens.</summary>
+    private static readonly Dictionary<string, string> RendererVariables = new(StringComparer.Ordinal)
+    {
+        ["messages"] = "the conversation",
+        ["tools"] = "the tool definitions",
+        ["documents"] = "the documents",
+        ["add_generation_prompt"] = "whether to open the assistant's turn",
+    };
+
+    /// <summary>What parsing and rendering this template may cost (<see cref="Render"/> may override them).</summary>
+    public TemplateLimits Limits { get; }
 
     /// <summary>Where the template came from, as used in error messages.</summary>
     public string Origin { get; }
@@ -38,18 +53,22 @@ public sealed partial class ChatTemplate
 
     /// <summary>Parses one template.</summary>
     /// <param name="origin">a file path or a description ("tokenizer.chat_template of model.gguf") for errors</param>
-    /// <exception cref="TemplateException">a syntax error or unsupported construct, naming the line</exception>
-    public static ChatTemplate Parse(string source, string origin, string? bosToken = null, string? eosToken = null) =>
-        new(new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal) { ["default"] = JinjaTemplate.Parse(source, origin) }, origin, bosToken, eosToken);
+    /// <param name="limits">what the template may cost; <see cref="TemplateLimits.Default"/> when null</param>
+    /// <exception cref="TemplateException">a syntax error or unsupported construct, or a template nested deeper
+    /// than <see cref="TemplateLimits.MaxDepth"/>, naming the line</exception>
+    public static ChatTemplate Parse(string source, string origin, string? bosToken = null, string? eosToken = null, TemplateLimits? limits = null) =>
+        new(new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal) { ["default"] = JinjaTemplate.Parse(source, origin, limits) },
+            origin, bosToken, eosToken, limits);
 
     /// <summary>Parses a set of named templates (tokenizer_config.json's list form); "default" must be among them
     /// unless only "tool_use" is wanted.</summary>
-    public static ChatTemplate ParseNamed(IReadOnlyDictionary<string, string> sources, string origin, string? bosToken = null, string? eosToken = null)
+    public static ChatTemplate ParseNamed(IReadOnlyDictionary<string, string> sources, string origin, string? bosToken = null, string? eosToken = null,
+        TemplateLimits? limits = null)
     {
         var templates = new Dictionary<string, JinjaTemplate>(StringComparer.Ordinal);
-        foreach (var (name, source) in sources) templates[name] = JinjaTemplate.Parse(source, $"{origin} (template '{name}')");
+        foreach (var (name, source) in sources) templates[name] = JinjaTemplate.Parse(source, $"{origin} (template '{name}')", limits);
         if (templates.Count == 0) throw new ArgumentException($"{origin} lists no chat templates.");
-        return new ChatTemplate(templates, origin, bosToken, eosToken);
+        return new ChatTemplate(templates, origin, bosToken, eosToken, limits);
     }
 
     /// <summary>
@@ -60,17 +79,48 @@ public sealed partial class ChatTemplate
     /// </summary>
     /// <param name="bosToken">overrides <see cref="BosToken"/> when not null</param>
     /// <param name="eosToken">overrides <see cref="EosToken"/> when not null</param>
-    /// <exception cref="TemplateException">the template failed (naming its line), or called raise_exception
-    /// (<see cref="TemplateException.Kind"/> is <see cref="TemplateErrorKind.Raised"/>)</exception>
+    /// <param name="limits">what the render may cost; <see cref="Limits"/> when null</param>
+    /// <exception cref="TemplateException">the template failed (naming its line), called raise_exception
+    /// (<see cref="TemplateErrorKind.Raised"/>), went past a limit (<see cref="TemplateErrorKind.Limit"/>), or
+    /// was given an extra variable the renderer sets itself or a value it cannot take
+    /// (<see cref="TemplateErrorKind.Input"/>); every kind is the request's or the template's fault, not the
+    /// caller's</exception>
     public string Render(JsonArray messages, JsonArray? tools = null, bool addGenerationPrompt = true,
         IReadOnlyDictionary<string, JsonNode?>? extraVariables = null, string? bosToken = null, string? eosToken = null,
-        Func<DateTime>? now = null)
+        Func<DateTime>? now = null, TemplateLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        limits ??= Limits;
+        try
+        {
+            return Select(tools != null).Render(Variables(messages, tools, addGenerationPrompt, extraVariables, bosToken, eosToken, limits), now, limits);
+        }
+        catch (TemplateException e)
+        {
+            e.Origin ??= Origin;
+            throw;
+        }
+    }
+
+    private Dictionary<string, object?> Variables(JsonArray messages, JsonArray? tools, bool addGenerationPrompt,
+        IReadOnlyDictionary<string, JsonNode?>? extraVariables, string? bosToken, string? eosToken, TemplateLimits limits)
+    {
+        object? Value(string name, JsonNode? node)
+        {
+            try
+            {
+                return JsonValues.FromNode(node, limits.MaxDepth);
+            }
+            catch (TemplateException e) when (e.Kind == TemplateErrorKind.Input)
+            {
+                throw TemplateException.Input($"the variable '{name}' holds {e.Detail}", name);
+            }
+        }
+
         var variables = new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["messages"] = JsonValues.FromNode(messages),
-            ["tools"] = tools == null ? null : JsonValues.FromNode(tools),
+            ["messages"] = Value("messages", messages),
+            ["tools"] = tools == null ? null : Value("tools", tools),
             ["documents"] = null,
             ["add_generation_prompt"] = addGenerationPrompt,
         };
@@ -81,12 +131,12 @@ public sealed partial class ChatTemplate
         {
             foreach (var (name, value) in extraVariables)
             {
-                if (name is "messages" or "tools" or "add_generation_prompt")
-                    throw new ArgumentException($"The template variable '{name}' is set by its own parameter, not through extra variables.");
-                variables[name] = JsonValues.FromNode(value);
+                if (RendererVariables.TryGetValue(name, out var meaning))
+                    throw TemplateException.Input($"the template variable '{name}' is set by the renderer ({meaning}) and cannot also be passed as an extra variable", name);
+                variables[name] = Value(name, value);
             }
         }
-        return Select(tools != null).Render(variables, now);
+        return variables;
     }
 
     /// <summary>Hugging Face's choice among named templates: "tool_use" when tools are given and it exists,

@@ -15,8 +15,8 @@ public sealed partial class ChatTemplate
     /// </summary>
     /// <exception cref="FileNotFoundException">the folder has no chat template</exception>
     /// <exception cref="InvalidDataException">tokenizer_config.json is malformed</exception>
-    /// <exception cref="Jinja.TemplateException">the template does not parse</exception>
-    public static ChatTemplate FromModelFolder(string dir)
+    /// <exception cref="Jinja.TemplateException">the template does not parse or nests too deeply</exception>
+    public static ChatTemplate FromModelFolder(string dir, Jinja.TemplateLimits? limits = null)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Model folder {dir} does not exist.");
         string configPath = Path.Combine(dir, "tokenizer_config.json");
@@ -56,31 +56,31 @@ public sealed partial class ChatTemplate
         if (sources.Count == 0)
             throw new FileNotFoundException(
                 $"Model folder {dir} has no chat template: neither chat_template.jinja nor a chat_template entry in tokenizer_config.json.");
-        if (sources.Count == 1 && sources.TryGetValue("default", out var only)) return Parse(only, origin, bos, eos);
-        return ParseNamed(sources, origin, bos, eos);
+        if (sources.Count == 1 && sources.TryGetValue("default", out var only)) return Parse(only, origin, bos, eos, limits);
+        return ParseNamed(sources, origin, bos, eos, limits);
     }
 
     /// <summary>
     /// The chat template of a model: a folder's (tokenizer_config.json or chat_template.jinja), or a GGUF file's
     /// metadata <c>tokenizer.chat_template</c> with its bos/eos token texts from the vocabulary.
     /// </summary>
-    public static ChatTemplate FromModel(string path)
+    public static ChatTemplate FromModel(string path, Jinja.TemplateLimits? limits = null)
     {
-        if (Directory.Exists(path)) return FromModelFolder(path);
+        if (Directory.Exists(path)) return FromModelFolder(path, limits);
         if (Formats.GgufProbe.IsGguf(path))
         {
             using var gguf = Formats.GgufFile.Open(path);
-            return FromGguf(gguf);
+            return FromGguf(gguf, limits);
         }
         throw new FileNotFoundException($"Model {path} is neither a folder nor a GGUF file.");
     }
 
-    public static ChatTemplate FromGguf(Formats.GgufFile gguf)
+    public static ChatTemplate FromGguf(Formats.GgufFile gguf, Jinja.TemplateLimits? limits = null)
     {
         var (bos, eos) = ReadSpecialTokens(gguf);
         if (!gguf.Metadata.TryGetString(Formats.GgufNames.Keys.ChatTemplate, out var source))
             throw new FileNotFoundException($"GGUF file {gguf.Path} has no chat template (metadata tokenizer.chat_template).");
-        return Parse(source, gguf.Path + ":tokenizer.chat_template", bos, eos);
+        return Parse(source, gguf.Path + ":tokenizer.chat_template", bos, eos, limits);
     }
 
     /// <summary>The texts of a GGUF file's bos and eos tokens (null when absent).</summary>

@@ -30,6 +30,9 @@ internal sealed class MergeTable
 
     public int Count { get; private set; }
 
+    /// <summary>Every rank is below this.</summary>
+    public int RankLimit => _mergedByRank.Length;
+
     /// <summary>Adds a rule; a pair listed twice keeps its later rule, as HF's merge map (a HashMap built in
     /// order) does. Ranks must be below the capacity.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per load: skip the slow first tier

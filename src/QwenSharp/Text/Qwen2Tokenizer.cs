@@ -16,6 +16,7 @@ public sealed class Qwen2Tokenizer
 {
     private const int MaxCachedWordLength = 48;
     private const int MaxCacheEntries = 50_000; // per thread; about 10 MB at most (HF caps its cache at 10,000 words)
+    private const int MaxKeptIds = 1 << 18;      // per thread, 1 MB
 
     private readonly VocabularyIndex _spellings;     // spelling (UTF-8) → id; added tokens' content included
     private readonly int[] _spellingOf;              // by id: its entry in _spellings, or -1 for ids that name no token
@@ -154,9 +155,16 @@ public sealed class Qwen2Tokenizer
 
     public int[] Encode(string text)
     {
-        var ids = new List<int>(text.Length / 3 + 4);
+        // The ids gather in a list this thread keeps, so a long text allocates its result once rather than a
+        // list grown by doubling and then copied (fresh large arrays cost page faults in proportion to size).
+        var st = _state.Value!;
+        var ids = st.Ids ?? new List<int>(256);
+        st.Ids = null;
+        ids.Clear();
         Encode(text, ids);
-        return ids.ToArray();
+        int[] result = ids.ToArray();
+        if (ids.Capacity <= MaxKeptIds) st.Ids = ids;
+        return result;
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>.</summary>
@@ -240,13 +248,19 @@ public sealed class Qwen2Tokenizer
             ids.AddRange(cached);
             return;
         }
+        // The scratch is kept for words of ordinary size; a longer one (a long run of one kind) borrows from the
+        // shared pool instead of pinning megabytes to this thread.
         int n = Encoding.UTF8.GetMaxByteCount(word.Length);
-        if (st.Bytes.Length < n) st.Grow(n);
+        if (n > BpeWordMerger.KeptCapacity)
+        {
+            EncodeLongWord(word, ids, st);
+            return;
+        }
+        if (n > st.Bytes.Length) st.Grow(n);
         n = Encoding.UTF8.GetBytes(word, st.Bytes);
         var symbols = st.Symbols.AsSpan(0, n);
         for (int i = 0; i < n; i++) symbols[i] = _byteToId[st.Bytes[i]];
-        int count = MergeWord(symbols, st.Ranks, st.Merged);
-        var result = symbols[..count];
+        var result = symbols[..st.Merger.Merge(symbols, _merges)];
         if (cacheable)
         {
             if (st.Cache.Count >= MaxCacheEntries) st.Cache.Clear();
@@ -255,33 +269,22 @@ public sealed class Qwen2Tokenizer
         ids.AddRange(result);
     }
 
-    /// <summary>
-    /// Applies merges to the word's symbols, always the lowest-ranked adjacent pair first and the leftmost of
-    /// equals (HF's BPE::merge_word, done with a priority queue there). Returns the symbol count left.
-    /// </summary>
-    private int MergeWord(Span<int> symbols, int[] ranks, int[] merged)
+    private void EncodeLongWord(ReadOnlySpan<char> word, List<int> ids, EncodeState st)
     {
-        int count = symbols.Length;
-        for (int i = 0; i + 1 < count; i++) ranks[i] = _merges.Find(symbols[i], symbols[i + 1], out merged[i]);
-        while (count > 1)
+        int n = Encoding.UTF8.GetByteCount(word);
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(n);
+        int[] symbols = ArrayPool<int>.Shared.Rent(n);
+        try
         {
-            int best = 0, bestRank = ranks[0];
-            for (int i = 1; i + 1 < count; i++)
-                if (ranks[i] < bestRank) { bestRank = ranks[i]; best = i; }
-            if (bestRank == int.MaxValue) break;
-            symbols[best] = merged[best];
-            int tail = count - best - 2;
-            if (tail > 0)
-            {
-                symbols.Slice(best + 2, tail).CopyTo(symbols[(best + 1)..]);
-                Array.Copy(ranks, best + 2, ranks, best + 1, tail);
-                Array.Copy(merged, best + 2, merged, best + 1, tail);
-            }
-            count--;
-            if (best > 0) ranks[best - 1] = _merges.Find(symbols[best - 1], symbols[best], out merged[best - 1]);
-            if (best + 1 < count) ranks[best] = _merges.Find(symbols[best], symbols[best + 1], out merged[best]);
+            Encoding.UTF8.GetBytes(word, bytes);
+            for (int i = 0; i < n; i++) symbols[i] = _byteToId[bytes[i]];
+            ids.AddRange(symbols.AsSpan(0, st.Merger.Merge(symbols.AsSpan(0, n), _merges)));
         }
-        return count;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<int>.Shared.Return(symbols);
+        }
     }
 
     /// <summary>Each unpaired UTF-16 surrogate becomes U+FFFD (a policy of ours: HF refuses such text).</summary>
@@ -316,20 +319,18 @@ public sealed class Qwen2Tokenizer
         public readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> CacheLookup;
         public char[]? NfcScratch;
         public char[]? SurrogateScratch;
+        public List<int>? Ids;
         public byte[] Bytes = new byte[256];
         public int[] Symbols = new int[256];
-        public int[] Ranks = new int[256];
-        public int[] Merged = new int[256];
+        public readonly BpeWordMerger Merger = new();
 
         public EncodeState() => CacheLookup = Cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public void Grow(int n)
         {
-            n = Math.Max(n, Bytes.Length * 2);
+            n = Math.Min(Math.Max(n, Bytes.Length * 2), BpeWordMerger.KeptCapacity);
             Bytes = new byte[n];
             Symbols = new int[n];
-            Ranks = new int[n];
-            Merged = new int[n];
         }
     }
 }

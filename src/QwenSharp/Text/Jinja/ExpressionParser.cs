@@ -44,15 +44,15 @@ internal sealed partial class Parser
         return new TupleExpr(items, line);
     }
 
-    /// <summary>Deeper nesting than this (brackets, parentheses, nested tags) is refused, so a hostile
-    /// template cannot overflow the stack.</summary>
-    private const int MaxNesting = 200;
-
     private int _nesting;
 
+    /// <summary>One level deeper in the parser's recursion (brackets, parentheses, nested tags): refused past
+    /// MaxDepth so that a hostile template cannot overflow the stack. Chains the parser builds in a loop
+    /// (1+1+…) are measured afterwards by <see cref="SyntaxDepth"/>.</summary>
     private void Enter(Token at)
     {
-        if (++_nesting > MaxNesting) throw Error($"the template nests deeper than {MaxNesting} levels", at);
+        if (++_nesting > _maxDepth)
+            throw TemplateException.Limit($"the template nests deeper than {_maxDepth} levels (TemplateLimits.MaxDepth)", at.Line);
     }
 
     private Expr ParseExpression()
@@ -226,11 +226,15 @@ internal sealed partial class Parser
             {
                 // Adjacent literals concatenate, as in Python: 'a' "b" is 'ab'.
                 string s = Advance().Text;
-                while (Current.Kind == TokenKind.String) s += Advance().Text;
-                return new LiteralExpr(s, t.Line);
+                if (Current.Kind != TokenKind.String) return new LiteralExpr(s, t.Line);
+                var joined = new System.Text.StringBuilder(s);
+                while (Current.Kind == TokenKind.String) joined.Append(Advance().Text);
+                return new LiteralExpr(joined.ToString(), t.Line);
             }
             case TokenKind.Integer:
                 Advance();
+                if (t.Text.Length > JsonValues.MaxIntegerDigits)
+                    throw Error($"an integer literal of {t.Text.Length} digits exceeds the limit of {JsonValues.MaxIntegerDigits} digits Python converts", t);
                 return new LiteralExpr(long.TryParse(t.Text, NumberStyles.None, CultureInfo.InvariantCulture, out long l)
                     ? l : (object)BigInteger.Parse(t.Text, CultureInfo.InvariantCulture), t.Line);
             case TokenKind.Float:

@@ -10,7 +10,7 @@ namespace QwenSharp.Text.Jinja;
 /// <c>tojson</c> in place of Jinja2's. Filter names Jinja2 knows but this interpreter does not run fail
 /// with the filter named; names Jinja2 does not know fail at parse time, as Jinja2 fails to compile.
 /// </summary>
-internal static class Filters
+internal static partial class Filters
 {
     private static readonly HashSet<string> JinjaBuiltins =
     [
@@ -23,8 +23,29 @@ internal static class Filters
 
     public static bool IsJinjaFilter(string name) => JinjaBuiltins.Contains(name);
 
-    public static object? Apply(string name, object? value, CallArguments a)
+    /// <summary>Applies a filter, charging the budget for reading its input and for what it builds; filters
+    /// whose output can be much larger than their input (join, replace, indent, center, tojson, repetition)
+    /// check the size before building it.</summary>
+    public static object? Apply(string name, object? value, CallArguments a, RenderBudget budget)
     {
+        // Reading a string is linear in its length (and a list may hold one long string many times).
+        budget.Charge(1 + (value is string text ? text.Length / TemplateLimits.CharactersPerStep : 0));
+        var result = ApplyCore(name, value, a, budget);
+        if (!ReferenceEquals(result, value)) Built(result, $"the filter '{name}'", budget);
+        return result;
+    }
+
+    /// <summary>Charges a result that an operation built (its size was already bounded by its input or a
+    /// check before building), and refuses one past the limits.</summary>
+    internal static void Built(object? result, string what, RenderBudget budget)
+    {
+        if (result is string s) budget.BuildString(s.Length, what);
+        else if (result is IReadOnlyList<object?> list) budget.BuildList(list.Count, what);
+    }
+
+    private static object? ApplyCore(string name, object? value, CallArguments a, RenderBudget budget)
+    {
+        string Str(object? v) => PyFormat.Str(v, budget);
         switch (name)
         {
             case "default" or "d":
@@ -34,31 +55,27 @@ internal static class Filters
             case "length" or "count":
                 a.Check(name);
                 return PyOperators.Length(value);
-            case "string": a.Check(name); return PyFormat.Str(value);
-            case "lower": a.Check(name); return PyFormat.Str(value).ToLowerInvariant();
-            case "upper": a.Check(name); return PyFormat.Str(value).ToUpperInvariant();
-            case "title": a.Check(name); return TitleWords(PyFormat.Str(value));
-            case "capitalize": a.Check(name); return PyString.Capitalize(PyFormat.Str(value));
+            case "string": a.Check(name); return Str(value);
+            case "lower": a.Check(name); return Str(value).ToLowerInvariant();
+            case "upper": a.Check(name); return Str(value).ToUpperInvariant();
+            case "title": a.Check(name); return TitleWords(Str(value));
+            case "capitalize": a.Check(name); return PyString.Capitalize(Str(value));
             case "trim":
                 a.Check(name, "chars");
-                return PyString.Strip(PyFormat.Str(value), a.Get(0, "chars") as string);
+                return PyString.Strip(Str(value), a.Get(0, "chars") as string);
             case "safe": a.Check(name); return value;
             case "e" or "escape" or "forceescape":
                 a.Check(name);
-                return Escape(PyFormat.Str(value));
+                return Escape(Str(value));
             case "replace":
                 a.Check(name, "old", "new", "count");
-                return PyMethods.Call(new BoundMethod(PyFormat.Str(value), "replace"),
-                    new CallArguments([a.Get(0, "old"), a.Get(1, "new"), a.Get(2, "count", -1L) ?? -1L], new Dictionary<string, object?>()));
+                return PyMethods.Call(new BoundMethod(Str(value), "replace"),
+                    new CallArguments([a.Get(0, "old"), a.Get(1, "new"), a.Get(2, "count", -1L) ?? -1L], new Dictionary<string, object?>()), budget);
             case "tojson":
-                return ToJson(value, a);
+                return ToJson(value, a, budget);
             case "join":
-            {
                 a.Check(name, "d", "attribute");
-                var items = PyOperators.Iterate(value);
-                if (a.Get(1, "attribute") is { } attribute) items = items.Select(x => Attribute(x, attribute));
-                return string.Join(PyFormat.Str(a.Get(0, "d", "")), items.Select(PyFormat.Str));
-            }
+                return JoinFilter(value, Str(a.Get(0, "d", "")), a.Get(1, "attribute"), budget);
             case "first":
                 a.Check(name);
                 foreach (var x in PyOperators.Iterate(value)) return x;
@@ -66,79 +83,41 @@ internal static class Filters
             case "last":
             {
                 a.Check(name);
-                var items = value is PyDict ? throw TemplateException.Runtime("'dict' object is not reversible") : PyOperators.Iterate(value).ToList();
+                var items = value is PyDict ? throw TemplateException.Runtime("'dict' object is not reversible") : PyOperators.ToList(value, budget);
                 return items.Count > 0 ? items[^1] : new Undefined("No last item, sequence was empty.");
             }
-            case "list": a.Check(name); return PyOperators.Iterate(value).ToList();
+            case "list": a.Check(name); return PyOperators.ToList(value, budget);
             case "reverse":
+            {
                 a.Check(name);
-                if (value is string s) return string.Concat(PyString.CodePoints(s).AsEnumerable().Reverse());
-                return PyOperators.Iterate(value).Reverse().ToList();
+                var items = PyOperators.ToList(value, budget);
+                items.Reverse();
+                return value is string ? string.Concat(items) : items;
+            }
             case "items":
                 a.Check(name);
                 if (value is Undefined) return new List<object?>();
                 if (value is not PyDict mapping) throw TemplateException.Runtime("Can only get item pairs from a mapping.");
-                return ((IReadOnlyList<object?>)PyMethods.Call(new BoundMethod(mapping, "items"), CallArguments.None)!).ToList();
-            case "dictsort":
-            {
-                a.Check(name, "case_sensitive", "by", "reverse");
-                if (value is not PyDict dict) throw TemplateException.Runtime("dictsort expects a mapping");
-                bool byValue = (a.Get(1, "by", "key") as string) switch
-                {
-                    "key" => false,
-                    "value" => true,
-                    _ => throw TemplateException.Runtime("You can only sort by either 'key' or 'value'"),
-                };
-                var pairs = ((IReadOnlyList<object?>)PyMethods.Call(new BoundMethod(dict, "items"), CallArguments.None)!).Cast<PyTuple>().ToList();
-                bool caseSensitive = PyOperators.IsTrue(a.Get(0, "case_sensitive", false));
-                var sorted = SortBy(pairs.Cast<object?>().ToList(), p => SortKey(((PyTuple)p!)[byValue ? 1 : 0], caseSensitive), PyOperators.IsTrue(a.Get(2, "reverse", false)));
-                return sorted;
-            }
-            case "sort":
-            {
-                a.Check(name, "reverse", "case_sensitive", "attribute");
-                bool caseSensitive = PyOperators.IsTrue(a.Get(1, "case_sensitive", false));
-                var attribute = a.Get(2, "attribute");
-                return SortBy(PyOperators.Iterate(value).ToList(),
-                    x => SortKey(attribute == null ? x : Attribute(x, attribute), caseSensitive), PyOperators.IsTrue(a.Get(0, "reverse", false)));
-            }
-            case "unique":
-            {
-                a.Check(name, "case_sensitive", "attribute");
-                bool caseSensitive = PyOperators.IsTrue(a.Get(0, "case_sensitive", false));
-                var attribute = a.Get(1, "attribute");
-                var seen = new List<object?>();
-                var result = new List<object?>();
-                foreach (var x in PyOperators.Iterate(value))
-                {
-                    var key = SortKey(attribute == null ? x : Attribute(x, attribute), caseSensitive);
-                    if (seen.Any(k => PyOperators.AreEqual(k, key))) continue;
-                    seen.Add(key);
-                    result.Add(x);
-                }
-                return result;
-            }
-            case "min" or "max":
-            {
-                a.Check(name, "case_sensitive", "attribute");
-                bool caseSensitive = PyOperators.IsTrue(a.Get(0, "case_sensitive", false));
-                var attribute = a.Get(1, "attribute");
-                var items = SortBy(PyOperators.Iterate(value).ToList(), x => SortKey(attribute == null ? x : Attribute(x, attribute), caseSensitive), false);
-                if (items.Count == 0) return new Undefined($"No aggregated item, sequence was empty.");
-                return name == "min" ? items[0] : items[^1];
-            }
+                return ((IReadOnlyList<object?>)PyMethods.Call(new BoundMethod(mapping, "items"), CallArguments.None, budget)!).ToList();
+            case "dictsort" or "sort" or "unique" or "min" or "max":
+                return Ordered(name, value, a, budget);
             case "sum":
             {
                 a.Check(name, "attribute", "start");
                 object? total = a.Get(1, "start", 0L);
                 var attribute = a.Get(0, "attribute");
-                foreach (var x in PyOperators.Iterate(value)) total = PyOperators.Arithmetic("+", total, attribute == null ? x : Attribute(x, attribute));
+                foreach (var x in PyOperators.Iterate(value))
+                {
+                    budget.Step();
+                    total = PyOperators.Arithmetic("+", total, attribute == null ? x : Attribute(x, attribute, budget), budget);
+                }
                 return total;
             }
             case "abs":
                 a.Check(name);
                 return value switch
                 {
+                    long.MinValue => throw TemplateException.Unsupported($"integer arithmetic beyond 64 bits (abs({long.MinValue}))"),
                     long l => (object)Math.Abs(l),
                     double d => (object)Math.Abs(d),
                     bool b => (object)(b ? 1L : 0L),
@@ -162,13 +141,13 @@ internal static class Filters
                     _ => throw TemplateException.Runtime("method must be common, ceil or floor"),
                 };
             }
-            case "map": return PyOperators.IsTrue(value) ? Map(value, a) : new List<object?>();
+            case "map": return PyOperators.IsTrue(value) ? Map(value, a, budget) : new List<object?>();
             case "select" or "reject":
-                return SelectItems(value, a.Positional.Count > 0 ? a.Positional[0] as string : null, a.Positional.Skip(1).ToList(), name == "select", null);
+                return SelectItems(value, a.Positional.Count > 0 ? a.Positional[0] as string : null, a.Positional.Skip(1).ToList(), name == "select", null, budget);
             case "selectattr" or "rejectattr":
             {
                 if (a.Positional.Count == 0) throw TemplateException.Runtime($"{name} needs an attribute name");
-                return SelectItems(value, a.Positional.Count > 1 ? a.Positional[1] as string : null, a.Positional.Skip(2).ToList(), name == "selectattr", a.Positional[0]);
+                return SelectItems(value, a.Positional.Count > 1 ? a.Positional[1] as string : null, a.Positional.Skip(2).ToList(), name == "selectattr", a.Positional[0], budget);
             }
             case "attr":
                 a.Check(name, "name");
@@ -177,7 +156,7 @@ internal static class Filters
                 // Jinja2 does `s += "\n"` on the value itself, so anything but a string fails there.
                 return value switch
                 {
-                    string text => Indent(text, a),
+                    string text => Indent(text, a, budget),
                     Undefined u => throw u.Error(),
                     IReadOnlyList<object?> and not PyTuple => throw TemplateException.Runtime("'list' object has no attribute 'splitlines'"),
                     _ => throw TemplateException.Runtime($"unsupported operand type(s) for +=: '{PyOperators.TypeName(value)}' and 'str'"),
@@ -185,25 +164,29 @@ internal static class Filters
             case "center":
             {
                 a.Check(name, "width");
-                string text = PyFormat.Str(value);
+                string text = Str(value);
                 long width = PyOperators.AsInt(a.Get(0, "width", 80L)) ?? 80;
-                int pad = (int)Math.Max(0, width - PyString.Length(text));
-                int left = pad / 2 + (pad & (int)width & 1);
-                return new string(' ', left) + text + new string(' ', pad - left);
+                long pad = Math.Max(0, width - PyString.Length(text));
+                budget.BuildString(text.Length + Math.Min(pad, int.MaxValue), "the filter 'center'");
+                // Python's str.center puts the odd space on the left when both the padding and the width are odd.
+                int left = (int)(pad / 2 + (pad & width & 1));
+                return new string(' ', left) + text + new string(' ', (int)pad - left);
             }
-            case "wordcount": a.Check(name); return (long)Regex.Matches(PyFormat.Str(value), @"\w+").Count;
+            case "wordcount": a.Check(name); return (long)Regex.Matches(Str(value), @"\w+").Count;
         }
         throw TemplateException.Unsupported($"the filter '{name}'");
     }
 
     /// <summary>Hugging Face's tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).</summary>
-    private static string ToJson(object? value, CallArguments a)
+    private static string ToJson(object? value, CallArguments a, RenderBudget budget)
     {
         a.Check("tojson", "ensure_ascii", "indent", "separators", "sort_keys");
         string? indent = a.Get(1, "indent") switch
         {
             null => null,
             string s => s,
+            long n when n > budget.Limits.MaxOutputLength => throw RenderBudget.Exceeded(
+                $"tojson indent={n} is wider than the {budget.Limits.MaxOutputLength} characters a string may have", nameof(TemplateLimits.MaxOutputLength)),
             long n => new string(' ', (int)Math.Max(0, n)),
             var other => throw TemplateException.Runtime($"tojson indent must be an int or str, not {PyOperators.TypeName(other)}"),
         };
@@ -215,7 +198,7 @@ internal static class Filters
                 throw TemplateException.Runtime("tojson separators must be an (item_separator, key_separator) pair of strings");
             (itemSep, keySep) = (i, k);
         }
-        return PyJson.Dumps(value, PyOperators.IsTrue(a.Get(0, "ensure_ascii", false)), indent, itemSep, keySep, PyOperators.IsTrue(a.Get(3, "sort_keys", false)));
+        return PyJson.Dumps(value, budget, PyOperators.IsTrue(a.Get(0, "ensure_ascii", false)), indent, itemSep, keySep, PyOperators.IsTrue(a.Get(3, "sort_keys", false)));
     }
 
     /// <summary>Jinja2's title filter (not str.title): each piece after whitespace, '-', '(', '{', '[' or '&lt;'
@@ -224,7 +207,7 @@ internal static class Filters
     {
         var sb = new StringBuilder(s.Length);
         bool wordStart = true;
-        foreach (var cp in PyString.CodePoints(s))
+        foreach (var cp in PyString.EnumerateCodePoints(s))
         {
             bool separator = cp.Length == 1 && (PyString.IsSpace(cp[0]) || cp[0] is '-' or '(' or '{' or '[' or '<');
             if (separator) sb.Append(cp);
@@ -234,43 +217,55 @@ internal static class Filters
         return sb.ToString();
     }
 
+    private static string JoinFilter(object? value, string separator, object? attribute, RenderBudget budget)
+    {
+        var items = PyOperators.Iterate(value);
+        if (attribute != null) items = items.Select(x => Attribute(x, attribute, budget));
+        return Join(separator, items.Select(x => PyFormat.Str(x, budget)), budget, "the filter 'join'");
+    }
+
+    /// <summary>str.join with the length of the result checked as it grows (a list may hold the same long
+    /// string many times); the caller charges the result.</summary>
+    internal static string Join(string separator, IEnumerable<string> items, RenderBudget budget, string what)
+    {
+        var sb = new StringBuilder();
+        bool first = true;
+        foreach (var item in items)
+        {
+            budget.Step();
+            budget.CheckString((long)sb.Length + (first ? 0 : separator.Length) + item.Length, what);
+            if (!first) sb.Append(separator);
+            sb.Append(item);
+            first = false;
+        }
+        return sb.ToString();
+    }
+
     private static string Escape(string s) =>
         s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;");
 
     /// <summary>Jinja2's attribute lookup for filters: "a.b" walks nested attributes, an int indexes.</summary>
-    private static object? Attribute(object? item, object? attribute)
+    internal static object? Attribute(object? item, object? attribute, RenderBudget budget)
     {
+        budget.Step();
         if (attribute is string path)
         {
             foreach (var part in path.Split('.'))
-                item = int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? PyMethods.GetItem(item, (long)i) : PyMethods.GetItem(item, part);
+                item = int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? PyMethods.GetItem(item, (long)i, budget) : PyMethods.GetItem(item, part, budget);
             return item;
         }
-        return PyMethods.GetItem(item, attribute);
+        return PyMethods.GetItem(item, attribute, budget);
     }
 
-    private static object? SortKey(object? v, bool caseSensitive) => !caseSensitive && v is string s ? s.ToLowerInvariant() : v;
-
-    private static List<object?> SortBy(List<object?> items, Func<object?, object?> key, bool reverse)
+    private static List<object?> Map(object? value, CallArguments a, RenderBudget budget)
     {
-        var keyed = items.Select((x, i) => (Item: x, Key: key(x), Index: i)).ToList();
-        keyed.Sort((p, q) =>
-        {
-            int c = PyOperators.Compare(p.Key, q.Key, "<");
-            return c != 0 ? (reverse ? -c : c) : p.Index.CompareTo(q.Index);
-        });
-        return keyed.Select(k => k.Item).ToList();
-    }
-
-    private static List<object?> Map(object? value, CallArguments a)
-    {
-        var items = PyOperators.Iterate(value).ToList();
+        var items = PyOperators.ToList(value, budget);
         if (a.Keyword.TryGetValue("attribute", out var attribute))
         {
             a.Keyword.TryGetValue("default", out var fallback);
             return items.Select(x =>
             {
-                var v = Attribute(x, attribute);
+                var v = Attribute(x, attribute, budget);
                 return v is Undefined && a.Keyword.ContainsKey("default") ? fallback : v;
             }).ToList();
         }
@@ -278,30 +273,36 @@ internal static class Filters
             throw TemplateException.Runtime("map needs a filter name or attribute=");
         if (!IsJinjaFilter(filter)) throw TemplateException.Runtime($"no filter named '{filter}'");
         var rest = new CallArguments(a.Positional.Skip(1).ToList(), a.Keyword);
-        return items.Select(x => Apply(filter, x, rest)).ToList();
+        return items.Select(x => Apply(filter, x, rest, budget)).ToList();
     }
 
     /// <summary>select/reject/selectattr/rejectattr; like Jinja2 they yield nothing for a falsy value
     /// (None, an undefined variable) instead of failing to iterate it.</summary>
-    private static List<object?> SelectItems(object? value, string? test, List<object?> testArgs, bool keep, object? attribute)
+    private static List<object?> SelectItems(object? value, string? test, List<object?> testArgs, bool keep, object? attribute, RenderBudget budget)
     {
         if (test != null && !Tests.IsJinjaTest(test)) throw TemplateException.Runtime($"no test named '{test}'");
         if (!PyOperators.IsTrue(value)) return new List<object?>();
-        return PyOperators.Iterate(value).Where(x =>
+        return PyOperators.ToList(value, budget).Where(x =>
         {
-            var v = attribute == null ? x : Attribute(x, attribute);
-            bool ok = test == null ? PyOperators.IsTrue(v) : Tests.Apply(test, v, testArgs);
+            budget.Step();
+            var v = attribute == null ? x : Attribute(x, attribute, budget);
+            bool ok = test == null ? PyOperators.IsTrue(v) : Tests.Apply(test, v, testArgs, budget);
             return ok == keep;
         }).ToList();
     }
 
-    private static string Indent(string s, CallArguments a)
+    private static string Indent(string s, CallArguments a, RenderBudget budget)
     {
         a.Check("indent", "width", "first", "blank");
-        string indention = a.Get(0, "width", 4L) is string w ? w : new string(' ', (int)(PyOperators.AsInt(a.Get(0, "width", 4L)) ?? 4));
+        var width = a.Get(0, "width", 4L);
+        long widthChars = Math.Min(width is string w ? w.Length : PyOperators.AsInt(width) ?? 4, int.MaxValue);
         bool first = PyOperators.IsTrue(a.Get(1, "first", false)), blank = PyOperators.IsTrue(a.Get(2, "blank", false));
         // Jinja2 appends "\n" before splitlines() so a trailing newline survives.
-        var lines = PyString.SplitLines(s + "\n");
+        var lines = PyString.SplitLines(s + "\n", budget);
+        // The indentation is repeated on every (non-blank) line after the first: refuse before building it.
+        long indented = (blank ? lines.Count - 1 : lines.Skip(1).Count(l => l.Length > 0)) + (first ? 1 : 0);
+        budget.BuildString(s.Length + 1 + indented * Math.Max(0, widthChars), "the filter 'indent'");
+        string indention = width as string ?? new string(' ', (int)Math.Max(0, widthChars));
         string rv;
         if (blank) rv = string.Join("\n" + indention, lines);
         else
@@ -328,6 +329,8 @@ internal static class Filters
             case string s:
                 string t = PyString.Strip(s).Replace("_", "");
                 if (long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
+                if (t.Length > JsonValues.MaxIntegerDigits + 1)
+                    throw TemplateException.Runtime($"Exceeds the limit ({JsonValues.MaxIntegerDigits} digits) for integer string conversion");
                 if (BigInteger.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return big;
                 if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) && double.IsFinite(f)) return WholeNumber(Math.Truncate(f));
                 return fallback;

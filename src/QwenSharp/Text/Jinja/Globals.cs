@@ -10,18 +10,18 @@ namespace QwenSharp.Text.Jinja;
 /// </summary>
 internal static class Globals
 {
-    public static Dictionary<string, object?> Create(Func<DateTime> now)
+    public static Dictionary<string, object?> Create(Func<DateTime> now, RenderBudget budget)
     {
         var g = new Dictionary<string, object?>(StringComparer.Ordinal);
         void Add(string name, Func<CallArguments, object?> body) => g[name] = new JinjaFunction(name, body);
-        Add("range", Range);
+        Add("range", args => Range(args, budget));
         Add("namespace", args =>
         {
             var ns = new Namespace();
             foreach (var p in args.Positional)
             {
                 if (p is not PyDict d) throw TemplateException.Runtime("namespace() takes keyword arguments or a dict");
-                foreach (var kv in d.Items) ns.Attributes[PyFormat.Str(PyDict.KeyValue(kv.Key))] = kv.Value;
+                foreach (var kv in d.Items) ns.Attributes[PyFormat.Str(PyDict.KeyValue(kv.Key), budget)] = kv.Value;
             }
             foreach (var kv in args.Keyword) ns.Attributes[kv.Key] = kv.Value;
             return ns;
@@ -38,30 +38,34 @@ internal static class Globals
             return d;
         });
         Add("raise_exception", args =>
-            throw new TemplateException(TemplateErrorKind.Raised, PyFormat.Str(args.Get(0, "message", ""))));
+            throw new TemplateException(TemplateErrorKind.Raised, PyFormat.Str(args.Get(0, "message", ""), budget)));
         Add("strftime_now", args =>
         {
             args.Check("strftime_now", "format");
-            return StrFTime(now(), args.Get(0, "format") as string ?? throw TemplateException.Runtime("strftime_now expects a format string"));
+            string text = StrFTime(now(), args.Get(0, "format") as string ?? throw TemplateException.Runtime("strftime_now expects a format string"));
+            budget.BuildString(text.Length, "strftime_now");
+            return text;
         });
         foreach (var name in new[] { "lipsum", "cycler", "joiner" })
             Add(name, _ => throw TemplateException.Unsupported($"the global function '{name}'"));
         return g;
     }
 
-    private static object? Range(CallArguments args)
+    private static object? Range(CallArguments args, RenderBudget budget)
     {
         if (args.Keyword.Count > 0 || args.Positional.Count is 0 or > 3) throw TemplateException.Runtime("range expects 1 to 3 integer arguments");
         var n = args.Positional.Select(p => PyOperators.AsInt(p) ?? throw TemplateException.Runtime($"range() needs integers, got {PyOperators.TypeName(p)}")).ToArray();
         long start = n.Length > 1 ? n[0] : 0, stop = n.Length > 1 ? n[1] : n[0], step = n.Length > 2 ? n[2] : 1;
         if (step == 0) throw TemplateException.Runtime("range() arg 3 must not be zero");
-        var list = new List<object?>();
-        for (long i = start; step > 0 ? i < stop : i > stop; i += step)
-        {
-            // The sandbox caps ranges at 100,000 items (jinja2.sandbox.MAX_RANGE).
-            if (list.Count >= 100_000) throw TemplateException.Runtime("range too big: the sandbox allows at most 100000 items");
-            list.Add(i);
-        }
+        // len(range) computed exactly (128-bit: stop - start can overflow 64 bits), refused past the sandbox's
+        // cap before any item is made: Jinja2's sandbox allows 100,000 (jinja2.sandbox.MAX_RANGE).
+        Int128 span = step > 0 ? (Int128)stop - start : (Int128)start - stop;
+        Int128 length = span <= 0 ? 0 : (span + Int128.Abs(step) - 1) / Int128.Abs(step);
+        if (length > budget.Limits.MaxRange)
+            throw RenderBudget.Exceeded($"range() would produce {length} items, more than {budget.Limits.MaxRange}", nameof(TemplateLimits.MaxRange));
+        budget.BuildList((long)length, "range()");
+        var list = new List<object?>((int)length);
+        for (long i = 0; i < (long)length; i++) list.Add(start + i * step);
         string text = n.Length == 3 && step != 1 ? $"range({start}, {stop}, {step})" : $"range({start}, {stop})";
         return new PyView("range", list, text);
     }

@@ -5,19 +5,29 @@ namespace QwenSharp.Text.Jinja;
 /// <summary>
 /// Walks the syntax tree and writes the output, with Jinja2's runtime rules: output is Python's str() of
 /// each value (Undefined prints nothing), loop bodies and macro calls get their own frame, and any error
-/// is tagged with the line of the innermost node it came from.
+/// is tagged with the line of the innermost node it came from. Every statement, expression, loop pass and
+/// macro call is charged to the render's <see cref="RenderBudget"/>, which also bounds the recursion.
 /// </summary>
 internal sealed class Interpreter
 {
     private enum Flow { Normal, Break, Continue }
 
-    /// <summary>Macro calls nested deeper than this are refused instead of overflowing the stack.</summary>
-    private const int MaxMacroDepth = 200;
-
     private readonly IReadOnlyDictionary<string, object?> _globals;
-    private int _macroDepth;
+    private readonly RenderBudget _budget;
 
-    public Interpreter(IReadOnlyDictionary<string, object?> globals) => _globals = globals;
+    public Interpreter(IReadOnlyDictionary<string, object?> globals, RenderBudget budget)
+    {
+        _globals = globals;
+        _budget = budget;
+    }
+
+    /// <summary>A .NET exception from a value of an unexpected type or shape (InvalidCast, NullReference,
+    /// KeyNotFound, IndexOutOfRange, Overflow…): a bug to fix, but for the caller a template error with the
+    /// line, not a crash. Out-of-memory is left alone: the budget exists so that it cannot happen.</summary>
+    public static bool IsInternalFailure(Exception e) => e is not (TemplateException or OutOfMemoryException);
+
+    private static TemplateException InternalFailure(Exception e, int line) =>
+        new(TemplateErrorKind.Runtime, $"internal error ({e.GetType().Name}: {e.Message})", null, line);
 
     public void RenderBody(IReadOnlyList<Stmt> body, Scope scope, StringBuilder output) => ExecBody(body, scope, output);
 
@@ -35,66 +45,81 @@ internal sealed class Interpreter
     {
         try
         {
-            switch (stmt)
-            {
-                case TextStmt t:
-                    output.Append(t.Text);
-                    return Flow.Normal;
-                case PrintStmt p:
-                    output.Append(PyFormat.Str(Eval(p.Value, scope)));
-                    return Flow.Normal;
-                case IfStmt i:
-                    foreach (var (test, body) in i.Branches)
-                        if (PyOperators.IsTrue(Eval(test, scope))) return ExecBody(body, scope, output);
-                    return i.Else != null ? ExecBody(i.Else, scope, output) : Flow.Normal;
-                case ForStmt f:
-                    ExecFor(f, scope, output);
-                    return Flow.Normal;
-                case SetStmt s:
-                    Assign(s.Target, Eval(s.Value, scope), scope);
-                    return Flow.Normal;
-                case SetBlockStmt sb:
-                {
-                    var inner = new StringBuilder();
-                    ExecBody(sb.Body, scope, inner);
-                    object? value = inner.ToString();
-                    foreach (var filter in sb.Filters) value = ApplyFilter(filter, value, scope);
-                    Assign(sb.Target, value, scope);
-                    return Flow.Normal;
-                }
-                case MacroStmt m:
-                    scope.Set(m.Name, MakeMacro(m, scope));
-                    return Flow.Normal;
-                case WithStmt w:
-                {
-                    var inner = new Scope(scope);
-                    foreach (var (target, value) in w.Assignments) Assign(target, Eval(value, scope), inner);
-                    return ExecBody(w.Body, inner, output);
-                }
-                case BlockStmt b:
-                    return ExecBody(b.Body, new Scope(scope), output);
-                case BreakStmt:
-                    return Flow.Break;
-                case ContinueStmt:
-                    return Flow.Continue;
-                default:
-                    throw TemplateException.Unsupported(stmt.GetType().Name, stmt.Line);
-            }
+            _budget.Enter();
+            var flow = ExecCore(stmt, scope, output);
+            _budget.Leave();
+            return flow;
         }
         catch (TemplateException e) when (e.Line == 0)
         {
             e.Line = stmt.Line;
             throw;
         }
+        catch (Exception e) when (IsInternalFailure(e))
+        {
+            throw InternalFailure(e, stmt.Line);
+        }
+    }
+
+    private Flow ExecCore(Stmt stmt, Scope scope, StringBuilder output)
+    {
+        switch (stmt)
+        {
+            case TextStmt t:
+                output.Append(t.Text);
+                _budget.CheckOutput(output);
+                return Flow.Normal;
+            case PrintStmt p:
+                output.Append(PyFormat.Str(Eval(p.Value, scope), _budget));
+                _budget.CheckOutput(output);
+                return Flow.Normal;
+            case IfStmt i:
+                foreach (var (test, body) in i.Branches)
+                    if (PyOperators.IsTrue(Eval(test, scope))) return ExecBody(body, scope, output);
+                return i.Else != null ? ExecBody(i.Else, scope, output) : Flow.Normal;
+            case ForStmt f:
+                ExecFor(f, scope, output);
+                return Flow.Normal;
+            case SetStmt s:
+                Assign(s.Target, Eval(s.Value, scope), scope);
+                return Flow.Normal;
+            case SetBlockStmt sb:
+            {
+                var inner = new StringBuilder();
+                ExecBody(sb.Body, scope, inner);
+                object? value = inner.ToString();
+                foreach (var filter in sb.Filters) value = ApplyFilter(filter, value, scope);
+                Assign(sb.Target, value, scope);
+                return Flow.Normal;
+            }
+            case MacroStmt m:
+                scope.Set(m.Name, MakeMacro(m, scope));
+                return Flow.Normal;
+            case WithStmt w:
+            {
+                var inner = new Scope(scope);
+                foreach (var (target, value) in w.Assignments) Assign(target, Eval(value, scope), inner);
+                return ExecBody(w.Body, inner, output);
+            }
+            case BlockStmt b:
+                return ExecBody(b.Body, new Scope(scope), output);
+            case BreakStmt:
+                return Flow.Break;
+            case ContinueStmt:
+                return Flow.Continue;
+            default:
+                throw TemplateException.Unsupported(stmt.GetType().Name, stmt.Line);
+        }
     }
 
     private void ExecFor(ForStmt f, Scope scope, StringBuilder output)
     {
-        var items = PyOperators.Iterate(Eval(f.Iterable, scope)).ToList();
+        var items = PyOperators.ToList(Eval(f.Iterable, scope), _budget);
         if (f.Filter != null)
         {
             items = items.Where(item =>
             {
+                _budget.Step();
                 var probe = new Scope(scope);
                 Assign(f.Target, item, probe);
                 return PyOperators.IsTrue(Eval(f.Filter, probe));
@@ -107,6 +132,7 @@ internal sealed class Interpreter
         var loop = new LoopContext(items);
         for (int i = 0; i < items.Count; i++)
         {
+            _budget.Step();
             loop.Index0 = i;
             var frame = new Scope(scope);
             frame.Set("loop", loop);
@@ -133,7 +159,7 @@ internal sealed class Interpreter
                 break;
             case TupleTarget t:
             {
-                var values = PyOperators.Iterate(value).ToList();
+                var values = value as IReadOnlyList<object?> ?? PyOperators.ToList(value, _budget);
                 if (values.Count < t.Items.Count)
                     throw TemplateException.Runtime($"not enough values to unpack (expected {t.Items.Count}, got {values.Count})");
                 if (values.Count > t.Items.Count)
@@ -159,20 +185,15 @@ internal sealed class Interpreter
             frame.Set(name, value);
         }
         foreach (var key in args.Keyword.Keys)
+        {
+            _budget.Charge(m.Parameters.Count / TemplateLimits.CharactersPerStep);
             if (!m.Parameters.Any(p => p.Name == key))
                 throw TemplateException.Runtime($"macro '{m.Name}' takes no keyword argument '{key}'");
-        if (_macroDepth >= MaxMacroDepth)
-            throw TemplateException.Runtime($"macro '{m.Name}' nests deeper than {MaxMacroDepth} calls");
+        }
         var output = new StringBuilder();
-        _macroDepth++;
-        try
-        {
-            ExecBody(m.Body, frame, output);
-        }
-        finally
-        {
-            _macroDepth--;
-        }
+        _budget.EnterMacro(m.Name);
+        ExecBody(m.Body, frame, output);
+        _budget.LeaveMacro();
         return output.ToString();
     });
 
@@ -180,12 +201,19 @@ internal sealed class Interpreter
     {
         try
         {
-            return EvalCore(expr, scope);
+            _budget.Enter();
+            var value = EvalCore(expr, scope);
+            _budget.Leave();
+            return value;
         }
         catch (TemplateException e) when (e.Line == 0)
         {
             e.Line = expr.Line;
             throw;
+        }
+        catch (Exception e) when (IsInternalFailure(e))
+        {
+            throw InternalFailure(e, expr.Line);
         }
     }
 
@@ -199,9 +227,17 @@ internal sealed class Interpreter
                 if (scope.TryGet(n.Name, out var v)) return v;
                 return _globals.TryGetValue(n.Name, out var g) ? g : Undefined.Named(n.Name);
             case ListExpr l:
-                return l.Items.Select(i => Eval(i, scope)).ToList();
+            {
+                var list = new List<object?>(l.Items.Count);
+                foreach (var item in l.Items) list.Add(Eval(item, scope));
+                return list;
+            }
             case TupleExpr t:
-                return new PyTuple(t.Items.Select(i => Eval(i, scope)).ToArray());
+            {
+                var items = new object?[t.Items.Count];
+                for (int i = 0; i < items.Length; i++) items[i] = Eval(t.Items[i], scope);
+                return new PyTuple(items);
+            }
             case DictExpr d:
             {
                 var dict = new PyDict();
@@ -214,8 +250,8 @@ internal sealed class Interpreter
             {
                 var target = Eval(gi.Target, scope);
                 if (gi.Index is SliceExpr s)
-                    return PyMethods.Slice(target, SliceBound(s.Start, scope), SliceBound(s.Stop, scope), SliceBound(s.Step, scope));
-                return PyMethods.GetItem(target, Eval(gi.Index, scope));
+                    return PyMethods.Slice(target, SliceBound(s.Start, scope), SliceBound(s.Stop, scope), SliceBound(s.Step, scope), _budget);
+                return PyMethods.GetItem(target, Eval(gi.Index, scope), _budget);
             }
             case SliceExpr:
                 throw TemplateException.Runtime("a slice is only allowed inside []");
@@ -226,7 +262,7 @@ internal sealed class Interpreter
             case TestExpr t:
             {
                 var args = t.Args.Select(a => Eval(a, scope)).ToList();
-                bool result = Tests.Apply(t.Name, Eval(t.Value, scope), args);
+                bool result = Tests.Apply(t.Name, Eval(t.Value, scope), args, _budget);
                 return t.Negated ? !result : result;
             }
             case UnaryExpr u:
@@ -248,8 +284,13 @@ internal sealed class Interpreter
                 {
                     case "and": return PyOperators.IsTrue(left) ? Eval(b.Right, scope) : left;
                     case "or": return PyOperators.IsTrue(left) ? left : Eval(b.Right, scope);
-                    case "~": return PyFormat.Str(left) + PyFormat.Str(Eval(b.Right, scope));
-                    default: return PyOperators.Arithmetic(b.Op, left, Eval(b.Right, scope));
+                    case "~":
+                    {
+                        string l = PyFormat.Str(left, _budget), r = PyFormat.Str(Eval(b.Right, scope), _budget);
+                        _budget.BuildString((long)l.Length + r.Length, "'~'");
+                        return l + r;
+                    }
+                    default: return PyOperators.Arithmetic(b.Op, left, Eval(b.Right, scope), _budget);
                 }
             }
             case CompareExpr c:
@@ -260,14 +301,14 @@ internal sealed class Interpreter
                     var right = Eval(operandExpr, scope);
                     bool ok = op switch
                     {
-                        "==" => PyOperators.AreEqual(left, right),
-                        "!=" => !PyOperators.AreEqual(left, right),
-                        "<" => PyOperators.Compare(left, right, op) < 0,
-                        "<=" => PyOperators.Compare(left, right, op) <= 0,
-                        ">" => PyOperators.Compare(left, right, op) > 0,
-                        ">=" => PyOperators.Compare(left, right, op) >= 0,
-                        "in" => PyOperators.Contains(right, left),
-                        _ => !PyOperators.Contains(right, left),
+                        "==" => PyOperators.AreEqual(left, right, _budget),
+                        "!=" => !PyOperators.AreEqual(left, right, _budget),
+                        "<" => PyOperators.Compare(left, right, op, _budget) < 0,
+                        "<=" => PyOperators.Compare(left, right, op, _budget) <= 0,
+                        ">" => PyOperators.Compare(left, right, op, _budget) > 0,
+                        ">=" => PyOperators.Compare(left, right, op, _budget) >= 0,
+                        "in" => PyOperators.Contains(right, left, _budget),
+                        _ => !PyOperators.Contains(right, left, _budget),
                     };
                     if (!ok) return false;
                     left = right;
@@ -300,12 +341,12 @@ internal sealed class Interpreter
     }
 
     private object? ApplyFilter(FilterExpr f, object? value, Scope scope) =>
-        Filters.Apply(f.Name, value, Arguments(f.Args, f.Kwargs, scope));
+        Filters.Apply(f.Name, value, Arguments(f.Args, f.Kwargs, scope), _budget);
 
-    private static object? Call(object? callee, CallArguments args) => callee switch
+    private object? Call(object? callee, CallArguments args) => callee switch
     {
         JinjaFunction fn => fn.Invoke(args),
-        BoundMethod m => PyMethods.Call(m, args),
+        BoundMethod m => PyMethods.Call(m, args, _budget),
         Undefined u => throw u.Error(),
         _ => throw TemplateException.Runtime($"'{PyOperators.TypeName(callee)}' object is not callable"),
     };

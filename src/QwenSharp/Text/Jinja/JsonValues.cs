@@ -12,19 +12,35 @@ namespace QwenSharp.Text.Jinja;
 /// </summary>
 internal static class JsonValues
 {
-    public static object? FromNode(JsonNode? node)
+    /// <summary>Python refuses to convert integer strings longer than this (sys.int_info.str_digits_check_threshold,
+    /// CVE-2020-10735): the conversion is quadratic.</summary>
+    public const int MaxIntegerDigits = 4300;
+
+    /// <exception cref="TemplateException">(<see cref="TemplateErrorKind.Input"/>) a value nested deeper than
+    /// MaxDepth, an integer of more than 4300 digits, or a node that is not JSON</exception>
+    public static object? FromNode(JsonNode? node) => FromNode(node, TemplateLimits.Default.MaxDepth);
+
+    /// <inheritdoc cref="FromNode(JsonNode?)"/>
+    public static object? FromNode(JsonNode? node, int maxDepth) => ToValue(node, maxDepth, 0);
+
+    private static object? ToValue(JsonNode? node, int maxDepth, int depth)
     {
+        if (depth > maxDepth) throw TemplateException.Input($"a value nested deeper than {maxDepth} levels (TemplateLimits.MaxDepth)");
         switch (node)
         {
             case null: return null;
             case JsonObject obj:
             {
                 var dict = new PyDict();
-                foreach (var (key, value) in obj) dict[key] = FromNode(value);
+                foreach (var (key, value) in obj) dict[key] = ToValue(value, maxDepth, depth + 1);
                 return dict;
             }
             case JsonArray arr:
-                return arr.Select(FromNode).ToList();
+            {
+                var list = new List<object?>(arr.Count);
+                foreach (var item in arr) list.Add(ToValue(item, maxDepth, depth + 1));
+                return list;
+            }
             case JsonValue v:
                 switch (v.GetValueKind())
                 {
@@ -35,11 +51,11 @@ internal static class JsonValues
                     case JsonValueKind.False: return false;
                     case JsonValueKind.Null: return null;
                     case JsonValueKind.Number: return Number(v.ToJsonString());
-                    case JsonValueKind.Object or JsonValueKind.Array: return FromNode(JsonNode.Parse(v.ToJsonString()));
+                    case JsonValueKind.Object or JsonValueKind.Array: return ToValue(JsonNode.Parse(v.ToJsonString()), maxDepth, depth);
                 }
                 break;
         }
-        throw new ArgumentException($"Unsupported JSON node {node.ToJsonString()}.");
+        throw TemplateException.Input($"a JSON value of kind {(node as JsonValue)?.GetValueKind().ToString() ?? node.GetType().Name}, which a template cannot take");
     }
 
     private static object Number(string text)
@@ -47,6 +63,8 @@ internal static class JsonValues
         if (text.AsSpan().IndexOfAny('.', 'e', 'E') < 0)
         {
             if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
+            if (text.Length > MaxIntegerDigits + 1)
+                throw TemplateException.Input($"an integer of {text.Length} digits, more than the {MaxIntegerDigits} Python converts");
             return BigInteger.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         }
         return double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);

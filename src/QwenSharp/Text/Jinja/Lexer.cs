@@ -215,7 +215,12 @@ internal sealed class Lexer
             long v = 0;
             while (_pos < _src.Length && (_src[_pos] == '_' || Uri.IsHexDigit(_src[_pos]) && Convert.ToInt32(_src[_pos].ToString(), 16) < radix))
             {
-                if (_src[_pos] != '_') v = checked(v * radix + Convert.ToInt32(_src[_pos].ToString(), 16));
+                if (_src[_pos] != '_')
+                {
+                    int digit = Convert.ToInt32(_src[_pos].ToString(), 16);
+                    if (v > (long.MaxValue - digit) / radix) throw TemplateException.Unsupported("an integer literal beyond 64 bits", line);
+                    v = v * radix + digit;
+                }
                 _pos++;
             }
             _tokens.Add(new Token(TokenKind.Integer, v.ToString(CultureInfo.InvariantCulture), line));

@@ -13,15 +13,23 @@ internal sealed partial class Parser
         ["extends", "block", "include", "import", "from", "call", "filter", "autoescape", "do", "trans", "pluralize", "debug"];
 
     private readonly List<Token> _tokens;
+    private readonly int _maxDepth;
     private int _index;
     private int _loopDepth;
 
-    private Parser(List<Token> tokens) => _tokens = tokens;
-
-    public static IReadOnlyList<Stmt> Parse(string source)
+    private Parser(List<Token> tokens, int maxDepth)
     {
-        var parser = new Parser(Lexer.Tokenize(source));
-        return parser.ParseBody([], "", 0).Body;
+        _tokens = tokens;
+        _maxDepth = maxDepth;
+    }
+
+    /// <param name="maxDepth">how deeply the syntax tree may nest (TemplateLimits.MaxDepth)</param>
+    public static IReadOnlyList<Stmt> Parse(string source, int maxDepth)
+    {
+        var parser = new Parser(Lexer.Tokenize(source), maxDepth);
+        var body = parser.ParseBody([], "", 0).Body;
+        SyntaxDepth.Check(body, maxDepth);
+        return body;
     }
 
     private Token Current => _tokens[_index];
@@ -208,6 +216,7 @@ internal sealed partial class Parser
         string name = Expect(TokenKind.Name).Text;
         Expect(TokenKind.Operator, "(");
         var parameters = new List<(string, Expr?)>();
+        bool anyDefault = false;
         while (!Current.IsOperator(")"))
         {
             if (parameters.Count > 0) Expect(TokenKind.Operator, ",");
@@ -218,8 +227,9 @@ internal sealed partial class Parser
             {
                 Advance();
                 fallback = ParseExpression();
+                anyDefault = true;
             }
-            else if (parameters.Any(x => x.Item2 != null))
+            else if (anyDefault)
                 throw Error($"parameter '{p}' without a default follows one with a default", Current);
             parameters.Add((p, fallback));
         }
@@ -279,6 +289,7 @@ internal sealed partial class Parser
         if (t.IsOperator("("))
         {
             Advance();
+            Enter(t);
             var inner = new List<AssignTarget>();
             while (!Current.IsOperator(")"))
             {
@@ -287,6 +298,7 @@ internal sealed partial class Parser
                 inner.Add(ParseTargetItem());
             }
             Advance();
+            _nesting--;
             return new TupleTarget(inner, t.Line);
         }
         if (t.Kind != TokenKind.Name) throw Error($"can't assign to {t}", t);

@@ -10,36 +10,131 @@ namespace QwenSharp.Text.Jinja;
 /// </summary>
 internal static class PyFormat
 {
-    public static string Str(object? value) => value switch
+    public static string Str(object? value, RenderBudget budget) => value switch
     {
         string s => s,
         Undefined => "",
-        _ => Repr(value),
+        _ => Repr(value, budget),
     };
 
-    /// <summary>Containers nested deeper than this are refused (Python raises RecursionError).</summary>
-    private const int MaxDepth = 500;
-
-    public static string Repr(object? value) => Repr(value, 0);
-
-    private static string Repr(object? value, int depth) => depth > MaxDepth
-        ? throw TemplateException.Runtime($"a value nests deeper than {MaxDepth} levels")
-        : value switch
+    /// <summary>repr() of a template value, refused past MaxDepth levels of nesting (Python raises
+    /// RecursionError) or MaxOutputLength characters (a list can hold the same long string many times).</summary>
+    public static string Repr(object? value, RenderBudget budget)
     {
-        null => "None",
-        bool b => b ? "True" : "False",
-        long l => l.ToString(CultureInfo.InvariantCulture),
-        BigInteger bi => bi.ToString(CultureInfo.InvariantCulture),
-        double d => FloatRepr(d),
-        string s => StringRepr(s),
-        Undefined => "Undefined",
-        PyView v => v.Text ?? $"{v.TypeName}([{string.Join(", ", v.Select(x => Repr(x, depth + 1)))}])",
-        PyTuple t => t.Count == 1 ? $"({Repr(t[0], depth + 1)},)" : "(" + string.Join(", ", t.Select(x => Repr(x, depth + 1))) + ")",
-        IReadOnlyList<object?> list => "[" + string.Join(", ", list.Select(x => Repr(x, depth + 1))) + "]",
-        PyDict dict => "{" + string.Join(", ", dict.Items.Select(kv => Repr(PyDict.KeyValue(kv.Key), depth + 1) + ": " + Repr(kv.Value, depth + 1))) + "}",
-        Namespace ns => "<Namespace " + string.Join(", ", ns.Attributes.Select(kv => kv.Key + "=" + Repr(kv.Value, depth + 1))) + ">",
-        _ => value.ToString() ?? "",
-    };
+        var writer = new ReprWriter(budget.Limits.MaxDepth, budget.Limits.MaxOutputLength, truncate: false);
+        writer.Write(value, 0);
+        budget.BuildString(writer.Length, "repr()");
+        return writer.ToString();
+    }
+
+    /// <summary>A short repr() for error messages: at most 200 characters, then "…".</summary>
+    public static string Brief(object? value)
+    {
+        var writer = new ReprWriter(TemplateLimits.Default.MaxDepth, 200, truncate: true);
+        writer.Write(value, 0);
+        return writer.ToString();
+    }
+
+    private sealed class ReprWriter(int maxDepth, int maxLength, bool truncate)
+    {
+        private readonly StringBuilder _sb = new();
+        private bool _full;
+
+        public int Length => _sb.Length;
+
+        public override string ToString() => _full ? _sb.Append('…').ToString() : _sb.ToString();
+
+        private void Append(string text)
+        {
+            if (_full) return;
+            if ((long)_sb.Length + text.Length > maxLength)
+            {
+                if (!truncate)
+                    throw RenderBudget.Exceeded($"repr() would build a string of more than {maxLength} characters", nameof(TemplateLimits.MaxOutputLength));
+                _sb.Append(text, 0, maxLength - _sb.Length);
+                _full = true;
+                return;
+            }
+            _sb.Append(text);
+        }
+
+        public void Write(object? value, int depth)
+        {
+            if (_full) return;
+            if (depth > maxDepth)
+            {
+                if (!truncate) throw RenderBudget.ValueTooDeep(maxDepth);
+                _full = true;
+                return;
+            }
+            switch (value)
+            {
+                case null: Append("None"); break;
+                case bool b: Append(b ? "True" : "False"); break;
+                case long l: Append(l.ToString(CultureInfo.InvariantCulture)); break;
+                case BigInteger bi: Append(bi.ToString(CultureInfo.InvariantCulture)); break;
+                case double d: Append(FloatRepr(d)); break;
+                case string s: Append(StringRepr(s)); break;
+                case Undefined: Append("Undefined"); break;
+                case PyView v when v.Text != null: Append(v.Text); break;
+                case PyView v:
+                    Append(v.TypeName + "(");
+                    Items(v, "[", "]", depth);
+                    Append(")");
+                    break;
+                case PyTuple t when t.Count == 1:
+                    Append("(");
+                    Write(t[0], depth + 1);
+                    Append(",)");
+                    break;
+                case PyTuple t: Items(t, "(", ")", depth); break;
+                case IReadOnlyList<object?> list: Items(list, "[", "]", depth); break;
+                case PyDict dict:
+                {
+                    Append("{");
+                    bool first = true;
+                    foreach (var kv in dict.Items)
+                    {
+                        if (_full) return;
+                        if (!first) Append(", ");
+                        first = false;
+                        Write(PyDict.KeyValue(kv.Key), depth + 1);
+                        Append(": ");
+                        Write(kv.Value, depth + 1);
+                    }
+                    Append("}");
+                    break;
+                }
+                case Namespace ns:
+                {
+                    Append("<Namespace ");
+                    bool first = true;
+                    foreach (var kv in ns.Attributes)
+                    {
+                        if (_full) return;
+                        if (!first) Append(", ");
+                        first = false;
+                        Append(kv.Key + "=");
+                        Write(kv.Value, depth + 1);
+                    }
+                    Append(">");
+                    break;
+                }
+                default: Append(value.ToString() ?? ""); break;
+            }
+        }
+
+        private void Items(IReadOnlyList<object?> items, string open, string close, int depth)
+        {
+            Append(open);
+            for (int i = 0; i < items.Count && !_full; i++)
+            {
+                if (i > 0) Append(", ");
+                Write(items[i], depth + 1);
+            }
+            Append(close);
+        }
+    }
 
     /// <summary>Python's repr(float): the shortest digits that round-trip, fixed notation for exponents
     /// -4..15 with at least one decimal (2.0), otherwise scientific with a two-digit exponent (1e-05, 1e+16).</summary>

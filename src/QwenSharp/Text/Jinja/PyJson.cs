@@ -12,24 +12,37 @@ namespace QwenSharp.Text.Jinja;
 /// </summary>
 internal static class PyJson
 {
-    public static string Dumps(object? value, bool ensureAscii = false, string? indent = null,
+    /// <summary>The JSON text, refused past MaxDepth levels of nesting (Python's encoder raises RecursionError)
+    /// or MaxOutputLength characters.</summary>
+    public static string Dumps(object? value, RenderBudget budget, bool ensureAscii = false, string? indent = null,
         string? itemSeparator = null, string? keySeparator = null, bool sortKeys = false)
     {
-        var w = new Writer(ensureAscii, indent, itemSeparator ?? (indent == null ? ", " : ","), keySeparator ?? ": ", sortKeys);
+        var w = new Writer(budget, ensureAscii, indent, itemSeparator ?? (indent == null ? ", " : ","), keySeparator ?? ": ", sortKeys);
         w.Write(value, 0);
+        budget.BuildString(w.Length, "tojson");
         return w.Result;
     }
 
-    private sealed class Writer(bool ensureAscii, string? indent, string itemSeparator, string keySeparator, bool sortKeys)
+    private sealed class Writer(RenderBudget budget, bool ensureAscii, string? indent, string itemSeparator, string keySeparator, bool sortKeys)
     {
         private readonly StringBuilder _sb = new();
 
         public string Result => _sb.ToString();
 
+        public int Length => _sb.Length;
+
+        /// <summary>Called after each piece is written: a piece is bounded (a string at most six times its
+        /// bounded input, an indentation checked before it is built), so the text never grows far past the limit.</summary>
+        private void CheckLength()
+        {
+            if (_sb.Length > budget.Limits.MaxOutputLength)
+                throw RenderBudget.Exceeded($"tojson would build a string of more than {budget.Limits.MaxOutputLength} characters", nameof(TemplateLimits.MaxOutputLength));
+        }
+
         public void Write(object? value, int level)
         {
-            // Python's encoder raises RecursionError on very deep values; refuse before the stack runs out.
-            if (level > 500) throw TemplateException.Runtime("a value nests deeper than 500 levels for tojson");
+            if (level > budget.Limits.MaxDepth) throw RenderBudget.ValueTooDeep(budget.Limits.MaxDepth);
+            budget.Step();
             switch (value)
             {
                 case null: _sb.Append("null"); break;
@@ -37,7 +50,7 @@ internal static class PyJson
                 case long l: _sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
                 case BigInteger bi: _sb.Append(bi.ToString(CultureInfo.InvariantCulture)); break;
                 case double d: _sb.Append(Float(d)); break;
-                case string s: WriteString(s); break;
+                case string s: WriteString(s); CheckLength(); break;
                 case PyView view:
                     throw TemplateException.Runtime($"Object of type {view.TypeName} is not JSON serializable");
                 case IReadOnlyList<object?> list:
@@ -68,15 +81,24 @@ internal static class PyJson
                 return;
             }
             _sb.Append(open);
-            string? inner = indent == null ? null : "\n" + string.Concat(Enumerable.Repeat(indent, level + 1));
+            string? inner = indent == null ? null : "\n" + Indentation(level + 1);
             for (int i = 0; i < count; i++)
             {
                 if (i > 0) _sb.Append(itemSeparator);
                 if (inner != null) _sb.Append(inner);
+                CheckLength();
                 writeItem(i, level + 1);
             }
-            if (indent != null) _sb.Append('\n').Append(string.Concat(Enumerable.Repeat(indent, level)));
+            if (indent != null) _sb.Append('\n').Append(Indentation(level));
             _sb.Append(close);
+            CheckLength();
+        }
+
+        private string Indentation(int level)
+        {
+            if ((long)indent!.Length * level > budget.Limits.MaxOutputLength - _sb.Length)
+                throw RenderBudget.Exceeded($"tojson's indentation would build a string of more than {budget.Limits.MaxOutputLength} characters", nameof(TemplateLimits.MaxOutputLength));
+            return string.Concat(Enumerable.Repeat(indent, level));
         }
 
         private static string KeyString(object? key) => key switch

@@ -15,8 +15,12 @@ internal static class PyRound
         if (value is long l)
         {
             if (precision >= 0) return l;
-            var rounded = RoundRational(new BigInteger(l), BigInteger.Pow(10, (int)Math.Min(-precision, 400)));
-            return (long)(rounded * BigInteger.Pow(10, (int)-precision)) * Math.Sign(l);
+            // |l| < 10^19, so rounding to 10^20 or coarser gives 0 (and bounds the powers of ten computed).
+            if (precision < -19) return 0L;
+            var rounded = RoundRational(new BigInteger(l), BigInteger.Pow(10, (int)-precision)) * BigInteger.Pow(10, (int)-precision);
+            if (rounded > long.MaxValue)
+                throw TemplateException.Unsupported($"integer arithmetic beyond 64 bits (round({l}, {precision}))");
+            return (long)rounded * Math.Sign(l);
         }
         double d = (double)value;
         if (!double.IsFinite(d) || d == 0) return d;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace QwenSharp.Text.Jinja;
@@ -22,6 +23,11 @@ internal static class PyString
 
     public static string LStrip(string s, string? chars = null)
     {
+        if (chars is { Length: > ShortCharSet })
+        {
+            int first = s.AsSpan().IndexOfAnyExcept(SearchValues.Create(chars));
+            return first < 0 ? "" : s[first..];
+        }
         int i = 0;
         while (i < s.Length && (chars == null ? IsSpace(s[i]) : chars.Contains(s[i]))) i++;
         return s[i..];
@@ -29,35 +35,81 @@ internal static class PyString
 
     public static string RStrip(string s, string? chars = null)
     {
+        if (chars is { Length: > ShortCharSet }) return s[..(s.AsSpan().LastIndexOfAnyExcept(SearchValues.Create(chars)) + 1)];
         int i = s.Length;
         while (i > 0 && (chars == null ? IsSpace(s[i - 1]) : chars.Contains(s[i - 1]))) i--;
         return s[..i];
     }
 
-    private static bool HasSurrogates(string s)
+    /// <summary>Strip sets up to this long are scanned per character (templates strip '\n' or ' \n'); a longer
+    /// set is indexed first, so stripping costs the string's length, not its length times the set's.</summary>
+    private const int ShortCharSet = 16;
+
+    private static bool HasSurrogates(string s) => s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0;
+
+    /// <summary>Whether every char passes (LINQ over a string enumerates through an interface, many times slower).</summary>
+    public static bool All(string s, Func<char, bool> test)
     {
         foreach (char c in s)
-            if (char.IsSurrogate(c)) return true;
+            if (!test(c)) return false;
+        return true;
+    }
+
+    public static bool Any(string s, Func<char, bool> test)
+    {
+        foreach (char c in s)
+            if (test(c)) return true;
         return false;
     }
 
-    /// <summary>The string's code points, each as a string (a lone surrogate stays a one-char string).</summary>
-    public static List<string> CodePoints(string s)
+    /// <summary>Jinja2's lower/upper tests (str.islower/isupper): some char of the case, none of the other.</summary>
+    public static bool IsAllOneCase(string s, bool lower)
     {
-        var list = new List<string>(s.Length);
+        bool cased = false;
+        foreach (char c in s)
+        {
+            if (lower ? char.IsUpper(c) : char.IsLower(c)) return false;
+            cased |= lower ? char.IsLower(c) : char.IsUpper(c);
+        }
+        return cased;
+    }
+
+    /// <summary>The string's code points one by one (first, join and sum need not build them all).</summary>
+    public static IEnumerable<string> EnumerateCodePoints(string s)
+    {
         for (int i = 0; i < s.Length; i++)
         {
             if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
-                list.Add(s.Substring(i, 2));
+                yield return s.Substring(i, 2);
                 i++;
             }
-            else list.Add(s[i].ToString());
+            else yield return s[i].ToString();
         }
-        return list;
     }
 
-    public static int Length(string s) => HasSurrogates(s) ? CodePoints(s).Count : s.Length;
+    public static int Length(string s)
+    {
+        int first = s.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (first < 0) return s.Length;
+        int n = first;
+        for (int i = first; i < s.Length; i++, n++)
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) i++;
+        return n;
+    }
+
+    /// <summary>The UTF-16 offset where each code point starts, then s.Length (for strings with surrogates).</summary>
+    private static int[] CodePointStarts(string s)
+    {
+        var starts = new List<int>(s.Length + 1);
+        for (int i = 0; i < s.Length; i++)
+        {
+            starts.Add(i);
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) i++;
+        }
+        starts.Add(s.Length);
+        return starts.ToArray();
+    }
 
     /// <summary>s[index] with Python's negative indices; null when out of range.</summary>
     public static string? At(string s, long index)
@@ -67,24 +119,42 @@ internal static class PyString
             if (index < 0) index += s.Length;
             return index >= 0 && index < s.Length ? s[(int)index].ToString() : null;
         }
-        var cps = CodePoints(s);
-        if (index < 0) index += cps.Count;
-        return index >= 0 && index < cps.Count ? cps[(int)index] : null;
+        var starts = CodePointStarts(s);
+        int count = starts.Length - 1;
+        if (index < 0) index += count;
+        return index >= 0 && index < count ? s[starts[index]..starts[index + 1]] : null;
     }
 
     public static string Slice(string s, long? start, long? stop, long? step)
     {
-        var cps = CodePoints(s);
-        var sb = new StringBuilder(s.Length);
-        foreach (int i in PyOperators.SliceIndices(cps.Count, start, stop, step)) sb.Append(cps[i]);
+        if (!HasSurrogates(s))
+        {
+            if (step is null or 1)
+            {
+                var range = PyOperators.SliceIndices(s.Length, start, stop, 1);
+                int from = -1, to = -1;
+                foreach (int i in range)
+                {
+                    if (from < 0) from = i;
+                    to = i;
+                }
+                return from < 0 ? "" : s.Substring(from, to - from + 1);
+            }
+            var picked = new StringBuilder();
+            foreach (int i in PyOperators.SliceIndices(s.Length, start, stop, step)) picked.Append(s[i]);
+            return picked.ToString();
+        }
+        var starts = CodePointStarts(s);
+        var sb = new StringBuilder();
+        foreach (int i in PyOperators.SliceIndices(starts.Length - 1, start, stop, step)) sb.Append(s, starts[i], starts[i + 1] - starts[i]);
         return sb.ToString();
     }
 
     /// <summary>str.split(sep, maxsplit) including the no-separator form that splits on whitespace runs
     /// and drops empty pieces.</summary>
-    public static List<object?> Split(string s, string? sep, long maxSplit)
+    public static List<object?> Split(string s, string? sep, long maxSplit, RenderBudget budget)
     {
-        var parts = new List<object?>();
+        var parts = new Pieces(budget, "str.split");
         if (sep == null)
         {
             int i = 0;
@@ -102,7 +172,7 @@ internal static class PyString
                 parts.Add(s[i..j]);
                 i = j;
             }
-            return parts;
+            return parts.List;
         }
         if (sep.Length == 0) throw TemplateException.Runtime("empty separator in split()");
         int start = 0;
@@ -114,15 +184,15 @@ internal static class PyString
             start = k + sep.Length;
         }
         parts.Add(s[start..]);
-        return parts;
+        return parts.List;
     }
 
     /// <summary>str.rsplit(sep, maxsplit) with an explicit separator.</summary>
-    public static List<object?> RSplit(string s, string? sep, long maxSplit)
+    public static List<object?> RSplit(string s, string? sep, long maxSplit, RenderBudget budget)
     {
-        if (sep == null || maxSplit < 0) return Split(s, sep, maxSplit);
+        if (sep == null || maxSplit < 0) return Split(s, sep, maxSplit, budget);
         if (sep.Length == 0) throw TemplateException.Runtime("empty separator in rsplit()");
-        var parts = new List<object?>();
+        var parts = new Pieces(budget, "str.rsplit");
         int end = s.Length;
         while (parts.Count < maxSplit)
         {
@@ -132,8 +202,23 @@ internal static class PyString
             end = k;
         }
         parts.Add(s[..end]);
-        parts.Reverse();
-        return parts;
+        parts.List.Reverse();
+        return parts.List;
+    }
+
+    /// <summary>The pieces of a split, refused past MaxListLength as they are found (a long string of
+    /// separators would otherwise become millions of strings first).</summary>
+    private readonly struct Pieces(RenderBudget budget, string what)
+    {
+        public List<object?> List { get; } = new();
+
+        public int Count => List.Count;
+
+        public void Add(string piece)
+        {
+            if (List.Count >= budget.Limits.MaxListLength) budget.BuildList(List.Count + 1L, what);
+            List.Add(piece);
+        }
     }
 
     /// <summary>str.title(): a letter after a non-letter is upper-cased, the other letters lower-cased.</summary>
@@ -176,7 +261,7 @@ internal static class PyString
     }
 
     /// <summary>str.splitlines(): breaks at \n, \r, \r\n, \v, \f, \x1c–\x1e, \x85, U+2028 and U+2029.</summary>
-    public static List<string> SplitLines(string s)
+    public static List<string> SplitLines(string s, RenderBudget budget)
     {
         var lines = new List<string>();
         int start = 0;
@@ -185,6 +270,7 @@ internal static class PyString
             char c = s[i];
             if (c is '\n' or '\r' or '\v' or '\f' or '\x1c' or '\x1d' or '\x1e' or '\x85' or '\u2028' or '\u2029')
             {
+                if (lines.Count >= budget.Limits.MaxListLength) budget.BuildList(lines.Count + 1L, "splitting lines");
                 lines.Add(s[start..i]);
                 if (c == '\r' && i + 1 < s.Length && s[i + 1] == '\n') i++;
                 start = i + 1;

@@ -12,6 +12,13 @@ public enum TemplateErrorKind
     Runtime,
     /// <summary>The template called <c>raise_exception(message)</c>, as Hugging Face templates do to refuse input.</summary>
     Raised,
+    /// <summary>Parsing or rendering went past one of the <see cref="TemplateLimits"/> (time, steps, output or
+    /// value size, nesting); the message names the limit.</summary>
+    Limit,
+    /// <summary>The caller's variables cannot be given to the template: one the renderer sets itself (messages,
+    /// tools, documents, add_generation_prompt) passed again as an extra variable, or a value that does not
+    /// convert to a template value. A fault of the request, not of the template.</summary>
+    Input,
 }
 
 /// <summary>
@@ -39,6 +46,10 @@ public sealed class TemplateException : Exception
     /// <summary>1-based template line; 0 while not yet known.</summary>
     public int Line { get; internal set; }
 
+    /// <summary>For <see cref="TemplateErrorKind.Input"/>: the template variable at fault ("messages",
+    /// "tools" or an extra variable's name), so a server can point at the request field.</summary>
+    public string? Variable { get; internal init; }
+
     public override string Message
     {
         get
@@ -55,6 +66,8 @@ public sealed class TemplateException : Exception
                 TemplateErrorKind.Syntax => "template syntax error: ",
                 TemplateErrorKind.Unsupported => "unsupported Jinja construct: ",
                 TemplateErrorKind.Raised => "the chat template raised an error: ",
+                TemplateErrorKind.Limit => "template limit exceeded: ",
+                TemplateErrorKind.Input => "invalid template input: ",
                 _ => "template error: ",
             };
             return where + what + Detail;
@@ -64,4 +77,6 @@ public sealed class TemplateException : Exception
     internal static TemplateException Syntax(string detail, int line) => new(TemplateErrorKind.Syntax, detail, null, line);
     internal static TemplateException Unsupported(string detail, int line = 0) => new(TemplateErrorKind.Unsupported, detail, null, line);
     internal static TemplateException Runtime(string detail) => new(TemplateErrorKind.Runtime, detail);
+    internal static TemplateException Limit(string detail, int line = 0) => new(TemplateErrorKind.Limit, detail, null, line);
+    internal static TemplateException Input(string detail, string? variable = null) => new(TemplateErrorKind.Input, detail) { Variable = variable };
 }

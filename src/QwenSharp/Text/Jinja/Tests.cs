@@ -14,8 +14,10 @@ internal static class Tests
 
     public static bool IsJinjaTest(string name) => JinjaBuiltins.Contains(name);
 
-    public static bool Apply(string name, object? value, IReadOnlyList<object?> args)
+    public static bool Apply(string name, object? value, IReadOnlyList<object?> args, RenderBudget budget)
     {
+        // Some tests read a whole string (lower, upper, in); a list may hold one long string many times.
+        budget.Charge(1 + (value is string read ? read.Length / TemplateLimits.CharactersPerStep : 0));
         object? Arg()
         {
             if (args.Count != 1) throw TemplateException.Runtime($"the test '{name}' takes exactly one argument");
@@ -39,22 +41,22 @@ internal static class Tests
             case "callable": return value is JinjaFunction or BoundMethod;
             case "escaped": return false;
             // str(value).islower(): at least one cased character and none of the other case.
-            case "lower": { string text = PyFormat.Str(value); return text.Any(char.IsLower) && !text.Any(char.IsUpper); }
-            case "upper": { string text = PyFormat.Str(value); return text.Any(char.IsUpper) && !text.Any(char.IsLower); }
-            case "odd": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L), 1L);
-            case "even": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L), 0L);
+            case "lower": return PyString.IsAllOneCase(PyFormat.Str(value, budget), lower: true);
+            case "upper": return PyString.IsAllOneCase(PyFormat.Str(value, budget), lower: false);
+            case "odd": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L, budget), 1L);
+            case "even": return PyOperators.AreEqual(PyOperators.Arithmetic("%", value, 2L, budget), 0L);
             case "divisibleby":
             {
-                var r = PyOperators.Arithmetic("%", value, Arg());
+                var r = PyOperators.Arithmetic("%", value, Arg(), budget);
                 return PyOperators.AreEqual(r, 0L);
             }
-            case "eq" or "equalto" or "==": return PyOperators.AreEqual(value, Arg());
-            case "ne" or "!=": return !PyOperators.AreEqual(value, Arg());
-            case "lt" or "lessthan" or "<": return PyOperators.Compare(value, Arg(), "<") < 0;
-            case "le" or "<=": return PyOperators.Compare(value, Arg(), "<=") <= 0;
-            case "gt" or "greaterthan" or ">": return PyOperators.Compare(value, Arg(), ">") > 0;
-            case "ge" or ">=": return PyOperators.Compare(value, Arg(), ">=") >= 0;
-            case "in": return PyOperators.Contains(Arg(), value);
+            case "eq" or "equalto" or "==": return PyOperators.AreEqual(value, Arg(), budget);
+            case "ne" or "!=": return !PyOperators.AreEqual(value, Arg(), budget);
+            case "lt" or "lessthan" or "<": return PyOperators.Compare(value, Arg(), "<", budget) < 0;
+            case "le" or "<=": return PyOperators.Compare(value, Arg(), "<=", budget) <= 0;
+            case "gt" or "greaterthan" or ">": return PyOperators.Compare(value, Arg(), ">", budget) > 0;
+            case "ge" or ">=": return PyOperators.Compare(value, Arg(), ">=", budget) >= 0;
+            case "in": return PyOperators.Contains(Arg(), value, budget);
             case "sameas":
             {
                 var other = Arg();
@@ -62,7 +64,7 @@ internal static class Tests
                 {
                     null => other == null,
                     bool b => other is bool ob && b == ob,
-                    long or double or string => other != null && other.GetType() == value.GetType() && PyOperators.AreEqual(value, other),
+                    long or double or string => other != null && other.GetType() == value.GetType() && PyOperators.AreEqual(value, other, budget),
                     _ => ReferenceEquals(value, other),
                 };
             }

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace QwenSharp.Text.Unicode;
@@ -195,20 +197,7 @@ internal static class NfcNormalizer
                 cp = char.ConvertToUtf32(region[i], region[++i]);
             Decompose(cp, cps);
         }
-        // Canonical ordering: a stable sort of each run of non-starters by combining class.
-        for (int i = 1; i < cps.Count; i++)
-        {
-            int ccc = CombiningClass(cps[i]);
-            if (ccc == 0) continue;
-            int j = i;
-            int cp = cps[i];
-            while (j > 0 && CombiningClass(cps[j - 1]) > ccc)
-            {
-                cps[j] = cps[j - 1];
-                j--;
-            }
-            cps[j] = cp;
-        }
+        SortNonStarterRuns(CollectionsMarshal.AsSpan(cps));
         // Canonical composition: each character joins the last starter unless a character between them has a
         // combining class at least its own (blocked) or, for a starter, anything lies between them.
         int starterPos = 0;
@@ -229,6 +218,56 @@ internal static class NfcNormalizer
             cps[count++] = cp;
         }
         for (int i = 0; i < count; i++) output.AppendCodePoint(cps[i]);
+    }
+
+    /// <summary>
+    /// Canonical ordering: a stable sort of each run of non-starters by combining class. A run can be as long as
+    /// the text (a string of combining marks), so a long one that is out of order is sorted by counting (linear)
+    /// rather than by insertion, which would cost k² moves.
+    /// </summary>
+    private static void SortNonStarterRuns(Span<int> cps)
+    {
+        const int InsertionLimit = 16;
+        int i = 0;
+        while (i < cps.Length)
+        {
+            if (CombiningClass(cps[i]) == 0) { i++; continue; }
+            int start = i;
+            bool ordered = true;
+            int previous = CombiningClass(cps[i++]);
+            while (i < cps.Length && CombiningClass(cps[i]) is int ccc && ccc != 0)
+            {
+                ordered &= previous <= ccc;
+                previous = ccc;
+                i++;
+            }
+            if (ordered) continue;
+            var run = cps[start..i];
+            if (run.Length <= InsertionLimit)
+            {
+                for (int k = 1; k < run.Length; k++)
+                {
+                    int cp = run[k], ccc = CombiningClass(cp), j = k;
+                    for (; j > 0 && CombiningClass(run[j - 1]) > ccc; j--) run[j] = run[j - 1];
+                    run[j] = cp;
+                }
+                continue;
+            }
+            SortByCounting(run);
+        }
+    }
+
+    /// <summary>A counting sort by combining class: stable, and linear in the run's length.</summary>
+    private static void SortByCounting(Span<int> run)
+    {
+        Span<int> starts = stackalloc int[257];
+        starts.Clear();
+        foreach (int cp in run) starts[CombiningClass(cp) + 1]++;
+        for (int c = 1; c < 257; c++) starts[c] += starts[c - 1];
+        int[] sorted = ArrayPool<int>.Shared.Rent(run.Length);
+        foreach (int cp in run) sorted[starts[CombiningClass(cp)]++] = cp;
+        sorted.AsSpan(0, run.Length).CopyTo(run);
+        ArrayPool<int>.Shared.Return(sorted);
     }
 
     private static void Decompose(int cp, List<int> output)
