@@ -23,6 +23,7 @@ internal static unsafe partial class DotFast
     /// <summary>One row · one token; null where the format has no fast kernel.</summary>
     public static delegate*<byte*, byte*, int, float> SelectOne(GgmlType type)
     {
+        if (KernelTiers.Neon) return Arm64.Arm64Dot.SelectOne(type);
         if (!Supported) return null;
         return type switch
         {
@@ -39,6 +40,7 @@ internal static unsafe partial class DotFast
     /// <summary>One row · several tokens (w, activations, activation row stride, n, tokens, outputs[tokens]).</summary>
     public static delegate*<byte*, byte*, long, int, int, float*, void> SelectMany(GgmlType type)
     {
+        if (KernelTiers.Neon) return Arm64.Arm64Dot.SelectMany(type);
         if (!Supported) return null;
         return type switch
         {

@@ -13,6 +13,7 @@ internal static unsafe partial class DotFast
     /// <summary>2 rows × 4 tokens; null where the format has none (the callers fall back to <see cref="SelectMany"/>).</summary>
     public static delegate*<byte*, byte*, byte*, long, int, float*, void> SelectBlock(GgmlType type)
     {
+        if (KernelTiers.Neon) return Arm64.Arm64Dot.SelectBlock(type);
         if (!Supported) return null;
         if (KernelTiers.Vnni)
             return type switch

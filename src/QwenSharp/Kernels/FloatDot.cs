@@ -102,7 +102,7 @@ internal static unsafe class FloatDot
     }
 
     /// <summary>One row · one token.</summary>
-    public static float One(GgmlType type, byte* w, float* a, int n) => type switch
+    public static float One(GgmlType type, byte* w, float* a, int n) => KernelTiers.Neon ? Arm64.Arm64FloatDot.One(type, w, a, n) : type switch
     {
         GgmlType.F32 => One<F32Format>(w, a, n),
         GgmlType.F16 => One<F16Format>(w, a, n),

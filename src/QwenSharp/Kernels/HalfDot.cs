@@ -19,12 +19,13 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class HalfDot
 {
-    public static bool Supported => KernelTiers.X86;
+    public static bool Supported => KernelTiers.X86 || KernelTiers.Neon;
 
     /// <summary>Σ w[i]·a[i] over n values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ushort* w, float* a, int n)
     {
+        if (KernelTiers.Neon) return Arm64.Arm64FloatDot.Half(w, a, n);
         if (!KernelTiers.Avx512) return KernelTiers.X86 ? Dot256(w, a, n) : Plain(w, a, n);
         float* half = FloatFormats.HalfTable;
         var acc0 = Vector512<float>.Zero;

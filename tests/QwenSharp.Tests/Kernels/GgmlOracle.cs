@@ -27,6 +27,9 @@ internal static unsafe class GgmlOracle
         string variant = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "avx512"
             : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "avx2" : "noavx";
         string folder = Path.Combine(dir, variant);
+        // linux-arm64 (the emulated runs of .ci/arm64-tests.sh): one build, ggml's NEON kernels.
+        if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
+            folder = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-arm64", "native");
         nint b = NativeLibrary.Load(Path.Combine(folder, "libggml-base.so"));
         nint c = NativeLibrary.Load(Path.Combine(folder, "libggml-cpu.so"));
         ((delegate* unmanaged<void>)NativeLibrary.GetExport(c, "ggml_cpu_init"))();

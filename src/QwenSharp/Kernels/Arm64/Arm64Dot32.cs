@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+
+namespace QwenSharp.Kernels.Arm64;
+
+// The 32-value formats against Q8_0 activations: Q8_0 (int8 quants), Q4_0 (nibble − 8), Q5_0 (nibble | fifth bit·16,
+// − 16). Each block's weights become two int8 vectors (values 0..15, 16..31: the activations' order), their products
+// with the activation block an exact integer sum in 4 int32 lanes, then one conversion and one fmla by the scalar
+// d_w·d_a, as ggml's ggml_vec_dot_q4_0_q8_0 & co. sum blocks. The format is a type parameter, so the JIT compiles
+// one loop per format with the unpacking inlined.
+internal static unsafe partial class Arm64Dot
+{
+    /// <summary>A 32-value block format: its size and how its quants become two int8 vectors.</summary>
+    internal interface IBlock32
+    {
+        static abstract int Bytes { get; }
+        /// <summary>Whether |quant| ≤ 64, so that the NEON-only path may sum four products per int16 lane.</summary>
+        static abstract bool Small { get; }
+        static abstract void Load(byte* block, out Vector128<sbyte> x0, out Vector128<sbyte> x1);
+    }
+
+    internal struct Q8_0Format : IBlock32
+    {
+        public static int Bytes => 34;
+        public static bool Small => false;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, out Vector128<sbyte> x0, out Vector128<sbyte> x1)
+        {
+            x0 = AdvSimd.LoadVector128((sbyte*)(block + 2));
+            x1 = AdvSimd.LoadVector128((sbyte*)(block + 18));
+        }
+    }
+
+    internal struct Q4_0Format : IBlock32
+    {
+        public static int Bytes => 18;
+        public static bool Small => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, out Vector128<sbyte> x0, out Vector128<sbyte> x1)
+        {
+            Nibbles(block + 2, out var lo, out var hi);
+            var eight = Vector128.Create((sbyte)8);
+            x0 = AdvSimd.Subtract(lo.AsSByte(), eight);
+            x1 = AdvSimd.Subtract(hi.AsSByte(), eight);
+        }
+    }
+
+    internal struct Q5_0Format : IBlock32
+    {
+        public static int Bytes => 22;
+        public static bool Small => true;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(byte* block, out Vector128<sbyte> x0, out Vector128<sbyte> x1)
+        {
+            Nibbles(block + 6, out var lo, out var hi);
+            Q5Offsets(Unsafe.ReadUnaligned<uint>(block + 2), out var offLo, out var offHi);
+            x0 = AdvSimd.Subtract(lo.AsSByte(), offLo);
+            x1 = AdvSimd.Subtract(hi.AsSByte(), offHi);
+        }
+    }
+
+    /// <summary>The integer sum of one weight block (already loaded) with the activation block at <paramref name="a"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> BlockSum<T>(Vector128<sbyte> x0, Vector128<sbyte> x1, byte* a) where T : struct, IBlock32
+    {
+        var y0 = AdvSimd.LoadVector128((sbyte*)(a + 2));
+        var y1 = AdvSimd.LoadVector128((sbyte*)(a + 18));
+        return T.Small ? Dot32Small(x0, x1, y0, y1) : Dot32(x0, x1, y0, y1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> OneStep<T>(byte* w, byte* a, Vector128<float> acc, float* half) where T : struct, IBlock32
+    {
+        T.Load(w, out var x0, out var x1);
+        return Scaled(acc, BlockSum<T>(x0, x1, a), half[*(ushort*)w] * half[*(ushort*)a]);
+    }
+
+    /// <summary>One row · one token. Four accumulators, four blocks a step: one fmla chain would wait out its latency
+    /// on every block. The fp16 table comes as an argument: read from its static field here, the JIT folds the address
+    /// into the code and rebuilds it (movz, movk, movk) at every use instead of keeping it in a register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float One<T>(byte* w, byte* a, int n, float* half) where T : struct, IBlock32
+    {
+        var acc0 = Vector128<float>.Zero;
+        var acc1 = Vector128<float>.Zero;
+        var acc2 = Vector128<float>.Zero;
+        var acc3 = Vector128<float>.Zero;
+        int blocks = n / 32, b = 0, wb = T.Bytes;
+        for (; b + 3 < blocks; b += 4, w += 4 * wb, a += 136)
+        {
+            acc0 = OneStep<T>(w, a, acc0, half);
+            acc1 = OneStep<T>(w + wb, a + 34, acc1, half);
+            acc2 = OneStep<T>(w + 2 * wb, a + 68, acc2, half);
+            acc3 = OneStep<T>(w + 3 * wb, a + 102, acc3, half);
+        }
+        for (; b < blocks; b++, w += wb, a += 34) acc0 = OneStep<T>(w, a, acc0, half);
+        return Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
+    }
+
+    /// <summary>One row · several tokens: each weight block unpacked once, then met by every token's block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Many<T>(byte* w, byte* a, long stride, int n, int tokens, float* y, float* half) where T : struct, IBlock32
+    {
+        var acc = stackalloc Vector128<float>[DotFast.MaxTokens];
+        for (int t = 0; t < tokens; t++) acc[t] = Vector128<float>.Zero;
+        for (int b = 0; b < n / 32; b++, w += T.Bytes, a += 34)
+        {
+            T.Load(w, out var x0, out var x1);
+            float dw = half[*(ushort*)w];
+            byte* at = a;
+            for (int t = 0; t < tokens; t++, at += stride)
+                acc[t] = Scaled(acc[t], BlockSum<T>(x0, x1, at), dw * half[*(ushort*)at]);
+        }
+        for (int t = 0; t < tokens; t++) y[t] = Vector128.Sum(acc[t]);
+    }
+
+    private static float Q8_0One(byte* w, byte* a, int n) => One<Q8_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static float Q4_0One(byte* w, byte* a, int n) => One<Q4_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static float Q5_0One(byte* w, byte* a, int n) => One<Q5_0Format>(w, a, n, FloatFormats.HalfTable);
+    private static void Q8_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q8_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
+    private static void Q4_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q4_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
+    private static void Q5_0Many(byte* w, byte* a, long stride, int n, int tokens, float* y) => Many<Q5_0Format>(w, a, stride, n, tokens, y, FloatFormats.HalfTable);
+}
