@@ -12,8 +12,8 @@ namespace QwenSharp.Kernels;
 /// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
 /// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
 /// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; Q4_K and
-/// Q6_K in <see cref="RowLaneGemmK"/>. Other formats keep the <see cref="DotFast"/> kernels, and so does Q8_0 without
-/// AVX-VNNI (see <see cref="Covers"/>): there each vpdpbusd is vpmaddubsw + vpmaddwd + vpaddd, as in llama.cpp's AVX2 path.
+/// Q6_K in <see cref="RowLaneGemmK"/>; Q8_0 without AVX-VNNI in <see cref="RowLaneQ8Sign"/>. Other formats keep the
+/// <see cref="DotFast"/> kernels. Without VNNI each vpdpbusd is vpmaddubsw + vpmaddwd + vpaddd, as in llama.cpp's AVX2 path.
 /// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
 /// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
 /// y += (d_w·d_a)·sum (+ m·s for Q8_1) per block in block order, as <see cref="DotPlain"/> does; only the FMA rounding
@@ -39,11 +39,11 @@ internal static unsafe class RowLaneGemm
 
     /// <summary>Whether there is a row-lane kernel for <paramref name="type"/> at this tier. Without VNNI each vpdpbusd
     /// becomes vpmaddubsw + vpmaddwd + vpaddd, whose int16 pair sums saturate past 32767: fine for quants up to 63
-    /// (2·63·127), not for Q8_0's 0..255 (its weights with the sign bit flipped), which keeps the dot kernels there.</summary>
+    /// (2·63·127); Q8_0's 0..255 (its weights with the sign bit flipped) would not be, so there Q8_0 goes through
+    /// <see cref="RowLaneQ8Sign"/> (|w| and the activation signed by w).</summary>
     public static bool Covers(GgmlType type) =>
         KernelTiers.X86 &&
-        (type is GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K
-         || (type == GgmlType.Q8_0 && KernelTiers.Vnni));
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>Tokens a step of the token loop takes: four chains of vpdpbusd interleaved.</summary>
     public const int TokenStep = 4;
@@ -60,7 +60,8 @@ internal static unsafe class RowLaneGemm
     {
         switch (type)
         {
-            case GgmlType.Q8_0: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q8_0 when KernelTiers.Vnni: Rows<Q8_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q8_0: RowLaneQ8Sign.Rows(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_0: Rows<Q4_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_1: Rows<Q4_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;

@@ -29,7 +29,7 @@ internal static unsafe class RowLanePack
     /// formats with a min, value d·q + m, whose Q8_1 activations carry s = d_a·Σa instead.</summary>
     private static int Offset(GgmlType type) => type switch
     {
-        GgmlType.Q8_0 => 128,
+        GgmlType.Q8_0 => KernelTiers.Vnni ? 128 : 0, // without VNNI the weights stay signed (RowLaneQ8Sign)
         GgmlType.Q4_0 => 8,
         GgmlType.Q5_0 => 16,
         GgmlType.Q4_1 or GgmlType.Q5_1 => -1,

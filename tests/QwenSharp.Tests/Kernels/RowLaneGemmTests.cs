@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using QwenSharp.Kernels;
@@ -16,9 +17,8 @@ public class RowLaneGemmTests
     [Fact]
     public void CoversTheFormatsAtTheX86Tiers()
     {
-        // Q8_0's unsigned quants reach 255: without vpdpbusd the pair sums would saturate, so it needs VNNI.
         foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K })
-            Assert.Equal(KernelTiers.X86 && (type != GgmlType.Q8_0 || KernelTiers.Vnni), RowLaneGemm.Covers(type));
+            Assert.Equal(KernelTiers.X86, RowLaneGemm.Covers(type));
         Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
     }
 
@@ -158,5 +158,34 @@ public class RowLaneGemmTests
                 Assert.True(Math.Abs(fast[i] - plain[i]) <= tol,
                     $"{type} rows {rows} cols {cols} tokens {tokens}: y[{t}, {r}] fast {fast[i]} plain {plain[i]}.");
             }
+    }
+
+    /// <summary>Q8_0 blocks holding the extreme quants −128 and 127 (a file may hold −128, though ggml's quantizer never
+    /// writes it) against activations of ±127: the products that saturate vpmaddubsw's int16 pairs unless the weights'
+    /// magnitudes are the unsigned operand, at every tier's kernel, equal to the twin.</summary>
+    [Fact]
+    public unsafe void Q8_0ExtremeQuantsMatchThePlainTwin()
+    {
+        const int rows = 16, cols = 64, tokens = 8;
+        var rng = new Random(5);
+        var bytes = new byte[rows * (cols / 32) * 34];
+        for (int b = 0; b < bytes.Length / 34; b++)
+        {
+            *(ushort*)Unsafe.AsPointer(ref bytes[b * 34]) = BitConverter.HalfToUInt16Bits((Half)0.01f);
+            for (int i = 0; i < 32; i++) bytes[b * 34 + 2 + i] = (byte)(sbyte)(rng.Next(3) switch { 0 => -128, 1 => 127, _ => rng.Next(-128, 128) });
+        }
+        var x = new float[tokens * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.Next(2) == 0 ? 1f : -1f; // quantized to ±127 exactly
+        using var m = new NativeMatrix(GgmlType.Q8_0, rows, cols, bytes);
+        using var pool = new WorkerPool(1);
+        var fast = new float[tokens * rows];
+        var plain = new float[tokens * rows];
+        fixed (float* px = x, pf = fast, pp = plain)
+        {
+            MatMul.Run(GgmlType.Q8_0, m.Pointer, rows, cols, px, pf, tokens, pool, exact: false, plain: false);
+            MatMul.Run(GgmlType.Q8_0, m.Pointer, rows, cols, px, pp, tokens, pool, exact: false, plain: true);
+        }
+        for (int i = 0; i < fast.Length; i++)
+            Assert.True(Math.Abs(fast[i] - plain[i]) <= 1e-5 * (1 + Math.Abs(plain[i])), $"output {i}: fast {fast[i]} plain {plain[i]}.");
     }
 }
