@@ -62,10 +62,10 @@ internal static unsafe partial class DotFast
 
     /// <summary>Four consecutive rows (w, w + rowBytes, ...) · one token: y[0..3]. Each activation block is loaded
     /// and its scale converted once for the four rows (Q4_0: also its 8·a term), and the four rows stream side by
-    /// side. Null where there is no such kernel (Q4_0 needs AVX-512BW; Q8_0 rows shorter than Q8_0FourMinCols).</summary>
+    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols).</summary>
     public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type, int cols) =>
         !Supported ? null
-        : type == GgmlType.Q4_0 && KernelTiers.Avx512 ? &Q4_0Four512
+        : type == GgmlType.Q4_0 ? (KernelTiers.Avx512 ? &Q4_0Four512 : &Q4_0Four)
         : type == GgmlType.Q8_0 && cols >= Q8_0FourMinCols ? &Q8_0Four
         : null;
 
@@ -102,6 +102,46 @@ internal static unsafe partial class DotFast
         y[1] = Vector256.Sum(acc1);
         y[2] = Vector256.Sum(acc2);
         y[3] = Vector256.Sum(acc3);
+    }
+
+    /// <summary>Q4_0 · Q8_0 for four rows side by side at 256 bits (the AVX2 tiers): each activation block, its scale and
+    /// its 8·Σa term (the q − 8 offset) computed once for the four rows, so a row's block costs its nibbles, one integer
+    /// dot, a conversion and an FMA.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q4_0Four(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        float* half = FloatFormats.HalfTable; // read once, outside the loop (see Q4_0One)
+        var eight = Vector256.Create((byte)8);
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        int blocks = n / 32;
+        for (int b = 0; b < blocks; b++, a += 34)
+        {
+            var aq = Avx.LoadVector256((sbyte*)(a + 2));
+            var offset = DotU8S8(Vector256<int>.Zero, eight, aq);
+            float da = half[*(ushort*)a];
+            long o = (long)b * 18;
+            byte* next = w + 4 * rowBytes + 4 * o; // the next four rows, fetched as fast as these are read (see Q4_0Four512)
+            Sse.Prefetch0(next);
+            acc0 = Q4_0Row(w + o, aq, offset, da, acc0, half);
+            acc1 = Q4_0Row(w1 + o, aq, offset, da, acc1, half);
+            acc2 = Q4_0Row(w2 + o, aq, offset, da, acc2, half);
+            acc3 = Q4_0Row(w3 + o, aq, offset, da, acc3, half);
+        }
+        y[0] = Vector256.Sum(acc0);
+        y[1] = Vector256.Sum(acc1);
+        y[2] = Vector256.Sum(acc2);
+        y[3] = Vector256.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4_0Row(byte* w, Vector256<sbyte> aq, Vector256<int> offset, float da, Vector256<float> acc, float* half)
+    {
+        var p = Avx2.Subtract(DotU8S8(Vector256<int>.Zero, Nibbles(w + 2), aq), offset);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * da), acc);
     }
 
     /// <summary>One Q8_0 weight block against an activation block already loaded (quants and scale): |w| · sign(a, w)
