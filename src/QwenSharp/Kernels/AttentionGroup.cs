@@ -6,7 +6,7 @@ namespace QwenSharp.Kernels;
 
 /// <summary>
 /// One query token's group of heads against the KV head they share (decode, and any lone token of a batch), for the
-/// head sizes of every Qwen2 model (64 and 128) on AVX-512. The per-key path in <see cref="Attention"/> is its plain
+/// head sizes of every Qwen2 model (64 and 128) on AVX-512 (at 256 bits on the AVX2 tiers: <see cref="AttentionGroup256"/>). The per-key path in <see cref="Attention"/> is its plain
 /// twin; this one differs in two places that dominate decode at length:
 /// <list type="bullet">
 /// <item>scores four keys at a time, the four dot products' partial vectors reduced together (3 shuffle-adds and two
@@ -19,15 +19,23 @@ namespace QwenSharp.Kernels;
 /// </summary>
 internal static unsafe class AttentionGroup
 {
-    public static bool Supported(int headDim) => KernelTiers.Avx512 && headDim is 64 or 128;
+    /// <summary>Head sizes 64 and 128 at an x86 tier: AVX-512 here, the AVX2 tiers in <see cref="AttentionGroup256"/>.</summary>
+    public static bool Supported(int headDim) => KernelTiers.X86 && headDim is 64 or 128;
 
     /// <param name="q">the group's query rows, [group, d] (rotated, not scaled)</param>
     /// <param name="o">the group's output rows, [group, d]</param>
     /// <param name="keys">the layer's keys at KV head kvh of slot 0: slot s's row is at keys + s·stride</param>
     /// <param name="values">likewise for values</param>
     /// <param name="scores">scratch of [group, length]</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* q, float* o, int group, int d, float* keys, float* values, long stride,
+        int* table, int blockSize, int length, float scale, float* scores)
+    {
+        if (KernelTiers.Avx512) Run512(q, o, group, d, keys, values, stride, table, blockSize, length, scale, scores);
+        else AttentionGroup256.Run(q, o, group, d, keys, values, stride, table, blockSize, length, scale, scores);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run512(float* q, float* o, int group, int d, float* keys, float* values, long stride,
         int* table, int blockSize, int length, float scale, float* scores)
     {
         // Block by block of the cache, every head of the group: a block's keys (and values) are read from memory once
