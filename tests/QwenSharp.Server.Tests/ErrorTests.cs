@@ -82,8 +82,6 @@ public sealed class ErrorTests(SharedServer shared)
     [Theory]
     [InlineData("\"audio\":{\"voice\":\"alloy\"}", "audio")]
     [InlineData("\"modalities\":[\"text\",\"audio\"]", "modalities")]
-    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}", "response_format")]
-    [InlineData("\"response_format\":{\"type\":\"json_object\"}", "response_format")]
     [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]", "tools")]
     [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"required\"", "tool_choice")]
     [InlineData("\"best_of\":3", "best_of")]

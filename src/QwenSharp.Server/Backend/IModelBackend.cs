@@ -91,6 +91,9 @@ public sealed record BackendRequest
     public int? Logprobs { get; init; }
     public bool SkipSpecialTokens { get; init; } = true;
     public bool IncludeStopStrInOutput { get; init; }
+    /// <summary>What the output must follow (a schema, regex, choice or grammar; tool calls); null when free.
+    /// A constraint the backend cannot compile is a <see cref="ParameterError"/> naming its field.</summary>
+    public QwenSharp.Grammar.StructuredOutput? Output { get; init; }
 }
 
 /// <summary>What one sequence produces: <see cref="TokenDelta"/>s then one <see cref="GenerationFinished"/>.</summary>

@@ -78,13 +78,19 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         {
             return new ParameterError(e.ParamName ?? "", e.Message);
         }
+        catch (QwenSharp.Grammar.GrammarException e)
+        {
+            return new ParameterError(request.Output?.Param ?? "", $"'{request.Output?.Param}' cannot be used: {e.Message}");
+        }
         catch (ArgumentException e)
         {
             return new ParameterError(e.ParamName ?? "", e.Message);
         }
     }
 
-    private ResolvedSamplingParams Resolve(BackendRequest r) => model.Resolve(new SamplingParams
+    private ResolvedSamplingParams Resolve(BackendRequest r) => model.Constrain(Unconstrained(r), r.Output);
+
+    private ResolvedSamplingParams Unconstrained(BackendRequest r) => model.Resolve(new SamplingParams
     {
         Temperature = r.Temperature,
         TopP = r.TopP,
@@ -119,6 +125,10 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         catch (SamplingParameterException e)
         {
             throw new RequestRejectedException(e.Message, e.ParamName);
+        }
+        catch (QwenSharp.Grammar.GrammarException e)
+        {
+            throw new RequestRejectedException($"'{request.Output?.Param}' cannot be used: {e.Message}", request.Output?.Param);
         }
         catch (RequestRefusedException e)
         {

@@ -19,7 +19,7 @@ public static class OllamaEndpoints
         var f = new RequestFields(doc.RootElement);
         string model = ctx.ResolveModel(RequireModel(f), ollama: true);
         bool stream = f.Bool("stream") ?? true; // Ollama streams unless told not to
-        ReadCommon(f);
+        var format = ReadCommon(f);
         var options = OllamaOptions.Read(f.Object("options"));
         if (f.Raw("tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
             throw ApiException.BadRequest("'tools' are not supported: QwenSharp has no tool-call parser.", "tools");
@@ -36,7 +36,7 @@ public static class OllamaEndpoints
         string prompt = ctx.Guard(b => b.RenderChat(messages, null, true, null));
         int[] ids = ctx.Guard(b => b.Tokenize(prompt));
         string id = "ollama-chat-" + RequestIds.From(http);
-        var request = Prepare(ctx, id, ids, options, "messages");
+        var request = Prepare(ctx, id, ids, options, "messages", format: format);
 
         using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
         var ndjson = new NdjsonWriter(http.Response);
@@ -65,7 +65,7 @@ public static class OllamaEndpoints
         var f = new RequestFields(doc.RootElement);
         string model = ctx.ResolveModel(RequireModel(f), ollama: true);
         bool stream = f.Bool("stream") ?? true;
-        ReadCommon(f);
+        var format = ReadCommon(f);
         var options = OllamaOptions.Read(f.Object("options"));
         string prompt = f.String("prompt") ?? "";
         string? system = f.String("system");
@@ -95,7 +95,7 @@ public static class OllamaEndpoints
         int[] ids = [.. context, .. ctx.Guard(b => b.Tokenize(text))];
         string id = "ollama-gen-" + RequestIds.From(http);
         // Ids from 'context' are the only ones that may not be tokens; the prompt's come from the tokenizer.
-        var request = Prepare(ctx, id, ids, options, "prompt", context.Count > 0 ? "context" : "prompt");
+        var request = Prepare(ctx, id, ids, options, "prompt", context.Count > 0 ? "context" : "prompt", format);
 
         using var place = ctx.Gate.Enter(); // before the response starts: a full server answers 429
         var ndjson = new NdjsonWriter(http.Response);
@@ -159,23 +159,30 @@ public static class OllamaEndpoints
         f.String("model") is { Length: > 0 } m ? m : throw ApiException.BadRequest("'model' is required.", "model");
 
     /// <summary>keep_alive only tells Ollama how long to keep a model loaded; QwenSharp keeps its one model for the
-    /// server's lifetime, so any value is accepted. `format` (JSON mode) and `think` are refused when asked for.</summary>
-    private static void ReadCommon(RequestFields f)
+    /// server's lifetime, so any value is accepted. `think` is refused when asked for. Returns `format`: "json"
+    /// (any JSON object, as Ollama's JSON mode) or a JSON schema the output must follow.</summary>
+    private static QwenSharp.Grammar.StructuredOutput? ReadCommon(RequestFields f)
     {
         f.Raw("keep_alive");
         f.Raw("CustomHeaders"); // OllamaSharp serializes its per-request header map into the body; it carries no parameter
-        if (f.Raw("format") is { } format && !(format.ValueKind == JsonValueKind.String && format.GetString() == ""))
-            throw ApiException.BadRequest("'format' is not supported: QwenSharp has no structured-output decoding.", "format");
         if (f.Raw("think") is { } think && think.ValueKind != JsonValueKind.False)
             throw ApiException.BadRequest("'think' is not supported for this model.", "think");
+        return f.Raw("format") switch
+        {
+            null => null,
+            { ValueKind: JsonValueKind.String } s when s.GetString() == "" => null,
+            { ValueKind: JsonValueKind.String } s when s.GetString() == "json" => QwenSharp.Grammar.StructuredOutput.JsonObject("format"),
+            { ValueKind: JsonValueKind.Object } o => QwenSharp.Grammar.StructuredOutput.JsonSchema(JsonNode.Parse(o.GetRawText())!, "format"),
+            { } other => throw ApiException.BadRequest($"'format' must be \"json\" or a JSON schema object, got {RequestFields.DescribeValue(other)}.", "format"),
+        };
     }
 
     private static BackendRequest Prepare(ServingContext ctx, string id, int[] ids, OllamaOptions.Result options, string promptParam,
-        string? idsParam = null)
+        string? idsParam = null, QwenSharp.Grammar.StructuredOutput? format = null)
     {
         int maxTokens = ctx.ResolveMaxTokens(ids.Length, options.Sampling.MaxTokens, promptParam, options.Sampling.MaxTokensParam,
             options.ContextLimit);
-        var request = options.Sampling.ToBackend(id, ids, maxTokens, 0) with { PromptParam = idsParam ?? promptParam };
+        var request = options.Sampling.ToBackend(id, ids, maxTokens, 0) with { PromptParam = idsParam ?? promptParam, Output = format };
         ctx.Validate(request);
         return request;
     }

@@ -38,6 +38,8 @@ public sealed record SamplingRequest
     public int? Logprobs { get; init; }
     public bool SkipSpecialTokens { get; init; } = true;
     public bool IncludeStopStrInOutput { get; init; }
+    /// <summary>The constraint on the output (response_format, structured_outputs, guided_*, grammar); null when free.</summary>
+    public QwenSharp.Grammar.StructuredOutput? Output { get; init; }
 
     /// <summary>The request for sequence <paramref name="choice"/> of the n sampled for one prompt.</summary>
     public BackendRequest ToBackend(string requestId, int[] promptTokenIds, int maxTokens, int choice) => new()
@@ -63,6 +65,7 @@ public sealed record SamplingRequest
         Logprobs = Logprobs,
         SkipSpecialTokens = SkipSpecialTokens,
         IncludeStopStrInOutput = IncludeStopStrInOutput,
+        Output = Output,
     };
 
     /// <summary>Reads and checks the sampling fields shared by /v1/chat/completions and /v1/completions.</summary>
@@ -77,7 +80,7 @@ public sealed record SamplingRequest
             throw ApiException.BadRequest("'spaces_between_special_tokens': false is not supported; Qwen2's byte-level tokenizer decodes special tokens without added spaces either way.", "spaces_between_special_tokens");
         f.Bool("add_special_tokens"); // Qwen2 adds no BOS/EOS when encoding, so true and false encode alike.
         OutputNeutral(f);
-        ReadResponseFormat(f);
+        var output = StructuredOutputRequest.Read(f);
 
         int? maxTokens = null;
         string maxParam = "max_tokens";
@@ -129,6 +132,7 @@ public sealed record SamplingRequest
             Logprobs = logprobs,
             SkipSpecialTokens = f.Bool("skip_special_tokens") ?? true,
             IncludeStopStrInOutput = f.Bool("include_stop_str_in_output") ?? false,
+            Output = output,
         };
     }
 
@@ -184,16 +188,5 @@ public sealed record SamplingRequest
             bias[id] = b;
         }
         return bias;
-    }
-
-    /// <summary>Only plain text: structured outputs (json_object, json_schema) need constrained decoding,
-    /// which QwenSharp does not have, so they are refused rather than answered with unconstrained text.</summary>
-    private static void ReadResponseFormat(RequestFields f)
-    {
-        if (f.Object("response_format") is not { } rf) return;
-        string? type = rf.String("type");
-        if (type != "text")
-            throw ApiException.BadRequest($"'response_format' type '{type}' is not supported: QwenSharp has no structured-output decoding; only 'text' is accepted.", "response_format");
-        rf.RejectUnread();
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using QwenSharp.Formats;
 using QwenSharp.Generation;
+using QwenSharp.Grammar;
 using QwenSharp.Model;
 using QwenSharp.Text;
 
@@ -36,6 +37,21 @@ public sealed class LoadedModel : IDisposable
     public IReadOnlyList<int> EosTokenIds { get; }
     public InferenceEngine Engine { get; }
     public int MaxModelLen => Engine.MaxModelLen;
+
+    private GrammarVocabulary? _grammarVocabulary;
+    private readonly GrammarCache _grammars = new();
+
+    /// <summary>The vocabulary as grammars see it (built on first use: every token's bytes, the eos ids as end tokens).</summary>
+    public GrammarVocabulary GrammarVocabulary =>
+        LazyInitializer.EnsureInitialized(ref _grammarVocabulary,
+            () => GrammarVocabulary.FromTokenizer(Tokenizer, Model.Config.VocabSize, [.. EosTokenIds]));
+
+    /// <summary>A constraint compiled for this model's vocabulary, cached by its GBNF text; throws <see cref="GrammarException"/>.</summary>
+    public CompiledGrammar CompileGrammar(string gbnf) => _grammars.GetOrCompile(gbnf, GrammarVocabulary);
+
+    /// <summary><paramref name="parameters"/> constrained to <paramref name="output"/> (null leaves them as they are).</summary>
+    public ResolvedSamplingParams Constrain(ResolvedSamplingParams parameters, StructuredOutput? output) =>
+        output is null ? parameters : parameters with { Grammar = CompileGrammar(output.ToGbnf()), StructuredOutput = output.WireName };
 
     /// <summary>Loads a local model folder or GGUF file (see the Hub for names). <paramref name="chatTemplatePath"/> overrides the model's template.</summary>
     public static LoadedModel Load(string path, EngineOptions? options = null, string? chatTemplatePath = null, bool useGenerationConfig = true)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using QwenSharp.Grammar;
 
 namespace QwenSharp.Generation;
 
@@ -21,6 +22,7 @@ public sealed class GenerationState
     private readonly HashSet<int> _stopTokenIds;
     private readonly StringBuilder _text = new();
     private readonly List<TokenLogprob>? _logprobs;
+    private readonly GrammarMatcher? _grammar;
 
     /// <param name="parameters">Resolved sampling parameters.</param>
     /// <param name="promptTokenIds">The prompt, which the repetition penalty counts as HF and vLLM do.</param>
@@ -45,6 +47,7 @@ public sealed class GenerationState
         _eos = parameters.IgnoreEos ? [] : [.. parameters.EosTokenIds];
         _stopTokenIds = [.. parameters.StopTokenIds];
         _logprobs = parameters.Logprobs is null ? null : [];
+        _grammar = parameters.Grammar is { } g ? new GrammarMatcher(g) : null;
     }
 
     public ResolvedSamplingParams Parameters { get; }
@@ -74,7 +77,12 @@ public sealed class GenerationState
         _scratch.EnsureCapacity(logits.Length);
         Span<float> work = _scratch.Logits.AsSpan(0, logits.Length);
         logits.CopyTo(work);
+        // The grammar's mask comes first: -inf stays -inf through every later stage, so no stage can bring back a
+        // token the grammar forbids, and the mask is never empty (end ids are allowed where the text is complete).
+        _grammar?.ApplyMask(work);
         int token = _pipeline.Choose(work, _history, _random);
+        if (_grammar != null && !_grammar.AcceptToken(token))
+            throw new InvalidOperationException($"Token {token} was chosen although the grammar does not allow it.");
         TokenLogprob? logprob = Parameters.Logprobs is int top ? LogprobCalculator.Compute(logits, token, top) : null;
         _logprobs?.Add(logprob!);
 
@@ -97,6 +105,9 @@ public sealed class GenerationState
         {
             delta = _stopStrings.Push(_decoder.Push(token), detectStrings);
             if (_stopStrings.Matched is not null) FinishReason = Generation.FinishReason.Stop;
+            // A grammar that is complete with nothing allowed after it ends the sequence now, as the end token it
+            // would force next; this saves the step that token would take.
+            else if (_grammar is { MustEnd: true }) delta += FinishText(Generation.FinishReason.Stop, detectStrings);
             else if (produced >= Parameters.MaxTokens) delta += FinishText(Generation.FinishReason.Length, detectStrings);
         }
 

@@ -33,6 +33,13 @@ public sealed record ResolvedSamplingParams
     public required bool SkipSpecialTokens { get; init; }
     public required bool IncludeStopStrInOutput { get; init; }
 
+    /// <summary>The grammar every output must follow (structured output, tool calls); null when unconstrained.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Grammar.CompiledGrammar? Grammar { get; init; }
+
+    /// <summary>What the grammar came from, as vLLM names it ("json", "regex", "choice", "grammar", "json_object", "tool_calls"); null when unconstrained.</summary>
+    public string? StructuredOutput { get; init; }
+
     /// <summary>True when tokens are chosen by argmax (temperature below vLLM's 1e-5).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsGreedy => Temperature < SamplingParams.GreedyEpsilon;
