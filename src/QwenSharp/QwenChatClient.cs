@@ -126,10 +126,22 @@ public sealed class QwenChatClient : IChatClient
         var sampling = options.ToSamplingParams();
         // One choice per request: IChatClient has no n.
         if (sampling.N is > 1) throw new ArgumentException($"n must be 1 for a chat client, got {sampling.N}.");
+        // Instructions are a system message ahead of the conversation, as the OpenAI adapter sends them.
+        if (options?.Instructions is { Length: > 0 } instructions) messages = [new ChatMessage(ChatRole.System, instructions), .. messages];
         int[] prompt = PromptTokens(messages);
         // A prompt too long for the context is refused by the engine with both counts and the limit.
-        return (prompt, _model.Resolve(sampling, prompt.Length));
+        return (prompt, _model.Constrain(_model.Resolve(sampling, prompt.Length), ResponseFormat(options?.ResponseFormat)));
     }
+
+    /// <summary>ResponseFormat as a constraint: JSON with a schema (what GetResponseAsync&lt;T&gt; sends) is enforced by the
+    /// schema's grammar, JSON without one by any JSON object's; text is free. An unsupported schema keyword throws
+    /// <see cref="Grammar.UnsupportedSchemaException"/> naming it.</summary>
+    private static Grammar.StructuredOutput? ResponseFormat(ChatResponseFormat? format) => format switch
+    {
+        ChatResponseFormatJson { Schema: { } schema } => Grammar.StructuredOutput.JsonSchema(JsonNode.Parse(schema.GetRawText())!, "ResponseFormat"),
+        ChatResponseFormatJson => Grammar.StructuredOutput.JsonObject("ResponseFormat"),
+        _ => null,
+    };
 
     /// <summary>ChatMessages as the template's messages: role and text (the text contents joined).</summary>
     internal static JsonArray ToTemplateMessages(IEnumerable<ChatMessage> messages)

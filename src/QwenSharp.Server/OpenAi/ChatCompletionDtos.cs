@@ -34,6 +34,37 @@ public sealed class ChatMessageOut
     public required string Role { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Content { get; set; }
+    /// <summary>The calls the model made (finish_reason "tool_calls"); absent when it made none, as OpenAI omits it.</summary>
+    public List<ToolCallOut>? ToolCalls { get; set; }
+}
+
+/// <summary>OpenAI's tool call: id "call_…", type "function", the function's name and its arguments as a JSON string.</summary>
+public sealed class ToolCallOut
+{
+    public required string Id { get; init; }
+    public string Type => "function";
+    public required FunctionCallOut Function { get; init; }
+}
+
+public sealed class FunctionCallOut
+{
+    public required string Name { get; init; }
+    public required string Arguments { get; init; }
+}
+
+/// <summary>One streamed piece of a tool call: the first carries index, id, type and name; later ones argument fragments.</summary>
+public sealed class ToolCallDelta
+{
+    public required int Index { get; init; }
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public required FunctionCallDelta Function { get; init; }
+}
+
+public sealed class FunctionCallDelta
+{
+    public string? Name { get; init; }
+    public string? Arguments { get; init; }
 }
 
 public sealed class ChatLogprobs
@@ -83,4 +114,5 @@ public sealed class ChatDelta
 {
     public string? Role { get; init; }
     public string? Content { get; init; }
+    public List<ToolCallDelta>? ToolCalls { get; init; }
 }
