@@ -1,0 +1,55 @@
+using Microsoft.Extensions.AI;
+using OpenAI;
+
+namespace QwenSharp.Server.Tests;
+
+/// <summary>
+/// Microsoft.Extensions.AI's GetResponseAsync&lt;T&gt; as users call it: in process through <see cref="QwenChatClient"/>,
+/// and over HTTP through the OpenAI adapter (which sends json_schema without strict, with $schema, title and
+/// description). Random weights write no JSON by themselves, so a T coming back is the schema's grammar at work.
+/// </summary>
+public sealed class StructuredChatClientTests(RealModelFixture fixture) : IClassFixture<RealModelFixture>
+{
+    public sealed record City(string Name, int Population, bool Capital);
+
+    public enum Mood { Happy, Sad, Calm }
+
+    public sealed record Diary(string Title, Mood Mood, List<string> Words);
+
+    private IChatClient OverHttp() => new OpenAIClient(new System.ClientModel.ApiKeyCredential("unused"),
+            new OpenAIClientOptions { Endpoint = new Uri(fixture.Server.BaseUri, "v1") })
+        .GetChatClient(TestServer.Model).AsIChatClient();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task GetResponseAsync_of_T_returns_a_T_in_process(int seed)
+    {
+        var client = new QwenChatClient(fixture.Model);
+        var response = await client.GetResponseAsync<City>("Name a city.", new ChatOptions { Temperature = 1f, Seed = seed, MaxOutputTokens = 300 });
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.True(response.TryGetResult(out var city), response.Text);
+        Assert.NotNull(city!.Name);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task GetResponseAsync_of_T_returns_a_T_over_the_OpenAI_adapter(int seed)
+    {
+        var response = await OverHttp().GetResponseAsync<Diary>("Write a diary entry.", new ChatOptions { Temperature = 1f, Seed = seed, MaxOutputTokens = 400 });
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        Assert.True(response.TryGetResult(out var diary), response.Text);
+        Assert.True(Enum.IsDefined(diary!.Mood));
+    }
+
+    [Fact]
+    public async Task Instructions_become_a_system_message()
+    {
+        var client = new QwenChatClient(fixture.Model);
+        var options = new ChatOptions { Instructions = "Answer in French.", MaxOutputTokens = 1, Temperature = 0f };
+        var withInstructions = await client.GetResponseAsync("Hi", options);
+        int[] expected = client.PromptTokens([new ChatMessage(ChatRole.System, "Answer in French."), new ChatMessage(ChatRole.User, "Hi")]);
+        Assert.Equal(expected.Length, withInstructions.Usage!.InputTokenCount);
+    }
+}
