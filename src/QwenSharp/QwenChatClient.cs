@@ -143,16 +143,21 @@ public sealed class QwenChatClient : IChatClient
         _ => null,
     };
 
-    /// <summary>ChatMessages as the template's messages: role and text (the text contents joined).</summary>
+    /// <summary>
+    /// ChatMessages as the template's messages: role and text (the text contents joined); an assistant's
+    /// FunctionCallContent as OpenAI's tool_calls (arguments as an object, as vLLM hands them to Hugging Face
+    /// templates); each FunctionResultContent as a "tool" message with its tool_call_id.
+    /// </summary>
     internal static JsonArray ToTemplateMessages(IEnumerable<ChatMessage> messages)
     {
         var array = new JsonArray();
         foreach (var m in messages)
         {
             string role = m.Role.Value;
-            if (role is not ("system" or "user" or "assistant"))
-                throw new NotSupportedException($"Message role '{role}' is not supported; QwenChatClient takes system, user and assistant messages.");
+            if (role is not ("system" or "user" or "assistant" or "tool"))
+                throw new NotSupportedException($"Message role '{role}' is not supported; QwenChatClient takes system, user, assistant and tool messages.");
             var text = new StringBuilder();
+            JsonArray? calls = null;
             foreach (var content in m.Contents)
             {
                 switch (content)
@@ -160,17 +165,46 @@ public sealed class QwenChatClient : IChatClient
                     case TextContent t:
                         text.Append(t.Text);
                         break;
+                    case FunctionCallContent call:
+                        calls ??= [];
+                        calls.Add(new JsonObject
+                        {
+                            ["type"] = "function",
+                            ["id"] = call.CallId,
+                            ["function"] = new JsonObject
+                            {
+                                ["name"] = call.Name,
+                                ["arguments"] = System.Text.Json.JsonSerializer.SerializeToNode(call.Arguments ?? new Dictionary<string, object?>(),
+                                    AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>))),
+                            },
+                        });
+                        break;
+                    case FunctionResultContent result:
+                        array.Add(new JsonObject { ["role"] = "tool", ["content"] = ResultText(result.Result), ["tool_call_id"] = result.CallId });
+                        break;
                     // Reasoning text and usage are not part of what the model reads back.
                     case TextReasoningContent or UsageContent:
                         break;
                     default:
-                        throw new NotSupportedException($"A {role} message holds {content.GetType().Name}; QwenChatClient takes text only.");
+                        throw new NotSupportedException($"A {role} message holds {content.GetType().Name}; QwenChatClient takes text, function calls and function results.");
                 }
             }
-            array.Add(new JsonObject { ["role"] = role, ["content"] = text.ToString() });
+            if (role == "tool" && calls is null && text.Length == 0) continue; // its results were added above
+            var message = new JsonObject { ["role"] = role, ["content"] = text.ToString() };
+            if (calls is not null) message["tool_calls"] = calls;
+            array.Add(message);
         }
         return array;
     }
+
+    /// <summary>A function's result as the text the model reads: strings as they are, anything else as JSON.</summary>
+    private static string ResultText(object? result) => result switch
+    {
+        null => "",
+        string s => s,
+        System.Text.Json.JsonElement e when e.ValueKind == System.Text.Json.JsonValueKind.String => e.GetString()!,
+        _ => System.Text.Json.JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType())),
+    };
 
     private static UsageDetails Usage(GenerationResult result, int cachedTokens) => new()
     {
