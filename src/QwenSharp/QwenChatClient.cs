@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using QwenSharp.Engine;
 using QwenSharp.Generation;
+using QwenSharp.Text.ToolCalls;
 
 namespace QwenSharp;
 
@@ -47,7 +48,7 @@ public sealed class QwenChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        var (prompt, parameters) = Prepare(messages, options);
+        var (prompt, parameters, tools) = Prepare(messages, options);
         string responseId = NewId();
         var createdAt = DateTimeOffset.UtcNow;
         GenerationResult? result = null;
@@ -60,12 +61,19 @@ public sealed class QwenChatClient : IChatClient
         }
         if (result is null) throw new InvalidOperationException("The engine ended the request without a result.");
         var message = new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = responseId };
+        var finish = ToChatFinishReason(result.FinishReason);
+        if (tools)
+        {
+            var parse = ToolCallParser.Parse(result.Text);
+            message.Contents = ToolReplyContents(parse, result.Text);
+            if (parse.Calls.Count > 0 && result.FinishReason == FinishReason.Stop) finish = ChatFinishReason.ToolCalls;
+        }
         return new ChatResponse(message)
         {
             ResponseId = responseId,
             ModelId = ModelId,
             CreatedAt = createdAt,
-            FinishReason = ToChatFinishReason(result.FinishReason),
+            FinishReason = finish,
             Usage = Usage(result, cached),
         };
     }
@@ -73,15 +81,19 @@ public sealed class QwenChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (prompt, parameters) = Prepare(messages, options);
+        var (prompt, parameters, tools) = Prepare(messages, options);
         string responseId = NewId();
         var createdAt = DateTimeOffset.UtcNow;
+        // Calls go out whole with the last update (as the OpenAI adapter assembles them); text streams before.
+        var splitter = tools ? new ToolCallStreamSplitter(deferCalls: true) : null;
         await foreach (var e in _model.GenerateAsync(prompt, parameters, 0, cancellationToken).ConfigureAwait(false))
         {
             // The engine's channel hands out events already queued without looking at the token again;
             // checking here stops the stream at the next event after cancellation.
             cancellationToken.ThrowIfCancellationRequested();
-            var update = new ChatResponseUpdate(ChatRole.Assistant, e.TextDelta.Length > 0 ? e.TextDelta : null)
+            string delta = e.TextDelta;
+            if (splitter != null) delta = string.Concat(splitter.Push(delta).OfType<ContentDelta>().Select(c => c.Text));
+            var update = new ChatResponseUpdate(ChatRole.Assistant, delta.Length > 0 ? delta : null)
             {
                 ResponseId = responseId,
                 MessageId = responseId,
@@ -92,6 +104,16 @@ public sealed class QwenChatClient : IChatClient
             {
                 // The last update carries what OpenAI's last chunk carries: why it finished, and the usage.
                 update.FinishReason = ToChatFinishReason(result.FinishReason);
+                if (splitter != null)
+                {
+                    var end = splitter.Finish();
+                    string rest = string.Concat(end.Events.OfType<ContentDelta>().Select(c => c.Text));
+                    int open = rest.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal);
+                    if (open >= 0) rest = rest[..open]; // a call cut by max_tokens: only the text before it
+                    if (rest.Length > 0) update.Contents.Add(new TextContent(rest));
+                    foreach (var call in end.Final.Calls) update.Contents.Add(FunctionCall(call));
+                    if (end.Final.Calls.Count > 0 && result.FinishReason == FinishReason.Stop) update.FinishReason = ChatFinishReason.ToolCalls;
+                }
                 update.Contents.Add(new UsageContent(Usage(result, e.CachedTokens)));
             }
             else if (e.TextDelta.Length == 0)
@@ -117,21 +139,74 @@ public sealed class QwenChatClient : IChatClient
         if (_ownsModel) _model.Dispose();
     }
 
-    private (int[] Prompt, ResolvedSamplingParams Parameters) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private (int[] Prompt, ResolvedSamplingParams Parameters, bool ParseTools) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        // The template could show tools to the model, but nothing here parses tool calls back out of the reply.
-        if (options?.Tools is { Count: > 0 })
-            throw new NotSupportedException("QwenChatClient does not support tools (function calling); send the request without ChatOptions.Tools.");
+        var (tools, toolGrammar) = Tools(options);
         var sampling = options.ToSamplingParams();
         // One choice per request: IChatClient has no n.
         if (sampling.N is > 1) throw new ArgumentException($"n must be 1 for a chat client, got {sampling.N}.");
         // Instructions are a system message ahead of the conversation, as the OpenAI adapter sends them.
         if (options?.Instructions is { Length: > 0 } instructions) messages = [new ChatMessage(ChatRole.System, instructions), .. messages];
-        int[] prompt = PromptTokens(messages);
+        int[] prompt = _model.Tokenizer.Encode(_model.RenderChat(ToTemplateMessages(messages), tools));
+        var output = ResponseFormat(options?.ResponseFormat);
+        if (toolGrammar != null && output != null)
+            throw new NotSupportedException("A JSON ResponseFormat cannot be combined with tools the model may call; set ToolMode to None or leave one out.");
         // A prompt too long for the context is refused by the engine with both counts and the limit.
-        return (prompt, _model.Constrain(_model.Resolve(sampling, prompt.Length), ResponseFormat(options?.ResponseFormat)));
+        return (prompt, _model.Constrain(_model.Resolve(sampling, prompt.Length), toolGrammar ?? output), toolGrammar != null);
     }
+
+    /// <summary>
+    /// ChatOptions.Tools (AIFunctionDeclarations) as OpenAI tool definitions for the template, and the grammar of
+    /// calls under ToolMode (null or Auto: "auto"; None; RequireAny: "required"; RequireSpecific: that function)
+    /// and AllowMultipleToolCalls (default true, as OpenAI's parallel_tool_calls).
+    /// </summary>
+    private static (JsonArray? Tools, Grammar.StructuredOutput? Grammar) Tools(ChatOptions? options)
+    {
+        if (options?.Tools is not { Count: > 0 } aiTools) return (null, null);
+        var array = new JsonArray();
+        foreach (var tool in aiTools)
+        {
+            if (tool is not AIFunctionDeclaration f)
+                throw new NotSupportedException($"Tool '{tool.Name}' is a {tool.GetType().Name}; QwenChatClient calls functions (AIFunctionDeclaration) only.");
+            var function = new JsonObject { ["name"] = f.Name };
+            if (!string.IsNullOrEmpty(f.Description)) function["description"] = f.Description;
+            function["parameters"] = JsonNode.Parse(f.JsonSchema.GetRawText());
+            array.Add(new JsonObject { ["type"] = "function", ["function"] = function });
+        }
+        JsonNode? mode = options.ToolMode switch
+        {
+            NoneChatToolMode => "none",
+            RequiredChatToolMode { RequiredFunctionName: { } name } => new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = name } },
+            RequiredChatToolMode => "required",
+            _ => "auto",
+        };
+        try
+        {
+            var definitions = ToolDefinition.ParseAll(array);
+            var choice = ToolChoice.Parse(mode, definitions);
+            return (array, Grammar.ToolCallGrammar.For(definitions, choice, options.AllowMultipleToolCalls ?? true));
+        }
+        catch (ToolRequestException e)
+        {
+            throw new ArgumentException(e.Message, nameof(options), e);
+        }
+    }
+
+    /// <summary>A parsed reply as contents: its text (if any) and one FunctionCallContent per call, arguments as JSON elements.
+    /// A reply cut inside a call keeps only the text before it.</summary>
+    private static List<AIContent> ToolReplyContents(ToolCallParse parse, string text)
+    {
+        var contents = new List<AIContent>();
+        string? content = parse.Calls.Count > 0 ? parse.Content
+            : text.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal) is int open and >= 0 ? text[..open] : text;
+        if (!string.IsNullOrEmpty(content)) contents.Add(new TextContent(content));
+        foreach (var call in parse.Calls) contents.Add(FunctionCall(call));
+        return contents;
+    }
+
+    private static FunctionCallContent FunctionCall(ToolCall call) => new(call.Id, call.Name,
+        System.Text.Json.JsonSerializer.Deserialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Dictionary<string, object?>))) as Dictionary<string, object?>);
 
     /// <summary>ResponseFormat as a constraint: JSON with a schema (what GetResponseAsync&lt;T&gt; sends) is enforced by the
     /// schema's grammar, JSON without one by any JSON object's; text is free. An unsupported schema keyword throws

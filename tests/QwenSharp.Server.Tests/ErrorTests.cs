@@ -82,8 +82,6 @@ public sealed class ErrorTests(SharedServer shared)
     [Theory]
     [InlineData("\"audio\":{\"voice\":\"alloy\"}", "audio")]
     [InlineData("\"modalities\":[\"text\",\"audio\"]", "modalities")]
-    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]", "tools")]
-    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"required\"", "tool_choice")]
     [InlineData("\"best_of\":3", "best_of")]
     [InlineData("\"echo\":true", "echo")]
     [InlineData("\"use_beam_search\":true", "use_beam_search")]

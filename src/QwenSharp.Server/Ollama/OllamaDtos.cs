@@ -25,6 +25,20 @@ public sealed class OllamaMessage
 {
     public required string Role { get; init; }
     public required string Content { get; init; }
+    /// <summary>Ollama's calls: arguments as an object, not a JSON string as OpenAI's.</summary>
+    public List<OllamaToolCall>? ToolCalls { get; init; }
+}
+
+public sealed class OllamaToolCall
+{
+    public required OllamaFunctionCall Function { get; init; }
+}
+
+public sealed class OllamaFunctionCall
+{
+    public required int Index { get; init; }
+    public required string Name { get; init; }
+    public required System.Text.Json.Nodes.JsonNode Arguments { get; init; }
 }
 
 public sealed class OllamaGenerateChunk

@@ -21,8 +21,14 @@ public static class OllamaEndpoints
         bool stream = f.Bool("stream") ?? true; // Ollama streams unless told not to
         var format = ReadCommon(f);
         var options = OllamaOptions.Read(f.Object("options"));
-        if (f.Raw("tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
-            throw ApiException.BadRequest("'tools' are not supported: QwenSharp has no tool-call parser.", "tools");
+        // Ollama has no tool_choice: with tools the model may answer or call them ("auto").
+        var toolRequest = ToolRequest.Read(f, hasChoice: false);
+        if (toolRequest?.Constraint() is { } toolGrammar)
+        {
+            if (format != null) throw ApiException.BadRequest("'format' cannot be combined with 'tools'; leave one out.", "format");
+            format = toolGrammar;
+        }
+        bool parseTools = toolRequest?.CallsTools == true;
         var messagesRaw = f.Raw("messages");
         f.RejectUnread();
 
@@ -33,7 +39,7 @@ public static class OllamaEndpoints
             return;
         }
         string messages = ChatMessages.Normalize(m);
-        string prompt = ctx.Guard(b => b.RenderChat(messages, null, true, null));
+        string prompt = ctx.Guard(b => b.RenderChat(messages, toolRequest?.TemplateJson, true, null));
         int[] ids = ctx.Guard(b => b.Tokenize(prompt));
         string id = "ollama-chat-" + RequestIds.From(http);
         var request = Prepare(ctx, id, ids, options, "messages", format: format);
@@ -42,11 +48,34 @@ public static class OllamaEndpoints
         var ndjson = new NdjsonWriter(http.Response);
         var ct = http.RequestAborted;
         var run = new OllamaGeneration(ctx, http, request, new RequestLog(ctx, id, "/api/chat", clock));
+        // Ollama sends a call in one piece once it is whole: content streams, calls come with the last chunk.
+        var splitter = parseTools ? new QwenSharp.Text.ToolCalls.ToolCallStreamSplitter(deferCalls: true) : null;
         await run.RunAsync(stream, async (text, finish, timings, generated) =>
         {
+            List<OllamaToolCall>? calls = null;
+            if (splitter != null)
+            {
+                var content = new StringBuilder();
+                if (stream || finish == null)
+                    foreach (var e in splitter.Push(text)) if (e is QwenSharp.Text.ToolCalls.ContentDelta c) content.Append(c.Text);
+                if (finish != null)
+                {
+                    if (!stream) splitter.Push(text);
+                    var end = splitter.Finish();
+                    foreach (var e in ChatCompletionsEndpoint.WithoutCutCall(end.Events)) if (e is QwenSharp.Text.ToolCalls.ContentDelta c) content.Append(c.Text);
+                    if (!stream) content.Clear().Append(end.Final.Calls.Count > 0 ? end.Final.Content ?? "" : CutAtCall(text));
+                    if (end.Final.Calls.Count > 0)
+                        calls = [.. end.Final.Calls.Select((c, i) => new OllamaToolCall
+                        {
+                            Function = new OllamaFunctionCall { Index = i, Name = c.Name, Arguments = JsonNode.Parse(c.Arguments) ?? new JsonObject() },
+                        })];
+                }
+                text = content.ToString();
+                if (stream && finish == null && text.Length == 0) return;
+            }
             var chunk = new OllamaChatChunk
             {
-                Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = text },
+                Model = model, CreatedAt = OllamaGeneration.Now(), Message = new OllamaMessage { Role = "assistant", Content = text, ToolCalls = calls },
                 Done = finish != null, DoneReason = finish?.Reason,
                 TotalDuration = finish != null ? timings.TotalNs : null, LoadDuration = finish != null ? 0 : null,
                 PromptEvalCount = finish?.PromptTokens, PromptEvalDuration = finish != null ? timings.PromptEvalNs : null,
@@ -148,12 +177,19 @@ public static class OllamaEndpoints
                 ["general.architecture"] = info.Family,
                 [$"{info.Family}.context_length"] = ctx.Backend.MaxModelLength,
             },
-            Capabilities = ["completion"],
+            Capabilities = ["completion", "tools"],
             ModifiedAt = ModifiedAt(ctx),
         }, ServerJsonContext.Wire.OllamaShow);
     }
 
     public static IResult Version() => Results.Json(new OllamaVersion { Version = InfoEndpoints.Version }, ServerJsonContext.Wire.OllamaVersion);
+
+    /// <summary>A reply cut inside a call keeps only the text before it (the markup never reaches the content).</summary>
+    private static string CutAtCall(string text)
+    {
+        int open = text.IndexOf(QwenSharp.Text.ToolCalls.ToolCallParser.StartTag, StringComparison.Ordinal);
+        return open < 0 ? text : text[..open];
+    }
 
     private static string RequireModel(RequestFields f) =>
         f.String("model") is { Length: > 0 } m ? m : throw ApiException.BadRequest("'model' is required.", "model");

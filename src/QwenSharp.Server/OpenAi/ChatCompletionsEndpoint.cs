@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using QwenSharp.Server.Backend;
+using QwenSharp.Text.ToolCalls;
 
 namespace QwenSharp.Server.OpenAi;
 
@@ -20,7 +21,15 @@ public static class ChatCompletionsEndpoint
         bool stream = f.Bool("stream") ?? false;
         bool includeUsage = StreamOptions.Read(f, stream);
         var sampling = SamplingRequest.Read(f, chat: true);
-        string? tools = ReadTools(f);
+        var toolRequest = ToolRequest.Read(f);
+        string? tools = toolRequest?.TemplateJson;
+        if (toolRequest?.Constraint() is { } toolGrammar)
+        {
+            if (sampling.Output is { } other)
+                throw ApiException.BadRequest($"'{other.Param}' cannot be combined with tools that may be called; send tool_choice \"none\" or leave one out.", other.Param);
+            sampling = sampling with { Output = toolGrammar };
+        }
+        bool parseTools = toolRequest?.CallsTools == true;
         if (f.Bool("echo") == true)
             throw ApiException.BadRequest("'echo' is not supported for chat completions.", "echo");
         if (f.Bool("continue_final_message") == true)
@@ -44,12 +53,12 @@ public static class ChatCompletionsEndpoint
         var ct = linked.Token;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         bool wantLogprobs = sampling.Logprobs != null;
-        if (stream) await StreamAsync(http, ctx, requests, id, model, created, includeUsage, wantLogprobs, log, ct);
-        else await WholeAsync(http, ctx, requests, id, model, created, wantLogprobs, log, ct);
+        if (stream) await StreamAsync(http, ctx, requests, id, model, created, includeUsage, wantLogprobs, parseTools, log, ct);
+        else await WholeAsync(http, ctx, requests, id, model, created, wantLogprobs, parseTools, log, ct);
     }
 
     private static async Task WholeAsync(HttpContext http, ServingContext ctx, List<BackendRequest> requests, string id,
-        string model, long created, bool wantLogprobs, RequestLog log, CancellationToken ct)
+        string model, long created, bool wantLogprobs, bool parseTools, RequestLog log, CancellationToken ct)
     {
         var texts = requests.Select(_ => new StringBuilder()).ToArray();
         var choices = requests.Select((_, i) => new ChatChoice
@@ -74,7 +83,12 @@ public static class ChatCompletionsEndpoint
                 choices[choice].StopReason = fin.StopReason?.DeepClone();
             }
         }
-        for (int i = 0; i < choices.Count; i++) choices[i].Message.Content = texts[i].ToString();
+        for (int i = 0; i < choices.Count; i++)
+        {
+            string text = texts[i].ToString();
+            if (!parseTools) choices[i].Message.Content = text;
+            else (choices[i].Message.Content, choices[i].Message.ToolCalls, choices[i].FinishReason) = ToolReply(text, choices[i].FinishReason);
+        }
         var usage = RequestLog.Usage(finishes, promptsShared: true);
         var response = new ChatCompletionResponse
         {
@@ -86,9 +100,10 @@ public static class ChatCompletionsEndpoint
     }
 
     private static async Task StreamAsync(HttpContext http, ServingContext ctx, List<BackendRequest> requests, string id,
-        string model, long created, bool includeUsage, bool wantLogprobs, RequestLog log, CancellationToken ct)
+        string model, long created, bool includeUsage, bool wantLogprobs, bool parseTools, RequestLog log, CancellationToken ct)
     {
         var sse = new SseWriter(http.Response);
+        var splitters = requests.Select(_ => parseTools ? new ToolCallStreamSplitter() : null).ToArray();
         sse.Start();
         var finishes = new GenerationFinished?[requests.Count];
         await StreamErrors.GuardAsync(http, ctx, sse, async () =>
@@ -105,20 +120,33 @@ public static class ChatCompletionsEndpoint
                 if (ev is TokenDelta d)
                 {
                     log.Token();
+                    var logprobs = wantLogprobs && d.Logprob != null ? new ChatLogprobs { Content = [LogprobShapes.Chat(d.Logprob)] } : null;
+                    if (splitters[choice] is { } splitter)
+                    {
+                        await WriteToolEventsAsync(sse, id, created, model, choice, splitter.Push(d.Text), logprobs, ct);
+                        continue;
+                    }
                     if (d.Text.Length == 0 && !wantLogprobs) continue; // held back (partial UTF-8 or a possible stop string)
                     await sse.WriteAsync(Chunk(id, created, model, new ChatChunkChoice
                     {
                         Index = choice,
                         Delta = new ChatDelta { Content = d.Text },
-                        Logprobs = wantLogprobs && d.Logprob != null ? new ChatLogprobs { Content = [LogprobShapes.Chat(d.Logprob)] } : null,
+                        Logprobs = logprobs,
                     }), ServerJsonContext.Wire.ChatCompletionChunk, ct);
                 }
                 else if (ev is GenerationFinished fin)
                 {
                     finishes[choice] = fin;
+                    string reason = fin.Reason;
+                    if (splitters[choice] is { } splitter)
+                    {
+                        var end = splitter.Finish();
+                        await WriteToolEventsAsync(sse, id, created, model, choice, WithoutCutCall(end.Events), null, ct);
+                        if (end.Final.Calls.Count > 0 && reason == "stop") reason = "tool_calls";
+                    }
                     var chunk = Chunk(id, created, model, new ChatChunkChoice
                     {
-                        Index = choice, Delta = new ChatDelta(), FinishReason = fin.Reason, StopReason = fin.StopReason?.DeepClone(),
+                        Index = choice, Delta = new ChatDelta(), FinishReason = reason, StopReason = fin.StopReason?.DeepClone(),
                     }, fin.SamplingParams.DeepClone().AsObject());
                     await sse.WriteAsync(chunk, ServerJsonContext.Wire.ChatCompletionChunk, ct);
                 }
@@ -137,27 +165,66 @@ public static class ChatCompletionsEndpoint
         new() { Id = id, Created = created, Model = model, Choices = [choice], SamplingParams = samplingParams };
 
     /// <summary>
-    /// Tools are rendered into the prompt by the chat template, but QwenSharp has no tool-call parser, so only
-    /// tool_choice "none" can be honoured; "auto", "required" and named tools are refused (vLLM likewise refuses
-    /// "auto" unless started with --enable-auto-tool-choice).
+    /// A finished reply of a request with tools: its text before the first call, the calls (OpenAI's shape) and
+    /// "tool_calls" as the finish reason when it stopped after calling. The grammar made every call whole; a reply
+    /// cut by max_tokens inside a call keeps only the text before it (the markup never reaches the content).
     /// </summary>
-    private static string? ReadTools(RequestFields f)
+    private static (string? Content, List<ToolCallOut>? Calls, string? Finish) ToolReply(string text, string? finish)
     {
-        var tools = f.Raw("tools");
-        var choice = f.Raw("tool_choice");
-        f.Bool("parallel_tool_calls");
-        if (tools is { } t && t.ValueKind != JsonValueKind.Array)
-            throw f.TypeError("tools", "an array of tools", t);
-        bool none = choice is { ValueKind: JsonValueKind.String } c && c.GetString() == "none";
-        if (choice is { } ch && !none)
+        var parse = ToolCallParser.Parse(text);
+        if (parse.Calls.Count == 0)
         {
-            string what = ch.ValueKind == JsonValueKind.String ? $"\"{ch.GetString()}\"" : "a named tool";
-            if (tools != null || ch.ValueKind != JsonValueKind.String || ch.GetString() != "auto")
-                throw ApiException.BadRequest($"'tool_choice' {what} is not supported: QwenSharp has no tool-call parser; send tool_choice \"none\" to show the tools to the model without parsing calls.", "tool_choice");
+            int open = text.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal);
+            return (open < 0 ? text : text[..open], null, finish);
         }
-        if (tools != null && !none)
-            throw ApiException.BadRequest("'tools' need a tool-call parser, which QwenSharp does not have: with the default tool_choice \"auto\" calls would come back as plain text. Send tool_choice \"none\" to show the tools to the model anyway.", "tools");
-        return tools?.GetRawText();
+        var calls = parse.Calls.Select(c => new ToolCallOut { Id = c.Id, Function = new FunctionCallOut { Name = c.Name, Arguments = c.Arguments } }).ToList();
+        return (parse.Content, calls, finish == "stop" ? "tool_calls" : finish);
+    }
+
+    /// <summary>
+    /// The last events of a reply: a call cut by max_tokens before it could start streaming comes back from the
+    /// splitter as content; only the text before its tag is kept, so the markup never reaches the content.
+    /// </summary>
+    internal static IReadOnlyList<ToolCallStreamEvent> WithoutCutCall(IReadOnlyList<ToolCallStreamEvent> events)
+    {
+        var kept = new List<ToolCallStreamEvent>();
+        foreach (var e in events)
+        {
+            if (e is ContentDelta c && c.Text.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal) is int open and >= 0)
+            {
+                if (open > 0) kept.Add(new ContentDelta(c.Text[..open]));
+                break;
+            }
+            kept.Add(e);
+        }
+        return kept;
+    }
+
+    /// <summary>The splitter's events as OpenAI chunks: content deltas, then per call its opening (index, id, type,
+    /// name) and its argument fragments. Logprobs ride on the first chunk of the token, or alone when it has none.</summary>
+    private static async Task WriteToolEventsAsync(SseWriter sse, string id, long created, string model, int choice,
+        IReadOnlyList<ToolCallStreamEvent> events, ChatLogprobs? logprobs, CancellationToken ct)
+    {
+        if (events.Count == 0 && logprobs != null)
+            await sse.WriteAsync(Chunk(id, created, model, new ChatChunkChoice { Index = choice, Delta = new ChatDelta { Content = "" }, Logprobs = logprobs }),
+                ServerJsonContext.Wire.ChatCompletionChunk, ct);
+        foreach (var e in events)
+        {
+            var delta = e switch
+            {
+                ContentDelta c => new ChatDelta { Content = c.Text },
+                ToolCallStarted s => new ChatDelta
+                {
+                    ToolCalls = [new ToolCallDelta { Index = s.Index, Id = s.Id, Type = s.Type, Function = new FunctionCallDelta { Name = s.Name, Arguments = "" } }],
+                },
+                ToolCallArgumentsDelta a => new ChatDelta { ToolCalls = [new ToolCallDelta { Index = a.Index, Function = new FunctionCallDelta { Arguments = a.Fragment } }] },
+                _ => null,
+            };
+            if (delta is null) continue;
+            await sse.WriteAsync(Chunk(id, created, model, new ChatChunkChoice { Index = choice, Delta = delta, Logprobs = logprobs }),
+                ServerJsonContext.Wire.ChatCompletionChunk, ct);
+            logprobs = null;
+        }
     }
 
     /// <summary>vLLM's chat_template_kwargs: extra variables for the template (e.g. enable_thinking).</summary>

@@ -113,8 +113,19 @@ public sealed class LoadedModel : IDisposable
     {
         if (Template == null)
             throw new InvalidOperationException($"Model {Path} has no chat template; pass one (--chat-template) or send a raw prompt.");
-        return Template.Render(messages, tools, addGenerationPrompt, variables);
+        var template = tools is { Count: > 0 } || HasToolHistory(messages) ? ToolTemplate : Template;
+        return template.Render(messages, tools, addGenerationPrompt, variables);
     }
+
+    private ChatTemplate? _toolTemplate;
+
+    /// <summary>The template that renders tools and tool history: the model's own when it reads tools, else Qwen's
+    /// tools block around Qwen2's format (as Ollama's qwen2 template; <see cref="Text.ToolCalls.ToolPromptTemplate"/>).</summary>
+    public ChatTemplate ToolTemplate => LazyInitializer.EnsureInitialized(ref _toolTemplate,
+        () => Text.ToolCalls.ToolPromptTemplate.ForTools(Template ?? throw new InvalidOperationException($"Model {Path} has no chat template.")));
+
+    private static bool HasToolHistory(JsonArray messages) =>
+        messages.Any(m => m is JsonObject o && ((string?)o["role"] == "tool" || o["tool_calls"] is JsonArray { Count: > 0 }));
 
     /// <summary>
     /// Fills a request's unset sampling values from the model's generation_config.json, then vLLM's defaults;

@@ -30,6 +30,12 @@ public sealed record StructuredOutput(StructuredOutputKind Kind, string Param)
     public string? Text { get; init; }
     public IReadOnlyList<string>? Choices { get; init; }
 
+    /// <summary>The constraint of a request with tools: Qwen's tool calls (<see cref="ToolCallGrammar"/>).</summary>
+    public static StructuredOutput ToolCalls(string gbnf, string param) => new(StructuredOutputKind.Gbnf, param) { Text = gbnf, Label = "tool_calls" };
+
+    /// <summary>The name reported for this constraint instead of the kind's (e.g. "tool_calls").</summary>
+    public string? Label { get; init; }
+
     public static StructuredOutput JsonObject(string param) => new(StructuredOutputKind.JsonObject, param);
     public static StructuredOutput JsonSchema(JsonNode schema, string param) => new(StructuredOutputKind.JsonSchema, param) { Schema = schema };
     public static StructuredOutput Regex(string pattern, string param) => new(StructuredOutputKind.Regex, param) { Text = pattern };
@@ -52,7 +58,7 @@ public sealed record StructuredOutput(StructuredOutputKind Kind, string Param)
     };
 
     /// <summary>The name vLLM reports for the kind (structured_outputs keys).</summary>
-    public string WireName => Kind switch
+    public string WireName => Label ?? Kind switch
     {
         StructuredOutputKind.JsonObject => "json_object",
         StructuredOutputKind.JsonSchema => "json",

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using QwenSharp.Text.ToolCalls;
 
 namespace QwenSharp.Grammar;
 
@@ -21,6 +22,20 @@ public enum ToolCallMode
 public static class ToolCallGrammar
 {
     public const string Open = "<tool_call>", Close = "</tool_call>";
+
+    /// <summary>
+    /// The constraint of a request with <paramref name="tools"/> under <paramref name="choice"/>: "auto" text then
+    /// optional calls, "required" calls only, a named function exactly one call of it (parallel or not, it is the
+    /// one chosen); null for "none" or no tools. An unusable parameter schema throws <see cref="GrammarException"/>.
+    /// </summary>
+    public static StructuredOutput? For(IReadOnlyList<ToolDefinition> tools, ToolChoice choice, bool parallel, string param = "tools")
+    {
+        if (choice.Mode == ToolChoiceMode.None || tools.Count == 0) return null;
+        var chosen = choice.Mode == ToolChoiceMode.Function ? tools.Where(t => t.Name == choice.FunctionName).ToList() : tools;
+        var mode = choice.Mode == ToolChoiceMode.Auto ? ToolCallMode.Auto : ToolCallMode.Required;
+        string gbnf = ToGbnf([.. chosen.Select(t => (t.Name, (JsonNode?)t.Parameters))], mode, parallel && choice.Mode != ToolChoiceMode.Function);
+        return StructuredOutput.ToolCalls(gbnf, param);
+    }
 
     /// <param name="tools">Name and parameter schema of each tool the model may call (null parameters: any object).</param>
     /// <param name="parallel">Whether several calls may follow one another (parallel_tool_calls).</param>
