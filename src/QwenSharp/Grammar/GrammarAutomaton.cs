@@ -58,6 +58,8 @@ internal sealed class GrammarAutomaton
             }
             return i;
         }
+        var inlined = RuleInlining.Choose(defined);
+        inlined.Remove(rootRule);
         var nfas = new List<RuleNfa>();
         IndexOf(rootRule);
         for (int i = 0; i < rules.Count; i++)
@@ -69,7 +71,7 @@ internal sealed class GrammarAutomaton
                 rules.Add(($"{name}-repeat-{++hoisted}", e.Position, e));
                 return rules.Count - 1;
             }
-            nfas.Add(RuleNfa.Build(text, name, body, IndexOf, Hoist));
+            nfas.Add(RuleNfa.Build(text, name, body, IndexOf, Hoist, inlined, n => defined[n].Body));
         }
 
         var a = new GrammarAutomaton { Text = text, Root = 0 };

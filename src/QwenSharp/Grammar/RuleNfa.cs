@@ -22,9 +22,15 @@ internal sealed class RuleNfa
     private readonly string _ruleName;
     private readonly Func<string, int> _ruleIndex;
     private readonly Func<GbnfExpr, int> _hoist;
+    private readonly Dictionary<string, int> _inlined;
+    private readonly Func<string, GbnfExpr> _bodyOf;
+    private int _inlineDepth;
 
-    private RuleNfa(string text, string ruleName, Func<string, int> ruleIndex, Func<GbnfExpr, int> hoist)
+    private RuleNfa(string text, string ruleName, Func<string, int> ruleIndex, Func<GbnfExpr, int> hoist,
+        Dictionary<string, int> inlined, Func<string, GbnfExpr> bodyOf)
     {
+        _inlined = inlined;
+        _bodyOf = bodyOf;
         _text = text;
         _ruleName = ruleName;
         _ruleIndex = ruleIndex;
@@ -33,9 +39,11 @@ internal sealed class RuleNfa
 
     /// <param name="ruleIndex">Index of a rule by name (the caller has checked every name is defined).</param>
     /// <param name="hoist">Makes a new rule of an expression and returns its index.</param>
-    public static RuleNfa Build(string text, string ruleName, GbnfExpr body, Func<string, int> ruleIndex, Func<GbnfExpr, int> hoist)
+    /// <param name="inlined">Rules copied in place of a call (see <see cref="RuleInlining"/>), with their expanded sizes.</param>
+    public static RuleNfa Build(string text, string ruleName, GbnfExpr body, Func<string, int> ruleIndex, Func<GbnfExpr, int> hoist,
+        Dictionary<string, int> inlined, Func<string, GbnfExpr> bodyOf)
     {
-        var nfa = new RuleNfa(text, ruleName, ruleIndex, hoist);
+        var nfa = new RuleNfa(text, ruleName, ruleIndex, hoist, inlined, bodyOf);
         nfa.Start = nfa.NewState();
         nfa.Accept = nfa.Emit(body, nfa.Start);
         return nfa;
@@ -96,6 +104,13 @@ internal sealed class RuleNfa
                 }
                 return to;
             }
+            case GbnfRuleRef r when _inlined.ContainsKey(r.Name) && _inlineDepth < RuleInlining.MaxInlineDepth:
+            {
+                _inlineDepth++;
+                int end = Emit(_bodyOf(r.Name), from);
+                _inlineDepth--;
+                return end;
+            }
             case GbnfRuleRef r:
             {
                 int to = NewState();
@@ -130,7 +145,7 @@ internal sealed class RuleNfa
     {
         var item = rep.Item;
         int copies = rep.Max == -1 ? rep.Min + 1 : rep.Max;
-        int hoisted = item is not GbnfRuleRef && (long)Size(item) * copies > InlineBudget ? _hoist(item) : -1;
+        int hoisted = item is not GbnfRuleRef && (long)RuleInlining.Size(item, n => _inlined.TryGetValue(n, out int z) ? z : 1) * copies > InlineBudget ? _hoist(item) : -1;
         int EmitItem(int at)
         {
             if (hoisted < 0) return Emit(item, at);
@@ -157,28 +172,5 @@ internal sealed class RuleNfa
         }
         Epsilon[cur].Add(end);
         return end;
-    }
-
-    /// <summary>A rough count of the states an expression takes (iterative: the tree may be deep).</summary>
-    private static int Size(GbnfExpr root)
-    {
-        long size = 0;
-        var pending = new Stack<(GbnfExpr, long)>();
-        pending.Push((root, 1));
-        while (pending.Count > 0)
-        {
-            var (e, times) = pending.Pop();
-            switch (e)
-            {
-                case GbnfLiteral lit: size += times * Math.Max(1, lit.CodePoints.Length); break;
-                case GbnfCharClass cls: size += times * (2 + cls.Ranges.Length); break;
-                case GbnfRuleRef: size += times; break;
-                case GbnfSequence seq: foreach (var i in seq.Items) pending.Push((i, times)); break;
-                case GbnfChoice ch: size += times; foreach (var i in ch.Alternatives) pending.Push((i, times)); break;
-                case GbnfRepeat r: pending.Push((r.Item, Math.Min(int.MaxValue, times * (r.Max == -1 ? r.Min + 1 : Math.Max(1, r.Max))))); break;
-            }
-            if (size > int.MaxValue / 4) return int.MaxValue / 4;
-        }
-        return (int)size;
     }
 }
