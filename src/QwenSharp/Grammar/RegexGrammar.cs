@@ -1,19 +1,21 @@
 namespace QwenSharp.Grammar;
 
 /// <summary>A regular expression (guided_regex, schema pattern) as GBNF matching exactly the strings the whole pattern matches.</summary>
+/// <remarks>
+/// The subset is the one ECMAScript and Python agree on and that stays regular (see <see cref="RegexParser"/>);
+/// '.' is any character but '\n', and \d \w \s are ASCII, so what the grammar derives matches in either engine.
+/// </remarks>
 public static class RegexGrammar
 {
-    public static string ToGbnf(string pattern, string rootRule = "root", string rulePrefix = "") => throw new NotImplementedException();
-}
-
-/// <summary>A list of choices (guided_choice) as GBNF: exactly one of the strings.</summary>
-public static class ChoiceGrammar
-{
-    public static string ToGbnf(IReadOnlyList<string> choices, string rootRule = "root") => throw new NotImplementedException();
-}
-
-/// <summary>vLLM's EBNF / Lark grammars (guided_grammar in Lark form) translated to GBNF.</summary>
-public static class LarkGrammar
-{
-    public static string ToGbnf(string lark) => throw new NotImplementedException();
+    public static string ToGbnf(string pattern, string rootRule = "root", string rulePrefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        GbnfText.CheckName(rootRule, "root rule", mayBeEmpty: false);
+        GbnfText.CheckName(rulePrefix, "rule prefix", mayBeEmpty: true);
+        var node = RegexParser.Parse(pattern);
+        var rules = new GbnfRuleSet(rulePrefix);
+        rules.ReserveExact(rootRule);
+        rules.Define(rootRule, RegexGbnfWriter.Write(node, insideJsonString: false));
+        return rules.Write();
+    }
 }
