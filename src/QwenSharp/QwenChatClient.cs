@@ -64,8 +64,8 @@ public sealed class QwenChatClient : IChatClient
         var finish = ToChatFinishReason(result.FinishReason);
         if (tools)
         {
-            var parse = ToolCallParser.Parse(result.Text);
-            message.Contents = ToolReplyContents(parse, result.Text);
+            var parse = ToolReply.Read(result.Text);
+            message.Contents = ToolReplyContents(parse);
             if (parse.Calls.Count > 0 && result.FinishReason == FinishReason.Stop) finish = ChatFinishReason.ToolCalls;
         }
         return new ChatResponse(message)
@@ -193,14 +193,11 @@ public sealed class QwenChatClient : IChatClient
         }
     }
 
-    /// <summary>A parsed reply as contents: its text (if any) and one FunctionCallContent per call, arguments as JSON elements.
-    /// A reply cut inside a call keeps only the text before it.</summary>
-    private static List<AIContent> ToolReplyContents(ToolCallParse parse, string text)
+    /// <summary>A parsed reply as contents: its text (if any) and one FunctionCallContent per call, arguments as JSON elements.</summary>
+    private static List<AIContent> ToolReplyContents(ToolCallParse parse)
     {
         var contents = new List<AIContent>();
-        string? content = parse.Calls.Count > 0 ? parse.Content
-            : text.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal) is int open and >= 0 ? text[..open] : text;
-        if (!string.IsNullOrEmpty(content)) contents.Add(new TextContent(content));
+        if (!string.IsNullOrEmpty(parse.Content)) contents.Add(new TextContent(parse.Content));
         foreach (var call in parse.Calls) contents.Add(FunctionCall(call));
         return contents;
     }

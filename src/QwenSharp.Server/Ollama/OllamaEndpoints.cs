@@ -63,9 +63,10 @@ public static class OllamaEndpoints
                     if (!stream) splitter.Push(text);
                     var end = splitter.Finish();
                     foreach (var e in ChatCompletionsEndpoint.WithoutCutCall(end.Events)) if (e is QwenSharp.Text.ToolCalls.ContentDelta c) content.Append(c.Text);
-                    if (!stream) content.Clear().Append(end.Final.Calls.Count > 0 ? end.Final.Content ?? "" : CutAtCall(text));
-                    if (end.Final.Calls.Count > 0)
-                        calls = [.. end.Final.Calls.Select((c, i) => new OllamaToolCall
+                    var final = stream ? end.Final : QwenSharp.Text.ToolCalls.ToolReply.Read(text);
+                    if (!stream) content.Clear().Append(final.Content ?? "");
+                    if (final.Calls.Count > 0)
+                        calls = [.. final.Calls.Select((c, i) => new OllamaToolCall
                         {
                             Function = new OllamaFunctionCall { Index = i, Name = c.Name, Arguments = JsonNode.Parse(c.Arguments) ?? new JsonObject() },
                         })];
@@ -183,13 +184,6 @@ public static class OllamaEndpoints
     }
 
     public static IResult Version() => Results.Json(new OllamaVersion { Version = InfoEndpoints.Version }, ServerJsonContext.Wire.OllamaVersion);
-
-    /// <summary>A reply cut inside a call keeps only the text before it (the markup never reaches the content).</summary>
-    private static string CutAtCall(string text)
-    {
-        int open = text.IndexOf(QwenSharp.Text.ToolCalls.ToolCallParser.StartTag, StringComparison.Ordinal);
-        return open < 0 ? text : text[..open];
-    }
 
     private static string RequireModel(RequestFields f) =>
         f.String("model") is { Length: > 0 } m ? m : throw ApiException.BadRequest("'model' is required.", "model");

@@ -171,12 +171,8 @@ public static class ChatCompletionsEndpoint
     /// </summary>
     private static (string? Content, List<ToolCallOut>? Calls, string? Finish) ToolReply(string text, string? finish)
     {
-        var parse = ToolCallParser.Parse(text);
-        if (parse.Calls.Count == 0)
-        {
-            int open = text.IndexOf(ToolCallParser.StartTag, StringComparison.Ordinal);
-            return (open < 0 ? text : text[..open], null, finish);
-        }
+        var parse = QwenSharp.Text.ToolCalls.ToolReply.Read(text);
+        if (parse.Calls.Count == 0) return (parse.Content ?? "", null, finish);
         var calls = parse.Calls.Select(c => new ToolCallOut { Id = c.Id, Function = new FunctionCallOut { Name = c.Name, Arguments = c.Arguments } }).ToList();
         return (parse.Content, calls, finish == "stop" ? "tool_calls" : finish);
     }
