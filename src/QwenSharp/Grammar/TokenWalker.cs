@@ -12,12 +12,16 @@ internal sealed class TokenWalker
 
     private readonly StackSet[] _sets;
     private readonly bool[] _uncertain;
+    // _plain[d] ≥ 0: after d bytes the only stack is the start frame at that state, with no call pushed and no
+    // pop possible (the common case: bytes read inside one rule), kept as a bare state with no frames built.
+    private readonly int[] _plain;
 
     public TokenWalker(int maxTokenLength)
     {
         _sets = new StackSet[maxTokenLength + 1];
         for (int i = 0; i < _sets.Length; i++) _sets[i] = new StackSet();
         _uncertain = new bool[maxTokenLength + 1];
+        _plain = new int[maxTokenLength + 1];
     }
 
     /// <summary>
@@ -34,7 +38,15 @@ internal sealed class TokenWalker
         var offsets = vocab.Offsets;
         _sets[0].Clear();
         _sets[0].AddTop(start);
+        _plain[0] = -1;
         _uncertain[0] = false;
+        var below = start.Parent;
+        var final = a.Final;
+        var refOffsets = a.RefOffsets;
+        var next = a.Next;
+        var byteClass = a.ByteClass;
+        int classes = a.ClassCount;
+        if (!final[start.State] && refOffsets[start.State] == refOffsets[start.State + 1]) _plain[0] = start.State;
         int built = 0; // _sets[0..built] hold the prefix of the previous token
         bool withFollow = !follow.IsEmpty;
         int i = 0;
@@ -45,16 +57,44 @@ internal sealed class TokenWalker
             int d = Math.Min(lcps[i], built);
             while (d < len)
             {
+                byte b = pool[begin + d];
+                int plain = _plain[d];
+                if (plain >= 0)
+                {
+                    _uncertain[d + 1] = _uncertain[d];
+                    int t = next[plain * classes + byteClass[b]];
+                    if (t < 0)
+                    {
+                        d++;
+                        _plain[d] = -1;
+                        _sets[d].Clear();
+                        break;
+                    }
+                    d++;
+                    if (!final[t] && refOffsets[t] == refOffsets[t + 1]) _plain[d] = t;
+                    else
+                    {
+                        _plain[d] = -1;
+                        _sets[d].Clear();
+                        _sets[d].AddClosed(a, new StackNode(t, below));
+                    }
+                    continue;
+                }
                 var here = _sets[d];
                 if (here.IsDead) break;
-                byte b = pool[begin + d];
                 _uncertain[d + 1] = _uncertain[d] || (withFollow && here.Escaped && (follow[b >> 6] >> b & 1) != 0);
                 _sets[d + 1].Step(a, here, b);
                 d++;
+                // Back to a single frame that only reads bytes: keep it bare.
+                var set = _sets[d];
+                if (set.Count == 1 && !set.Completed && !set.Escaped && ReferenceEquals(set[0].Parent, below)
+                    && !final[set[0].State] && refOffsets[set[0].State] == refOffsets[set[0].State + 1])
+                    _plain[d] = set[0].State;
+                else _plain[d] = -1;
             }
             built = d;
             var last = _sets[d];
-            if (d == len && !last.IsDead)
+            if (d == len && (_plain[d] >= 0 || !last.IsDead))
             {
                 outcome[i++] = Accepted;
                 continue;
