@@ -8,8 +8,6 @@ namespace QwenSharp.Grammar;
 /// </summary>
 internal sealed class TokenWalker
 {
-    public const byte Rejected = 0, Accepted = 1, Uncertain = 2;
-
     private readonly StackSet[] _sets;
     private readonly bool[] _uncertain;
     // _plain[d] ≥ 0: after d bytes the only stack is the start frame at that state, with no call pushed and no
@@ -26,13 +24,14 @@ internal sealed class TokenWalker
 
     /// <summary>
     /// Classifies tokens positions[0..count) (indices into the vocabulary's sorted order; null: all of it) read from
-    /// <paramref name="start"/>, whose top must read a byte first. With <paramref name="follow"/> (the start frame
-    /// sits on <see cref="StackNode.Bottom"/>), a token that can only go on after popping the start frame is
-    /// <see cref="Uncertain"/> when its next byte may follow that frame's rule and <see cref="Rejected"/> otherwise.
+    /// <paramref name="start"/>, whose top must read a byte first: the list indices of those accepted go to
+    /// <paramref name="accepted"/>. With <paramref name="follow"/> (the start frame sits on <see cref="StackNode.Bottom"/>),
+    /// a token that can only go on after popping the start frame is uncertain (to <paramref name="uncertain"/>) when
+    /// its next byte may follow that frame's rule, and rejected otherwise.
     /// </summary>
     /// <param name="lcps">Bytes each listed token shares with the previous listed one.</param>
     public void Walk(GrammarAutomaton a, GrammarVocabulary vocab, StackNode start, ReadOnlySpan<ulong> follow,
-        int[]? positions, int[] lcps, int count, Span<byte> outcome)
+        int[]? positions, int[] lcps, int count, List<int> accepted, List<int>? uncertain)
     {
         var pool = vocab.Pool;
         var offsets = vocab.Offsets;
@@ -96,13 +95,31 @@ internal sealed class TokenWalker
             var last = _sets[d];
             if (d == len && (_plain[d] >= 0 || !last.IsDead))
             {
-                outcome[i++] = Accepted;
+                accepted.Add(i++);
                 continue;
             }
             // Dead after d bytes: every following token that shares those bytes ends the same way.
-            byte result = _uncertain[d] ? Uncertain : Rejected;
-            outcome[i++] = result;
-            while (i < count && lcps[i] >= d) outcome[i++] = result;
+            int from = i;
+            if (positions is null) i = SubtreeEnd(vocab, i, d, count);
+            else for (i++; i < count && lcps[i] >= d; i++) { }
+            if (_uncertain[d] && uncertain is not null)
+                for (int k = from; k < i; k++) uncertain.Add(k);
         }
+    }
+
+    /// <summary>First sorted index after <paramref name="i"/> whose token does not start with the first
+    /// <paramref name="d"/> bytes of token i (binary search: those that do are contiguous in byte order).</summary>
+    private static int SubtreeEnd(GrammarVocabulary vocab, int i, int d, int count)
+    {
+        var prefix = vocab.Token(i)[..d];
+        int lo = i + 1, hi = count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            var t = vocab.Token(mid);
+            if (t.Length >= d && t[..d].SequenceEqual(prefix)) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 }
