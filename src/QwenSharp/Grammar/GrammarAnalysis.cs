@@ -13,10 +13,15 @@ internal static class GrammarAnalysis
         int rules = a.RuleStart.Length, states = a.StateCount;
         a.NullableRule = ReachFinal(a, viaBytes: false);
         var productive = ReachFinal(a, viaBytes: true);
-        for (int r = 0; r < rules; r++)
-            if (!productive[r])
-                throw new GrammarException(
-                    $"GBNF error at {GbnfParser.Where(a.Text, a.RulePositions[r])}: rule '{a.RuleNames[r]}' derives no finite text (every expansion calls a rule that never ends).");
+        var barren = Enumerable.Range(0, rules).Where(r => !productive[r]).ToList();
+        if (barren.Count > 0)
+        {
+            // Name the rules; point at one other than the root when there is one (the root is usually barren only
+            // because it calls the culprit).
+            int at = barren.FirstOrDefault(r => r != a.Root, barren[0]);
+            throw new GrammarException(
+                $"GBNF error at {GbnfParser.Where(a.Text, a.RulePositions[at])}: rule '{a.RuleNames[at]}' derives no finite text (every expansion calls a rule that never ends; rules without end: {string.Join(", ", barren.Take(8).Select(r => a.RuleNames[r]))}).");
+        }
         CheckLeftRecursion(a);
 
         // nullableState[s]: s can reach a final state of its rule without reading a byte.
@@ -24,7 +29,7 @@ internal static class GrammarAnalysis
         for (bool changed = true; changed;)
         {
             changed = false;
-            for (int s = 0; s < states; s++)
+            for (int s = states - 1; s >= 0; s--)
             {
                 if (nullableState[s]) continue;
                 bool v = a.Final[s];
@@ -41,7 +46,7 @@ internal static class GrammarAnalysis
         for (bool changed = true; changed;)
         {
             changed = false;
-            for (int s = 0; s < states; s++)
+            for (int s = states - 1; s >= 0; s--)
                 for (int k = a.RefOffsets[s]; k < a.RefOffsets[s + 1]; k++)
                 {
                     int r = a.RefRule[k];
@@ -77,42 +82,50 @@ internal static class GrammarAnalysis
         return changed;
     }
 
-    /// <summary>Rules whose start reaches a final state through calls of rules already known to (and, with
-    /// <paramref name="viaBytes"/>, byte edges); iterated to a fixpoint.</summary>
+    /// <summary>Rules whose start reaches one of their final states through calls of rules already known to (and,
+    /// with <paramref name="viaBytes"/>, byte edges): a worklist that re-examines a rule's callers when it turns true.</summary>
     private static bool[] ReachFinal(GrammarAutomaton a, bool viaBytes)
     {
         int rules = a.RuleStart.Length;
+        var callers = new List<int>[rules];
+        for (int r = 0; r < rules; r++) callers[r] = [];
+        for (int s = 0; s < a.StateCount; s++)
+            for (int k = a.RefOffsets[s]; k < a.RefOffsets[s + 1]; k++)
+                callers[a.RefRule[k]].Add(a.RuleOf[s]);
         var result = new bool[rules];
-        var seen = new bool[a.StateCount];
+        var stamp = new int[a.StateCount];
+        int generation = 0;
         var stack = new Stack<int>();
-        for (bool changed = true; changed;)
+        var queue = new Queue<int>(Enumerable.Range(0, rules).Reverse());
+        while (queue.Count > 0)
         {
-            changed = false;
-            for (int r = 0; r < rules; r++)
+            int r = queue.Dequeue();
+            if (result[r]) continue;
+            generation++;
+            stack.Clear();
+            stack.Push(a.RuleStart[r]);
+            stamp[a.RuleStart[r]] = generation;
+            bool reached = false;
+            while (stack.Count > 0 && !reached)
             {
-                if (result[r]) continue;
-                Array.Clear(seen);
-                stack.Clear();
-                stack.Push(a.RuleStart[r]);
-                seen[a.RuleStart[r]] = true;
-                while (stack.Count > 0)
-                {
-                    int s = stack.Pop();
-                    if (a.Final[s]) { result[r] = true; changed = true; break; }
-                    void Visit(int t)
+                int s = stack.Pop();
+                if (a.Final[s]) { reached = true; break; }
+                if (viaBytes)
+                    for (int c = 0; c < a.ClassCount; c++)
                     {
-                        if (!seen[t]) { seen[t] = true; stack.Push(t); }
+                        int t = a.Next[s * a.ClassCount + c];
+                        if (t >= 0 && stamp[t] != generation) { stamp[t] = generation; stack.Push(t); }
                     }
-                    if (viaBytes)
-                        for (int c = 0; c < a.ClassCount; c++)
-                        {
-                            int t = a.Next[s * a.ClassCount + c];
-                            if (t >= 0) Visit(t);
-                        }
-                    for (int k = a.RefOffsets[s]; k < a.RefOffsets[s + 1]; k++)
-                        if (result[a.RefRule[k]]) Visit(a.RefTarget[k]);
+                for (int k = a.RefOffsets[s]; k < a.RefOffsets[s + 1]; k++)
+                {
+                    int t = a.RefTarget[k];
+                    if (result[a.RefRule[k]] && stamp[t] != generation) { stamp[t] = generation; stack.Push(t); }
                 }
             }
+            if (!reached) continue;
+            result[r] = true;
+            foreach (int caller in callers[r])
+                if (!result[caller]) queue.Enqueue(caller);
         }
         return result;
     }

@@ -10,7 +10,7 @@ namespace QwenSharp.Grammar;
 internal sealed class GrammarAutomaton
 {
     /// <summary>Most DFA states a grammar may take, all rules together.</summary>
-    public const int MaxStates = 200_000;
+    public const int MaxStates = 100_000;
 
     public readonly byte[] ByteClass = new byte[256];
     public int ClassCount;
@@ -62,6 +62,8 @@ internal sealed class GrammarAutomaton
         inlined.Remove(rootRule);
         var nfas = new List<RuleNfa>();
         IndexOf(rootRule);
+        // Unreachable rules are compiled too, so that they are checked as llama.cpp checks them (left recursion).
+        foreach (var r in parsed) if (r.Name != rootRule && !inlined.ContainsKey(r.Name)) IndexOf(r.Name);
         for (int i = 0; i < rules.Count; i++)
         {
             var (name, position, body) = rules[i];

@@ -20,7 +20,7 @@ public sealed class GrammarMatcher
     private StackSet _scratchA = new(), _scratchB = new();
     private readonly TokenWalker _walker;
     private readonly ulong[] _mask;
-    private byte[] _outcome = new byte[64];
+    private readonly List<int> _passed = [];
     private readonly List<int> _statesDone = [];
     private bool _terminated;
 
@@ -62,15 +62,14 @@ public sealed class GrammarMatcher
             }
             int n = entry.Uncertain.Length;
             if (n == 0) continue;
-            if (_outcome.Length < n) _outcome = new byte[Math.Max(n, 2 * _outcome.Length)];
-            _walker.Walk(_a, _vocab, stack, default, entry.Uncertain, entry.UncertainLcp, n, _outcome);
+            _passed.Clear();
+            _walker.Walk(_a, _vocab, stack, default, entry.Uncertain, entry.UncertainLcp, n, _passed, null);
             var ids = _vocab.SortedIds;
-            for (int i = 0; i < n; i++)
-                if (_outcome[i] == TokenWalker.Accepted)
-                {
-                    int id = ids[entry.Uncertain[i]];
-                    allowed[id >> 6] |= 1UL << id;
-                }
+            foreach (int i in _passed)
+            {
+                int id = ids[entry.Uncertain[i]];
+                allowed[id >> 6] |= 1UL << id;
+            }
         }
         if (CanEnd) SetEndIds(allowed);
     }
@@ -115,7 +114,7 @@ public sealed class GrammarMatcher
             return true;
         }
         var bytes = _vocab.TokenBytesById[tokenId];
-        return bytes is not null && AcceptBytes(bytes);
+        return bytes is { Length: > 0 } && AcceptBytes(bytes);
     }
 
     /// <summary>Advances by raw bytes (e.g. text already generated before the grammar applied). False, with nothing changed, if not allowed.</summary>

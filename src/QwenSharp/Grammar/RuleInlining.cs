@@ -21,55 +21,34 @@ internal static class RuleInlining
         var refs = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (name, rule) in rules) refs[name] = References(rule.Body).Distinct().ToList();
 
-        // Iterative depth-first post-order; a rule reached again while on the path is on a cycle.
-        var state = new Dictionary<string, int>(StringComparer.Ordinal); // 1 on path, 2 done
-        var onCycle = new HashSet<string>(StringComparer.Ordinal);
+        var names = rules.Keys.ToList();
+        var id = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Count; i++) id[names[i]] = i;
+        var edges = names.Select(n => (IReadOnlyList<int>)refs[n].Where(id.ContainsKey).Select(q => id[q]).ToList()).ToList();
+        var cyclic = RuleCycles.OnCycle(edges);
+        // Callees before callers, so that a caller's size counts its inlined callees' expanded sizes.
         var order = new List<string>();
-        foreach (var start in rules.Keys)
+        var done = new bool[names.Count];
+        var work = new Stack<(int V, int Next)>();
+        for (int root = 0; root < names.Count; root++)
         {
-            if (state.ContainsKey(start)) continue;
-            var path = new Stack<(string Name, int Next)>();
-            path.Push((start, 0));
-            state[start] = 1;
-            while (path.Count > 0)
+            if (done[root]) continue;
+            done[root] = true;
+            work.Push((root, 0));
+            while (work.Count > 0)
             {
-                var (r, i) = path.Pop();
-                if (i == refs[r].Count) { state[r] = 2; order.Add(r); continue; }
-                path.Push((r, i + 1));
-                string q = refs[r][i];
-                if (!state.TryGetValue(q, out int s)) { state[q] = 1; path.Push((q, 0)); }
-                else if (s == 1)
-                {
-                    // Every rule on the path from q to r is on a cycle.
-                    onCycle.Add(q);
-                    foreach (var (n, _) in path) { onCycle.Add(n); if (n == q) break; }
-                }
+                var (v, i) = work.Pop();
+                if (i == edges[v].Count) { order.Add(names[v]); continue; }
+                work.Push((v, i + 1));
+                int w = edges[v][i];
+                if (!done[w]) { done[w] = true; work.Push((w, 0)); }
             }
         }
-        // A rule is on a cycle when it reaches itself: reach sets iterated to a fixpoint (the path test above misses
-        // cycles closed through rules already finished). A rule reaching very many rules is treated as on a cycle.
-        const int MaxReach = 4096;
-        var reach = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var r in order) reach[r] = new HashSet<string>(refs[r], StringComparer.Ordinal);
-        for (bool changed = true; changed;)
-        {
-            changed = false;
-            foreach (var r in order)
-            {
-                var set = reach[r];
-                if (set.Count > MaxReach) continue;
-                int before = set.Count;
-                foreach (var q in refs[r]) set.UnionWith(reach[q]);
-                if (set.Count != before) changed = true;
-            }
-        }
-        foreach (var r in order)
-            if (reach[r].Contains(r) || reach[r].Count > MaxReach) onCycle.Add(r);
 
         var size = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var r in order)
         {
-            if (onCycle.Contains(r)) continue;
+            if (cyclic[id[r]]) continue;
             long s = Size(rules[r].Body, name => size.TryGetValue(name, out int n) ? n : 1);
             if (s <= MaxInlinedSize) size[r] = (int)s;
         }

@@ -19,43 +19,28 @@ internal sealed class StateTokenMask
     public static StateTokenMask Compute(GrammarAutomaton a, GrammarVocabulary vocab, int state, TokenWalker walker)
     {
         int n = vocab.SortedIds.Length;
-        var outcome = new byte[n];
+        var accepted = new List<int>();
+        var uncertain = new List<int>();
         int rule = a.RuleOf[state];
-        walker.Walk(a, vocab, new StackNode(state, StackNode.Bottom), a.Follow.AsSpan(4 * rule, 4), null, vocab.Lcp, n, outcome);
-        var result = new StateTokenMask();
-        int accepted = 0, uncertain = 0;
-        foreach (byte o in outcome)
-        {
-            if (o == TokenWalker.Accepted) accepted++;
-            else if (o == TokenWalker.Uncertain) uncertain++;
-        }
-        result.AcceptedCount = accepted;
+        walker.Walk(a, vocab, new StackNode(state, StackNode.Bottom), a.Follow.AsSpan(4 * rule, 4), null, vocab.Lcp, n, accepted, uncertain);
+        var result = new StateTokenMask { AcceptedCount = accepted.Count };
         var ids = vocab.SortedIds;
-        if (accepted > vocab.Size / 64)
+        if (accepted.Count > vocab.Size / 64)
         {
             var bits = new ulong[(vocab.Size + 63) >> 6];
-            for (int i = 0; i < n; i++)
-                if (outcome[i] == TokenWalker.Accepted) bits[ids[i] >> 6] |= 1UL << ids[i];
+            foreach (int i in accepted) bits[ids[i] >> 6] |= 1UL << ids[i];
             result.AcceptedBits = bits;
         }
         else
         {
-            var list = new int[accepted];
-            int k = 0;
-            for (int i = 0; i < n; i++)
-                if (outcome[i] == TokenWalker.Accepted) list[k++] = ids[i];
+            var list = new int[accepted.Count];
+            for (int k = 0; k < list.Length; k++) list[k] = ids[accepted[k]];
             result.AcceptedIds = list;
         }
-        result.Uncertain = new int[uncertain];
-        result.UncertainLcp = new int[uncertain];
-        int u = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (outcome[i] != TokenWalker.Uncertain) continue;
-            result.Uncertain[u] = i;
-            result.UncertainLcp[u] = u == 0 ? 0 : GrammarVocabulary.CommonPrefix(vocab.Token(result.Uncertain[u - 1]), vocab.Token(i));
-            u++;
-        }
+        result.Uncertain = uncertain.ToArray();
+        result.UncertainLcp = new int[uncertain.Count];
+        for (int u = 1; u < uncertain.Count; u++)
+            result.UncertainLcp[u] = GrammarVocabulary.CommonPrefix(vocab.Token(uncertain[u - 1]), vocab.Token(uncertain[u]));
         return result;
     }
 }
