@@ -142,28 +142,26 @@ public sealed class QwenChatClient : IChatClient
     private (int[] Prompt, ResolvedSamplingParams Parameters, bool ParseTools) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var (tools, toolGrammar) = Tools(options);
+        var (tools, toolGrammar) = Tools(options, ResponseFormat(options?.ResponseFormat));
         var sampling = options.ToSamplingParams();
         // One choice per request: IChatClient has no n.
         if (sampling.N is > 1) throw new ArgumentException($"n must be 1 for a chat client, got {sampling.N}.");
         // Instructions are a system message ahead of the conversation, as the OpenAI adapter sends them.
         if (options?.Instructions is { Length: > 0 } instructions) messages = [new ChatMessage(ChatRole.System, instructions), .. messages];
         int[] prompt = _model.Tokenizer.Encode(_model.RenderChat(ToTemplateMessages(messages), tools));
-        var output = ResponseFormat(options?.ResponseFormat);
-        if (toolGrammar != null && output != null)
-            throw new NotSupportedException("A JSON ResponseFormat cannot be combined with tools the model may call; set ToolMode to None or leave one out.");
         // A prompt too long for the context is refused by the engine with both counts and the limit.
-        return (prompt, _model.Constrain(_model.Resolve(sampling, prompt.Length), toolGrammar ?? output), toolGrammar != null);
+        return (prompt, _model.Constrain(_model.Resolve(sampling, prompt.Length), toolGrammar), tools != null && toolGrammar?.Label == "tool_calls");
     }
 
     /// <summary>
     /// ChatOptions.Tools (AIFunctionDeclarations) as OpenAI tool definitions for the template, and the grammar of
     /// calls under ToolMode (null or Auto: "auto"; None; RequireAny: "required"; RequireSpecific: that function)
-    /// and AllowMultipleToolCalls (default true, as OpenAI's parallel_tool_calls).
+    /// and AllowMultipleToolCalls (default true, as OpenAI's parallel_tool_calls). A ResponseFormat (<paramref name="text"/>)
+    /// is what the reply must be when it calls nothing, so GetResponseAsync&lt;T&gt; works inside a function-invocation loop.
     /// </summary>
-    private static (JsonArray? Tools, Grammar.StructuredOutput? Grammar) Tools(ChatOptions? options)
+    private static (JsonArray? Tools, Grammar.StructuredOutput? Grammar) Tools(ChatOptions? options, Grammar.StructuredOutput? text)
     {
-        if (options?.Tools is not { Count: > 0 } aiTools) return (null, null);
+        if (options?.Tools is not { Count: > 0 } aiTools) return (null, text);
         var array = new JsonArray();
         foreach (var tool in aiTools)
         {
@@ -185,7 +183,7 @@ public sealed class QwenChatClient : IChatClient
         {
             var definitions = ToolDefinition.ParseAll(array);
             var choice = ToolChoice.Parse(mode, definitions);
-            return (array, Grammar.ToolCallGrammar.For(definitions, choice, options.AllowMultipleToolCalls ?? true));
+            return (array, Grammar.ToolCallGrammar.For(definitions, choice, options.AllowMultipleToolCalls ?? true, text: text));
         }
         catch (ToolRequestException e)
         {

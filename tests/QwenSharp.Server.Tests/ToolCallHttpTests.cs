@@ -153,7 +153,7 @@ public sealed class ToolCallHttpTests(SharedServer shared)
     [InlineData(""","tool_choice":"sometimes" """, "tool_choice")]
     [InlineData(""","tool_choice":{"type":"function","function":{"name":"nope"}} """, "tool_choice.function.name")]
     [InlineData(""","tools":[{"type":"function","function":{"name":"bad name"}}] """, "tools[0].function.name")]
-    [InlineData(""","response_format":{"type":"json_object"} """, "response_format")]
+    [InlineData(""","grammar":"root ::= \"x\"" """, "grammar")]
     public async Task Bad_tool_requests_are_400s_naming_the_field(string extra, string param)
     {
         string body = extra.Contains("\"tools\"", StringComparison.Ordinal)

@@ -74,6 +74,31 @@ public sealed class ToolCallRealModelTests(RealModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task With_a_response_format_the_reply_is_that_document_or_calls()
+    {
+        const string answer = """{"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer", "minimum": 0, "maximum": 99}}, "required": ["ok", "n"], "additionalProperties": false}""";
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var body = new JsonObject
+            {
+                ["model"] = TestServer.Model, ["max_tokens"] = 600, ["temperature"] = 1.0, ["seed"] = seed,
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Check it." }),
+                ["tools"] = Tools(), ["parallel_tool_calls"] = false,
+                ["response_format"] = new JsonObject { ["type"] = "json_schema", ["json_schema"] = new JsonObject { ["name"] = "answer", ["schema"] = JsonNode.Parse(answer) } },
+            };
+            var response = await fixture.Server.Http.PostAsJsonAsync("v1/chat/completions", body);
+            var choice = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!;
+            if ((string?)choice["finish_reason"] == "tool_calls")
+                AssertValidCall(Assert.Single(choice["message"]!["tool_calls"]!.AsArray())!, "get_weather", "set_alarm");
+            else if ((string?)choice["finish_reason"] == "stop")
+            {
+                var errors = (await NJsonSchema.JsonSchema.FromJsonAsync(answer)).Validate((string)choice["message"]!["content"]!);
+                Assert.Empty(errors);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_named_function_is_called_exactly_once()
     {
         for (int seed = 0; seed < 3; seed++)

@@ -23,11 +23,7 @@ public static class OllamaEndpoints
         var options = OllamaOptions.Read(f.Object("options"));
         // Ollama has no tool_choice: with tools the model may answer or call them ("auto").
         var toolRequest = ToolRequest.Read(f, hasChoice: false);
-        if (toolRequest?.Constraint() is { } toolGrammar)
-        {
-            if (format != null) throw ApiException.BadRequest("'format' cannot be combined with 'tools'; leave one out.", "format");
-            format = toolGrammar;
-        }
+        if (toolRequest is not null) format = toolRequest.Constraint(format);
         bool parseTools = toolRequest?.CallsTools == true;
         var messagesRaw = f.Raw("messages");
         f.RejectUnread();

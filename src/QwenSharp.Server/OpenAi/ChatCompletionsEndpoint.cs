@@ -23,12 +23,7 @@ public static class ChatCompletionsEndpoint
         var sampling = SamplingRequest.Read(f, chat: true);
         var toolRequest = ToolRequest.Read(f);
         string? tools = toolRequest?.TemplateJson;
-        if (toolRequest?.Constraint() is { } toolGrammar)
-        {
-            if (sampling.Output is { } other)
-                throw ApiException.BadRequest($"'{other.Param}' cannot be combined with tools that may be called; send tool_choice \"none\" or leave one out.", other.Param);
-            sampling = sampling with { Output = toolGrammar };
-        }
+        if (toolRequest is not null) sampling = sampling with { Output = toolRequest.Constraint(sampling.Output) };
         bool parseTools = toolRequest?.CallsTools == true;
         if (f.Bool("echo") == true)
             throw ApiException.BadRequest("'echo' is not supported for chat completions.", "echo");

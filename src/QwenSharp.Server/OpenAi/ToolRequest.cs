@@ -38,11 +38,12 @@ public sealed record ToolRequest(IReadOnlyList<ToolDefinition> Tools, ToolChoice
         }
     }
 
-    /// <summary>The grammar the reply must follow; null for tool_choice "none". A parameter schema that cannot be
-    /// compiled is a 400 naming the tool.</summary>
-    public StructuredOutput? Constraint()
+    /// <summary>The grammar the reply must follow: calls as tool_choice allows them, or, under "auto", the text
+    /// format the request asked for (<paramref name="text"/>, e.g. response_format) when it calls nothing; for
+    /// "none", <paramref name="text"/> alone. A parameter schema that cannot be compiled is a 400 naming the tool.</summary>
+    public StructuredOutput? Constraint(StructuredOutput? text = null)
     {
-        if (!CallsTools) return null;
+        if (!CallsTools) return text;
         for (int i = 0; i < Tools.Count; i++)
         {
             if (Tools[i].Parameters is not { } parameters) continue;
@@ -56,6 +57,13 @@ public sealed record ToolRequest(IReadOnlyList<ToolDefinition> Tools, ToolChoice
                 throw ApiException.BadRequest($"'{param}' of '{Tools[i].Name}' cannot be used: {e.Message}", param);
             }
         }
-        return ToolCallGrammar.For(Tools, Choice, Parallel);
+        try
+        {
+            return ToolCallGrammar.For(Tools, Choice, Parallel, text: text);
+        }
+        catch (GrammarException e) when (text != null)
+        {
+            throw ApiException.BadRequest($"'{text.Param}' cannot be used with tools: {e.Message}", text.Param);
+        }
     }
 }

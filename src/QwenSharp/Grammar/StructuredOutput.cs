@@ -57,6 +57,20 @@ public sealed record StructuredOutput(StructuredOutputKind Kind, string Param)
         _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
     };
 
+    /// <summary>
+    /// This constraint as rules of a larger grammar: its start rule named <paramref name="rootRule"/>, every other rule
+    /// prefixed with <paramref name="rulePrefix"/> (so it can stand beside tool calls). User grammars (GBNF, Lark) name
+    /// their own rules and cannot be embedded: they throw <see cref="GrammarException"/>.
+    /// </summary>
+    public string ToGbnf(string rootRule, string rulePrefix) => Kind switch
+    {
+        StructuredOutputKind.JsonObject => JsonSchemaGrammar.AnyObject(rootRule, rulePrefix),
+        StructuredOutputKind.JsonSchema => JsonSchemaGrammar.ToGbnf(Schema ?? throw new GrammarException("The JSON schema is missing."), rootRule, rulePrefix),
+        StructuredOutputKind.Regex => RegexGrammar.ToGbnf(Text!, rootRule, rulePrefix),
+        StructuredOutputKind.Choice => ChoiceGrammar.ToGbnf(Choices!, rootRule),
+        _ => throw new GrammarException($"A {WireName} given in '{Param}' cannot be combined with tools; use a JSON schema, a regex or choices."),
+    };
+
     /// <summary>The name vLLM reports for the kind (structured_outputs keys).</summary>
     public string WireName => Label ?? Kind switch
     {

@@ -28,24 +28,31 @@ public static class ToolCallGrammar
     /// optional calls, "required" calls only, a named function exactly one call of it (parallel or not, it is the
     /// one chosen); null for "none" or no tools. An unusable parameter schema throws <see cref="GrammarException"/>.
     /// </summary>
-    public static StructuredOutput? For(IReadOnlyList<ToolDefinition> tools, ToolChoice choice, bool parallel, string param = "tools")
+    /// <param name="text">What the reply's text must be when the model answers instead of calling (a response
+    /// format, under "auto"): then the reply is either that text or calls. Null: any text without the call tag.</param>
+    public static StructuredOutput? For(IReadOnlyList<ToolDefinition> tools, ToolChoice choice, bool parallel, string param = "tools",
+        StructuredOutput? text = null)
     {
-        if (choice.Mode == ToolChoiceMode.None || tools.Count == 0) return null;
+        if (choice.Mode == ToolChoiceMode.None || tools.Count == 0) return text;
         var chosen = choice.Mode == ToolChoiceMode.Function ? tools.Where(t => t.Name == choice.FunctionName).ToList() : tools;
         var mode = choice.Mode == ToolChoiceMode.Auto ? ToolCallMode.Auto : ToolCallMode.Required;
-        string gbnf = ToGbnf([.. chosen.Select(t => (t.Name, (JsonNode?)t.Parameters))], mode, parallel && choice.Mode != ToolChoiceMode.Function);
+        string gbnf = ToGbnf([.. chosen.Select(t => (t.Name, (JsonNode?)t.Parameters))], mode, parallel && choice.Mode != ToolChoiceMode.Function,
+            mode == ToolCallMode.Auto ? text?.ToGbnf("answer", "a-") : null);
         return StructuredOutput.ToolCalls(gbnf, param);
     }
 
     /// <param name="tools">Name and parameter schema of each tool the model may call (null parameters: any object).</param>
     /// <param name="parallel">Whether several calls may follow one another (parallel_tool_calls).</param>
-    public static string ToGbnf(IReadOnlyList<(string Name, JsonNode? Parameters)> tools, ToolCallMode mode, bool parallel)
+    /// <param name="answerGbnf">Under <see cref="ToolCallMode.Auto"/>, rules whose start rule "answer" is what the reply
+    /// must be when it calls nothing (a response format): the reply is then that or calls. Null: text without the tag, then optional calls.</param>
+    public static string ToGbnf(IReadOnlyList<(string Name, JsonNode? Parameters)> tools, ToolCallMode mode, bool parallel, string? answerGbnf = null)
     {
         if (tools.Count == 0) throw new GrammarException("Tool calls need at least one tool.");
         var gbnf = new StringBuilder();
         string calls = parallel ? "call ( \"\\n\" call )*" : "call";
-        gbnf.Append(mode == ToolCallMode.Auto ? $"root ::= text ( {calls} )?\n" : $"root ::= {calls}\n");
-        if (mode == ToolCallMode.Auto) gbnf.Append("text ::= ").Append(TextWithout(Open)).Append('\n');
+        if (mode == ToolCallMode.Required) gbnf.Append($"root ::= {calls}\n");
+        else if (answerGbnf is null) gbnf.Append($"root ::= text ( {calls} )?\n").Append("text ::= ").Append(TextWithout(Open)).Append('\n');
+        else gbnf.Append($"root ::= answer | {calls}\n").Append(answerGbnf).Append('\n');
         gbnf.Append("call ::= ");
         for (int i = 0; i < tools.Count; i++)
         {
