@@ -58,6 +58,29 @@ public sealed class CompiledGrammar
         return Interlocked.CompareExchange(ref _masks[state], m, null) ?? m;
     }
 
+    /// <summary>Computes the missing cache entries of the stacks' tops, on several cores when more than one is missing
+    /// (a position with many alternatives, e.g. a JSON value, meets several new states at once).</summary>
+    internal void EnsureMasks(StackSet stacks, TokenWalker walker)
+    {
+        List<int>? missing = null;
+        for (int k = 0; k < stacks.Count; k++)
+        {
+            int s = stacks[k].State;
+            if (Volatile.Read(ref _masks[s]) is null && !(missing?.Contains(s) ?? false)) (missing ??= []).Add(s);
+        }
+        if (missing is null) return;
+        if (missing.Count == 1)
+        {
+            MaskOf(missing[0], walker);
+            return;
+        }
+        Parallel.ForEach(missing, () => RentWalker(), (s, _, w) =>
+        {
+            MaskOf(s, w);
+            return w;
+        }, ReturnWalker);
+    }
+
     internal TokenWalker RentWalker() => _walkers.TryTake(out var w) ? w : new TokenWalker(Vocabulary.MaxTokenLength);
 
     internal void ReturnWalker(TokenWalker walker) => _walkers.Add(walker);

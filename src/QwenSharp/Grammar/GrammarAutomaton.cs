@@ -80,6 +80,7 @@ internal sealed class GrammarAutomaton
         a.ComputeByteClasses(nfas);
         a.Determinize(nfas, rules.Select(r => r.Name).ToArray());
         a.RulePositions = rules.Select(r => r.Position).ToArray();
+        DfaMinimizer.Minimize(a);
         GrammarAnalysis.Run(a);
         return a;
     }

@@ -49,6 +49,7 @@ public sealed class GrammarMatcher
             SetEndIds(allowed);
             return;
         }
+        _grammar.EnsureMasks(_stacks, _walker);
         _statesDone.Clear();
         for (int k = 0; k < _stacks.Count; k++)
         {

@@ -25,6 +25,24 @@ public class GrammarMatcherTests
         Assert.Equal(1UL, mask[4]);                  // the end id, since the text may end
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0xED, 0x9F, 0xBF }, true)]        // U+D7FF
+    [InlineData(new byte[] { 0xEE, 0x80, 0x80 }, true)]        // U+E000
+    [InlineData(new byte[] { 0xF4, 0x8F, 0xBF, 0xBF }, true)]  // U+10FFFF
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 }, false)]       // U+D800, a surrogate
+    [InlineData(new byte[] { 0xC0, 0x80 }, false)]             // overlong NUL
+    [InlineData(new byte[] { 0xE0, 0x80, 0x80 }, false)]       // overlong
+    [InlineData(new byte[] { 0xF4, 0x90, 0x80, 0x80 }, false)] // beyond U+10FFFF
+    [InlineData(new byte[] { 0x80 }, false)]                   // lone continuation byte
+    public void AnyCharacterMeansValidUtf8Only(byte[] bytes, bool valid)
+    {
+        foreach (var gbnf in new[] { "root ::= .", "root ::= [^a]" })
+        {
+            var m = new GrammarMatcher(CompiledGrammar.Compile(gbnf, GbnfParserTests.ByteVocabulary()));
+            Assert.Equal(valid, m.AcceptBytes(bytes) && m.CanEnd);
+        }
+    }
+
     [Fact]
     public void EndIdsOnlyWhenCompleteAndMustEndWhenNothingMayFollow()
     {
