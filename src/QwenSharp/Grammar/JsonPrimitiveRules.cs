@@ -3,8 +3,9 @@ namespace QwenSharp.Grammar;
 /// <summary>
 /// The fixed rules JSON documents are built from: bounded whitespace, strings, numbers, literals, any value,
 /// and the string formats. Whitespace between tokens is at most a space or a newline and 20 indents
-/// (llama.cpp's "space" rule) and numbers have at most 15 integral and 15 fraction digits and a two-digit
-/// exponent, so no token class can repeat forever under any weights.
+/// (llama.cpp's "space" rule) and numbers have at most 15 integral and 15 fraction digits and a one-digit
+/// exponent, so no token class can repeat forever under any weights, and every number fits System.Decimal
+/// (±7.9e28, 28 places), which C# consumers and validators convert to.
 /// </summary>
 internal sealed class JsonPrimitiveRules(GbnfRuleSet rules)
 {
@@ -38,10 +39,10 @@ internal sealed class JsonPrimitiveRules(GbnfRuleSet rules)
 
     public string Integer => rules.Shared("integer", () => $"\"-\"? {Integral} {Space}");
 
-    public string Number => rules.Shared("number", () => $"\"-\"? {Integral} ( \".\" [0-9]{{1,15}} )? ( [eE] [-+]? [0-9]{{1,2}} )? {Space}");
+    public string Number => rules.Shared("number", () => $"\"-\"? {Integral} ( \".\" [0-9]{{1,15}} )? ( [eE] [-+]? [0-9] )? {Space}");
 
     /// <summary>A number ≥ 0: no minus sign (so "-0" is left out too).</summary>
-    public string NonNegativeNumber => rules.Shared("nonnegative-number", () => $"{Integral} ( \".\" [0-9]{{1,15}} )? ( [eE] [-+]? [0-9]{{1,2}} )? {Space}");
+    public string NonNegativeNumber => rules.Shared("nonnegative-number", () => $"{Integral} ( \".\" [0-9]{{1,15}} )? ( [eE] [-+]? [0-9] )? {Space}");
 
     public string Boolean => rules.Shared("boolean", () => $"( \"true\" | \"false\" ) {Space}");
 
@@ -60,10 +61,11 @@ internal sealed class JsonPrimitiveRules(GbnfRuleSet rules)
         + " | ( \"0\" [469] | \"11\" ) \"-\" ( \"0\" [1-9] | [12] [0-9] | \"30\" )"
         + " | \"02\" \"-\" ( \"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8] ) )");
 
-    /// <summary>RFC 3339 full-time with a required offset; no leap second.</summary>
+    /// <summary>RFC 3339 full-time with a required offset; no leap second, and offsets within ±14:00 (the
+    /// range of real zones, which .NET's DateTimeOffset and the validators built on it accept).</summary>
     private string Time => rules.Shared("time", () =>
         "( [01] [0-9] | \"2\" [0-3] ) \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,6} )?"
-        + " ( \"Z\" | [+\\x2D] ( [01] [0-9] | \"2\" [0-3] ) \":\" [0-5] [0-9] )");
+        + " ( \"Z\" | [+\\x2D] ( ( \"0\" [0-9] | \"1\" [0-3] ) \":\" [0-5] [0-9] | \"14:00\" ) )");
 
     private string DateTime => rules.Shared("date-time", () => $"{Date} \"T\" {Time}");
 

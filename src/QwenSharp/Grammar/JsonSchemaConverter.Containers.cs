@@ -19,7 +19,8 @@ internal sealed partial class JsonSchemaConverter
         if (k.TryGetValue("properties", out var props))
         {
             if (props is not JsonObject po) throw new GrammarException($"'properties' at '{at}' must be an object.");
-            foreach (var (name, schema) in po) properties.Add((name, schema));
+            // A property whose schema is JSON null is absent (OllamaSharp writes unset members as null).
+            foreach (var (name, schema) in po) if (schema is not null) properties.Add((name, schema));
         }
         var required = new HashSet<string>(StringComparer.Ordinal);
         if (k.TryGetValue("required", out var req))

@@ -55,7 +55,7 @@ internal sealed partial class JsonSchemaConverter
         (JsonValueKind.True or JsonValueKind.False, "boolean") => true,
         (JsonValueKind.String, "string") => true,
         (JsonValueKind.Number, "number") => true,
-        (JsonValueKind.Number, "integer") => value!.GetValue<JsonElement>().TryGetDecimal(out var d) && d == decimal.Truncate(d),
+        (JsonValueKind.Number, "integer") => TryDecimal(value!, out var d) && d == decimal.Truncate(d),
         (JsonValueKind.Object, "object") => true,
         (JsonValueKind.Array, "array") => true,
         _ => false,
@@ -179,7 +179,7 @@ internal sealed partial class JsonSchemaConverter
         string at = JsonSchemaKeywords.Show(JsonSchemaKeywords.Pointer(pointer, keyword));
         if (node.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
             throw new UnsupportedSchemaException(keyword, $"'{keyword}' at '{at}' is a boolean (draft 4); give the bound as a number.");
-        if (node.GetValueKind() != JsonValueKind.Number || !node.GetValue<JsonElement>().TryGetDecimal(out var value))
+        if (!TryDecimal(node, out var value))
             throw new GrammarException($"'{keyword}' at '{at}' must be a number within ±7.9e28.");
         return value;
     }
@@ -196,12 +196,20 @@ internal sealed partial class JsonSchemaConverter
     {
         if (!k.TryGetValue(keyword, out var node)) return null;
         string at = JsonSchemaKeywords.Show(JsonSchemaKeywords.Pointer(pointer, keyword));
-        if (node.GetValueKind() != JsonValueKind.Number || !node.GetValue<JsonElement>().TryGetDecimal(out var value)
+        if (!TryDecimal(node, out var value)
             || value < 0 || value != decimal.Truncate(value))
             throw new GrammarException($"'{keyword}' at '{at}' must be a non-negative integer.");
         if (value > RegexParser.MaxRepeat)
             throw new GrammarException($"'{keyword}' {value} at '{at}' is beyond the limit {RegexParser.MaxRepeat}.");
         return (int)value;
+    }
+
+    /// <summary>A JSON number as a decimal, whether the node was parsed or built in code (JsonValue of long, double, ...).</summary>
+    private static bool TryDecimal(JsonNode node, out decimal value)
+    {
+        value = 0;
+        return node.GetValueKind() == JsonValueKind.Number
+            && decimal.TryParse(node.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>item repeated min to max times (max null: unbounded), in GBNF's repetition syntax.</summary>

@@ -89,8 +89,9 @@ internal sealed partial class JsonSchemaConverter
             k.Remove("nullable");
             if (nullable.GetValueKind() is JsonValueKind.True)
             {
-                string inner = k.Count == 0 ? _json.Value : Rule(Without(obj, "nullable"), pointer, Hint(hint, "value"));
-                return inner == _json.Value ? inner : inner + " | " + _json.Null;
+                // Any value already holds null.
+                if (k.Count == 0) return _json.Value;
+                return Rule(Without(obj, "nullable"), pointer, Hint(hint, "value")) + " | " + _json.Null;
             }
         }
 
