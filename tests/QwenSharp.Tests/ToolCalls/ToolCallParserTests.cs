@@ -43,6 +43,17 @@ public class ToolCallParserTests
         Assert.Contains("nested deeper", parse.Error);
     }
 
+    [Theory]
+    [InlineData("<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1", "tool call block 1 is left as text: the JSON ends before its value is complete.")]
+    [InlineData("<tool_call>{\"name\": \"f\"}</tool_call>", "tool call block 1 is left as text: its JSON has no \"arguments\".")]
+    [InlineData("<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call><tool_call>[]</tool_call>", "tool call block 2 is left as text: its JSON is not an object.")]
+    public void SaysWhyMarkupWasLeftAsText(string text, string error)
+    {
+        var parse = ToolCallParser.Parse(text);
+        Assert.Equal(text, parse.Content);
+        Assert.Equal(error, parse.Error);
+    }
+
     [Fact]
     public void IdsLookLikeOpenAisAndDiffer()
     {

@@ -157,6 +157,32 @@ public class ToolCallStreamSplitterTests
         Assert.Null(splitter.Finish().Divergence);
     }
 
+    /// <summary>Random texts built from whole calls, markup pieces and JSON fragments: the stream says it
+    /// differs from the parse exactly when it does, and equals it whenever no call went out.</summary>
+    [Fact]
+    public void RandomMarkupNeverDivergesSilently()
+    {
+        string[] parts = ["<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": [1, \"x\"]}}\n</tool_call>", "<tool_call>{\"name\": \"g\", \"arguments\": {",
+            "\"k\": 2}}", "<tool_call>", "</tool_call>", "<tool", "_call>", "</tool_", "{", "}", "[", "]", "\"name\": ", "\"arguments\": ",
+            "\"f\"", ", ", ":", "\"", "\\", "\\u00e9", "1", "-2.50e1", "true", "null", "NaN", "\n", " ", "text", "é", "😀"];
+        int withCalls = 0, diverged = 0;
+        for (int seed = 0; seed < 400; seed++)
+        {
+            var random = new Random(seed);
+            string text = string.Concat(Enumerable.Range(0, random.Next(1, 12)).Select(_ => parts[random.Next(parts.Length)]));
+            var parse = ToolCallParser.Parse(text);
+            var pieces = Splits(text).ElementAt(random.Next(1, Math.Max(2, text.Length)));
+            var s = Run(pieces, deferCalls: false);
+            var c = new ToolCallCase("random", text, parse.Calls.Count > 0, parse.Content, parse.Calls.Select(x => (x.Name, x.Arguments)).ToList(), false);
+            if (s.Calls.Count == 0) AssertMatchesParse(c, s);
+            Assert.Equal(!MatchesParse(c, s), s.End.Divergence != null);
+            AssertMatchesParse(c, Run(pieces, deferCalls: true));
+            withCalls += parse.Calls.Count > 0 ? 1 : 0;
+            diverged += s.End.Divergence != null ? 1 : 0;
+        }
+        Assert.True(withCalls >= 20 && diverged >= 20, $"{withCalls} texts with calls, {diverged} divergent streams");
+    }
+
     [Fact]
     public void PushAfterFinishIsRefused()
     {

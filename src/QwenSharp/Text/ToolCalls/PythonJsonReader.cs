@@ -25,8 +25,7 @@ internal sealed class PythonJsonReader
         public readonly OrderedDictionary<string, object?> Object = new(StringComparer.Ordinal);
         public readonly List<object?> Array = [];
         public string? Key;
-        public bool HasItems;
-        /// <summary>Whether this container lies inside the arguments value (its text is being written).</summary>
+        /// <summary>How deep inside the arguments value this container lies (0: outside; its text is written when above).</summary>
         public readonly int ArgumentsDepth = argumentsDepth;
     }
 
@@ -39,6 +38,10 @@ internal sealed class PythonJsonReader
     private int _unicodeValue;
     private string _literal = "";
     private object? _root;
+    /// <summary>True from the top-level "arguments" key to the start of its value (whose text is then written).</summary>
+    private bool _pendingArgumentsValue;
+    /// <summary>Set right after '[' so that ']' may close an empty array where a value is otherwise expected.</summary>
+    private bool _arrayJustOpened;
 
     /// <summary>Why the text is not valid JSON, or null while it still may be.</summary>
     public string? Error { get; private set; }
@@ -49,9 +52,6 @@ internal sealed class PythonJsonReader
     /// <summary>The top-level object's "name" once its string value is complete (the last one when repeated);
     /// null when absent so far or not a string.</summary>
     public string? Name { get; private set; }
-
-    /// <summary>Whether the top-level "name" key held something other than a string.</summary>
-    public bool NameIsNotString { get; private set; }
 
     /// <summary>Whether the top-level object has reached its "arguments" key.</summary>
     public bool HasArgumentsKey { get; private set; }
@@ -79,8 +79,8 @@ internal sealed class PythonJsonReader
     /// <summary>Ends the text: a number or literal still open is completed (Python reads to the end).</summary>
     public void End()
     {
-        if (_state == State.Number) CompleteNumber();
-        else if (_state == State.Literal) Fail("the JSON ends inside a literal");
+        if (_state == State.Number && !CompleteNumber()) return;
+        if (_state == State.Literal) Fail("the JSON ends inside a literal");
         else if (_state is not (State.Done or State.Failed)) Fail("the JSON ends before its value is complete");
     }
 
@@ -93,9 +93,6 @@ internal sealed class PythonJsonReader
     private static bool IsWhitespace(char c) => c is ' ' or '\t' or '\n' or '\r';
 
     private bool InArguments => _stack.Count > 0 && _stack[^1].ArgumentsDepth > 0 || _pendingArgumentsValue;
-
-    /// <summary>True between the top-level "arguments" key's colon and the start of its value.</summary>
-    private bool _pendingArgumentsValue;
 
     private void Write(string s)
     {
@@ -214,9 +211,6 @@ internal sealed class PythonJsonReader
         }
     }
 
-    /// <summary>Set right after '[' so that ']' may close an empty array where a value is otherwise expected.</summary>
-    private bool _arrayJustOpened;
-
     private void StartLiteral(string literal, char first)
     {
         _arrayJustOpened = false;
@@ -304,11 +298,9 @@ internal sealed class PythonJsonReader
             if (_stack.Count == 1 && frame.Key == "name")
             {
                 Name = value as string;
-                NameIsNotString = value is not string;
             }
         }
         else frame.Array.Add(value);
-        frame.HasItems = true;
         _state = State.AfterValue;
     }
 

@@ -52,7 +52,7 @@ public static class ToolCallParser
         var reader = new PythonJsonReader();
         reader.Feed(body);
         reader.End();
-        error = reader.Error ?? Check(reader.Root);
+        error = reader.Error ?? CheckCall(reader.Root);
         if (error != null) return false;
         var call = (OrderedDictionary<string, object?>)reader.Root!;
         name = (string)call["name"]!;
@@ -60,7 +60,8 @@ public static class ToolCallParser
         return true;
     }
 
-    private static string? Check(object? root)
+    /// <summary>Why a block's JSON value is not a call (not an object, no string "name", no "arguments"), or null.</summary>
+    internal static string? CheckCall(object? root)
     {
         if (root is not OrderedDictionary<string, object?> call) return "its JSON is not an object";
         if (!call.TryGetValue("name", out var name)) return "its JSON has no \"name\"";

@@ -237,17 +237,14 @@ public sealed class ToolCallStreamSplitter
             return;
         }
         // The block's JSON is whole: check it as the parser does and take the final name and arguments.
-        var root = _reader.Root as OrderedDictionary<string, object?>;
-        string? why = root == null ? "its JSON is not an object"
-            : !root.TryGetValue("name", out var name) ? "its JSON has no \"name\""
-            : name is not string ? "its \"name\" is not a string"
-            : !root.ContainsKey("arguments") ? "its JSON has no \"arguments\"" : null;
+        string? why = ToolCallParser.CheckCall(_reader.Root);
         if (why != null)
         {
             Malformed(why);
             return;
         }
-        string finalName = (string)root!["name"]!;
+        var root = (OrderedDictionary<string, object?>)_reader.Root!;
+        string finalName = (string)root["name"]!;
         string arguments = PythonJsonWriter.Dumps(root["arguments"]);
         _current ??= StartCallAndReturn(finalName);
         string sent = _current.Arguments.ToString();
