@@ -109,4 +109,19 @@ public class GrammarMatcherTests
         Assert.Throws<GrammarException>(() => g.GetOrCompile("root ::= nope", vocab));
         Assert.Throws<GrammarException>(() => g.GetOrCompile("root ::= nope", vocab));
     }
+
+    [Fact]
+    public void CacheKeepsTheMostRecentlyUsedUpToItsCapacity()
+    {
+        var vocab = GbnfParserTests.ByteVocabulary();
+        var cache = new GrammarCache(2);
+        var a = cache.GetOrCompile("root ::= \"a\"", vocab);
+        var b = cache.GetOrCompile("root ::= \"b\"", vocab);
+        Assert.Same(a, cache.GetOrCompile("root ::= \"a\"", vocab)); // a is now the most recent
+        cache.GetOrCompile("root ::= \"c\"", vocab);                  // evicts b
+        Assert.Same(a, cache.GetOrCompile("root ::= \"a\"", vocab));
+        Assert.NotSame(b, cache.GetOrCompile("root ::= \"b\"", vocab));
+        Assert.NotSame(a, cache.GetOrCompile("root ::= \"a\"", GbnfParserTests.ByteVocabulary())); // another vocabulary
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GrammarCache(0));
+    }
 }
