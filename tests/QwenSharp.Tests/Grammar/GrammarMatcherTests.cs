@@ -71,11 +71,9 @@ public class GrammarMatcherTests
     [Fact]
     public void TokensCoveringSeveralSymbolsAndRulesAreMatchedWhole()
     {
-        var vocab = new GrammarVocabulary(
-            [.. "{\"a\": 1}".Select(c => new[] { (byte)c }), "{\"a\""u8.ToArray(), ": 1}"u8.ToArray(), "\": 1"u8.ToArray(), "}\n"u8.ToArray()], [8]);
-        // ids 0-7 single characters, 8 = end... the end id is one of the single characters' slots here, so rebuild:
+        // ids: 0 '{"a"', 1 ': 1}', 2 '": 1', 3 '}\n', 4 the end
         var tokens = new List<byte[]?> { "{\"a\""u8.ToArray(), ": 1}"u8.ToArray(), "\": 1"u8.ToArray(), "}\n"u8.ToArray(), null };
-        vocab = new GrammarVocabulary(tokens, [4]);
+        var vocab = new GrammarVocabulary(tokens, [4]);
         var g = CompiledGrammar.Compile("root ::= \"{\" ws key \":\" ws [0-9]+ ws \"}\"\nkey ::= \"\\\"\" [a-z]+ \"\\\"\"\nws ::= \" \"*", vocab);
         var m = new GrammarMatcher(g);
         var mask = new ulong[1];
