@@ -28,14 +28,6 @@ internal sealed class StackSet
         Escaped = false;
     }
 
-    public void CopyFrom(StackSet other)
-    {
-        Clear();
-        foreach (var n in other._items) AddTop(n);
-        Completed = other.Completed;
-        Escaped = other.Escaped;
-    }
-
     public void AddTop(StackNode n)
     {
         if (_items.Count < 8)

@@ -71,11 +71,9 @@ public class GrammarMatcherTests
     [Fact]
     public void TokensCoveringSeveralSymbolsAndRulesAreMatchedWhole()
     {
-        var vocab = new GrammarVocabulary(
-            [.. "{\"a\": 1}".Select(c => new[] { (byte)c }), "{\"a\""u8.ToArray(), ": 1}"u8.ToArray(), "\": 1"u8.ToArray(), "}\n"u8.ToArray()], [8]);
-        // ids 0-7 single characters, 8 = end... the end id is one of the single characters' slots here, so rebuild:
+        // ids: 0 '{"a"', 1 ': 1}', 2 '": 1', 3 '}\n', 4 the end
         var tokens = new List<byte[]?> { "{\"a\""u8.ToArray(), ": 1}"u8.ToArray(), "\": 1"u8.ToArray(), "}\n"u8.ToArray(), null };
-        vocab = new GrammarVocabulary(tokens, [4]);
+        var vocab = new GrammarVocabulary(tokens, [4]);
         var g = CompiledGrammar.Compile("root ::= \"{\" ws key \":\" ws [0-9]+ ws \"}\"\nkey ::= \"\\\"\" [a-z]+ \"\\\"\"\nws ::= \" \"*", vocab);
         var m = new GrammarMatcher(g);
         var mask = new ulong[1];
@@ -108,5 +106,20 @@ public class GrammarMatcherTests
         for (int i = 1; i < 4; i++) Assert.Equal(masks[0], masks[i]);
         Assert.Throws<GrammarException>(() => g.GetOrCompile("root ::= nope", vocab));
         Assert.Throws<GrammarException>(() => g.GetOrCompile("root ::= nope", vocab));
+    }
+
+    [Fact]
+    public void CacheKeepsTheMostRecentlyUsedUpToItsCapacity()
+    {
+        var vocab = GbnfParserTests.ByteVocabulary();
+        var cache = new GrammarCache(2);
+        var a = cache.GetOrCompile("root ::= \"a\"", vocab);
+        var b = cache.GetOrCompile("root ::= \"b\"", vocab);
+        Assert.Same(a, cache.GetOrCompile("root ::= \"a\"", vocab)); // a is now the most recent
+        cache.GetOrCompile("root ::= \"c\"", vocab);                  // evicts b
+        Assert.Same(a, cache.GetOrCompile("root ::= \"a\"", vocab));
+        Assert.NotSame(b, cache.GetOrCompile("root ::= \"b\"", vocab));
+        Assert.NotSame(a, cache.GetOrCompile("root ::= \"a\"", GbnfParserTests.ByteVocabulary())); // another vocabulary
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GrammarCache(0));
     }
 }

@@ -72,6 +72,16 @@ public static class GrammarTestData
         word ::= [a-z]+ | "\"" [^"]* "\""
         """;
 
+    /// <summary>An object schema written as llama.cpp's json-schema-to-grammar writes them (space, char, bounded digits).</summary>
+    public const string Schema = """
+        root ::= "{" space "\"name\"" space ":" space string "," space "\"age\"" space ":" space integer "," space "\"tags\"" space ":" space tags "}" space
+        tags ::= "[" space (string ("," space string)*)? "]" space
+        string ::= "\"" char* "\"" space
+        char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})
+        integer ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) space
+        space ::= | " " | "\n" [ \t]{0,20}
+        """;
+
     public const string Phone = """
         root ::= "(" [0-9]{3} ") " [0-9]{3} "-" [0-9]{4}
         """;
@@ -83,7 +93,7 @@ public static class GrammarTestData
     public static readonly (string Name, string Gbnf)[] All =
     [
         ("json", Json), ("arithmetic", Arithmetic), ("non-ascii", NonAscii), ("bounds", Bounds),
-        ("nested", Nested), ("phone", Phone), ("trigger", Trigger),
+        ("nested", Nested), ("schema", Schema), ("phone", Phone), ("trigger", Trigger),
     ];
 
     /// <summary>Picks the next token of a random walk from a mask: often a short token (so the walk moves through
