@@ -145,7 +145,8 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
     /// Text drawn from the model under the grammar at temperature 1 (plus the closing-token bias): each token a
     /// draw from the softmax restricted to the tokens llama.cpp's grammar allows. Null when <paramref name="maxTokens"/> ran out first.
     /// </summary>
-    public string? Generate(string gbnf, int seed, int maxTokens, string root = "root")
+    /// <param name="endBias">Added to the end token's logit, for grammars (regex, Lark) with no closing token to favour.</param>
+    public string? Generate(string gbnf, int seed, int maxTokens, string root = "root", float endBias = 0f)
     {
         lock (_gate)
         {
@@ -162,6 +163,7 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
                     DecodeTime.Start();
                     if (_context.NativeHandle.Decode(batch) != DecodeResult.Ok) throw new InvalidOperationException("llama.cpp decode failed.");
                     DecodeTime.Stop();
+                    _bias[_endToken] = endBias;
                     int token = Choose(sampler, _context.NativeHandle.GetLogitsIth(batch.TokenCount - 1), rng);
                     if (_eog[token]) return Encoding.UTF8.GetString(bytes.ToArray());
                     llama_sampler_accept(sampler, token);
