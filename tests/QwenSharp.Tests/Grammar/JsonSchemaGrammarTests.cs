@@ -202,6 +202,15 @@ public sealed class JsonSchemaGrammarTests(ITestOutputHelper output)
         Assert.Contains("'#", ex.Message);
     }
 
+    [Theory]
+    [InlineData("""{"$ref":"#"}""")]
+    [InlineData("""{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}""")]
+    public void BareSelfReferencesAreRefused(string schema)
+    {
+        var ex = Assert.Throws<GrammarException>(() => JsonSchemaGrammar.ToGbnf(JsonNode.Parse(schema)!));
+        Assert.Contains("refers to itself", ex.Message);
+    }
+
     [Fact]
     public void RulePrefixKeepsEveryOtherRuleApart()
     {
