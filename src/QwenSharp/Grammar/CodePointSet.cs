@@ -57,7 +57,7 @@ internal sealed class CodePointSet
         return Normalize(result);
     }
 
-    /// <summary>The number of ranges a GBNF class needs for this set or its complement, whichever is shorter, and which.</summary>
+    /// <summary>The set as a GBNF class: its ranges, or the negated complement where that needs fewer ranges.</summary>
     public string ToGbnfClass()
     {
         if (IsEmpty) throw new InvalidOperationException("An empty set has no GBNF class.");

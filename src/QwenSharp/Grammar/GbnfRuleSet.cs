@@ -72,6 +72,11 @@ internal sealed class GbnfRuleSet
 
     public bool IsDefined(string name) => _bodies.TryGetValue(name, out var body) && body is not null;
 
+    /// <summary>The body of a defined rule; null while only reserved or unknown.</summary>
+    public string? BodyOf(string name) => _bodies.TryGetValue(name, out var body) ? body : null;
+
+    public bool IsSharedName(string name) => name.StartsWith(_prefix, StringComparison.Ordinal) && _sharedNames.Contains(name[_prefix.Length..]);
+
     /// <summary>The GBNF text, one rule a line, in the order names were reserved.</summary>
     public string Write()
     {

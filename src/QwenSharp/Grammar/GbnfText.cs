@@ -89,8 +89,7 @@ internal static class GbnfText
 
     private static void AppendClassChar(StringBuilder sb, int c)
     {
-        bool plain = char.IsAsciiLetterOrDigit((char)Math.Min(c, 0x7F)) && c < 0x7F
-            || (c >= 0x20 && c < 0x7F && " !#$%&'()*+,./:;<=>?@_`{|}~".Contains((char)c));
+        bool plain = c >= 0x20 && c < 0x7F && (char.IsAsciiLetterOrDigit((char)c) || " !#$%&'()*+,./:;<=>?@_`{|}~".Contains((char)c));
         if (plain) sb.Append((char)c);
         else AppendEscape(sb, c);
     }

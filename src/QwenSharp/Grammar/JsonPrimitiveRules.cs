@@ -23,6 +23,8 @@ internal sealed class JsonPrimitiveRules(GbnfRuleSet rules)
     /// <summary>The characters a JSON string may hold unescaped.</summary>
     public static CodePointSet RawChars => RawStringChar;
 
+    public bool IsShared(string ruleName) => rules.IsSharedName(ruleName);
+
     public string Space => rules.Shared("space", () => "( \" \" | \"\\n\" [ \\t]{0,20} )?");
 
     /// <summary>One character of a JSON string: raw, a short escape, or a \u escape that is not a surrogate

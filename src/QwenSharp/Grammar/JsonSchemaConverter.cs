@@ -31,7 +31,7 @@ internal sealed partial class JsonSchemaConverter
         var converter = new JsonSchemaConverter(schema, rulePrefix);
         converter._rules.ReserveExact(rootRule);
         converter._refRules["#"] = rootRule;
-        converter._rules.Define(rootRule, converter.Body(schema, "", ""));
+        converter._rules.Define(rootRule, converter.NotSelf(rootRule, converter.Body(schema, "", ""), "#"));
         return converter._rules.Write();
     }
 
@@ -200,8 +200,18 @@ internal sealed partial class JsonSchemaConverter
         string baseName = fragment.Split('/')[^1] is { Length: > 0 } last ? last : Hint(hint, "ref");
         string name = _rules.Reserve(baseName);
         _refRules[target] = name;
-        _rules.Define(name, Body(node, fragment, baseName));
+        _rules.Define(name, NotSelf(name, Body(node, fragment, baseName), target));
         return name;
+    }
+
+    /// <summary>A schema that is only a $ref to itself (directly or through other bare $refs) derives no text.</summary>
+    private string NotSelf(string name, string body, string target)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal) { name };
+        for (string next = body; GbnfText.IsRuleName(next) && !_json.IsShared(next); next = _rules.BodyOf(next) ?? "")
+            if (!seen.Add(next) || next == name)
+                throw new GrammarException($"The '$ref' '{target}' refers to itself with nothing in between: no finite document is valid against it.");
+        return body;
     }
 
     /// <summary>Refuses constraining keywords beside one that decides the whole schema ($ref, anyOf, oneOf, allOf).</summary>

@@ -2,8 +2,9 @@ namespace QwenSharp.Grammar;
 
 /// <summary>A regular expression (guided_regex, schema pattern) as GBNF matching exactly the strings the whole pattern matches.</summary>
 /// <remarks>
-/// The subset is the one ECMAScript and Python agree on and that stays regular (see <see cref="RegexParser"/>);
-/// '.' is any character but '\n', and \d \w \s are ASCII, so what the grammar derives matches in either engine.
+/// The subset is the one ECMAScript, Python and .NET agree on and that stays regular (see <see cref="RegexParser"/>);
+/// where they read a set differently (\d \w \s and their negations, '.', characters above U+FFFF) the grammar
+/// admits only what all of them match, so whatever it derives matches in each engine.
 /// </remarks>
 public static class RegexGrammar
 {

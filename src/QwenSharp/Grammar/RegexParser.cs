@@ -13,11 +13,29 @@ internal sealed class RegexParser
     /// <summary>llama.cpp refuses repetition counts above this (MAX_REPETITION_THRESHOLD).</summary>
     public const int MaxRepeat = 2000;
 
+    // Engines disagree on \d \w \s (ECMAScript: ASCII; Python and .NET: Unicode) and on astral characters (one
+    // character in Python, two UTF-16 units in ECMAScript without 'u' and in .NET). So every set is read so that
+    // what it admits matches in all of them: a shorthand stands for the ASCII set every engine includes, its
+    // negation for what no engine includes (the Unicode set's complement), the other way round inside a negated
+    // class, and classes and '.' never admit characters above U+FFFF.
+    private static readonly CodePointSet Bmp = CodePointSet.Of((0, 0xFFFF));
     private static readonly CodePointSet Digit = CodePointSet.Of(('0', '9'));
     private static readonly CodePointSet Word = CodePointSet.Of(('0', '9'), ('A', 'Z'), ('_', '_'), ('a', 'z'));
-    // ASCII whitespace only: the set every engine agrees on (Python and ECMAScript add Unicode spaces).
     private static readonly CodePointSet Space = CodePointSet.Of(('\t', '\r'), (' ', ' '));
-    private static readonly CodePointSet AnyButNewline = CodePointSet.Single('\n').Complement();
+    private static readonly Lazy<CodePointSet> UnicodeDigit = new(() => Category(c => c == UnicodeCategory.DecimalDigitNumber).Union(Digit));
+    private static readonly Lazy<CodePointSet> UnicodeWord = new(() => Category(c => c is <= UnicodeCategory.OtherNumber or UnicodeCategory.ConnectorPunctuation).Union(Word));
+    private static readonly Lazy<CodePointSet> UnicodeSpace = new(() => Category(c => c is UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+        .Union(CodePointSet.Of(('\t', '\r'), ('\x1C', ' '), ('\x85', '\x85'), ('\xA0', '\xA0'), ('\u180E', '\u180E'), ('\u200B', '\u200B'), ('\uFEFF', '\uFEFF'))));
+    // ECMAScript's '.' leaves out \r, U+2028 and U+2029 as well as \n.
+    private static readonly CodePointSet AnyButNewline = CodePointSet.Of(('\n', '\n'), ('\r', '\r'), ('\u2028', '\u2029')).Complement().Intersect(Bmp);
+
+    private static CodePointSet Category(Func<UnicodeCategory, bool> member)
+    {
+        var ranges = new List<(int, int)>();
+        for (int c = 0; c <= 0xFFFF; c++)
+            if (member(CharUnicodeInfo.GetUnicodeCategory(c))) ranges.Add((c, c));
+        return CodePointSet.Of(ranges.ToArray());
+    }
 
     private readonly string _pattern;
     private readonly int[] _cps;
@@ -199,12 +217,12 @@ internal sealed class RegexParser
             if (AtEnd) throw Error($"character class opened at position {at} is not closed");
             if (Peek(']')) { _pos++; break; }
             int itemAt = _pos;
-            var (single, itemSet) = ParseClassItem(at);
+            var (single, itemSet) = ParseClassItem(at, negated);
             if (single is int lo && Peek('-') && _pos + 1 < _cps.Length && _cps[_pos + 1] != ']')
             {
                 _pos++;
                 int rangeAt = _pos;
-                var (hiSingle, _) = ParseClassItem(at);
+                var (hiSingle, _) = ParseClassItem(at, negated);
                 if (hiSingle is not int hi) throw Error($"class range at position {itemAt} ends in a class escape at position {rangeAt}");
                 if (hi < lo) throw Error($"class range at position {itemAt} is out of order");
                 set = set.Union(CodePointSet.Of((lo, hi)));
@@ -212,35 +230,36 @@ internal sealed class RegexParser
             else set = set.Union(itemSet);
         }
         if (negated) set = set.Complement();
+        set = set.Intersect(Bmp);
         if (set.IsEmpty) throw Error($"character class at position {at} matches no character");
         return set;
     }
 
-    private (int? Single, CodePointSet Set) ParseClassItem(int classAt)
+    private (int? Single, CodePointSet Set) ParseClassItem(int classAt, bool negated)
     {
         if (AtEnd) throw Error($"character class opened at position {classAt} is not closed");
         int at = _pos;
         int c = _cps[_pos++];
         if (c is >= 0xD800 and <= 0xDFFF) throw Error($"lone surrogate at position {at}");
         if (c != '\\') return (c, CodePointSet.Single(c));
-        var set = ParseEscape(at, inClass: true);
+        var set = ParseEscape(at, inClass: true, inNegatedClass: negated);
         bool single = set.Ranges.Count == 1 && set.Ranges[0].Lo == set.Ranges[0].Hi && _cps[at + 1] is not ('d' or 'w' or 's' or 'D' or 'W' or 'S');
         return (single ? set.Ranges[0].Lo : null, set);
     }
 
     /// <summary>The escape whose backslash is at <paramref name="at"/>; the position is just past the backslash.</summary>
-    private CodePointSet ParseEscape(int at, bool inClass)
+    private CodePointSet ParseEscape(int at, bool inClass, bool inNegatedClass = false)
     {
         if (AtEnd) throw Error($"pattern ends in a lone backslash at position {at}");
         int c = _cps[_pos++];
         switch (c)
         {
-            case 'd': return Digit;
-            case 'D': return Digit.Complement();
-            case 'w': return Word;
-            case 'W': return Word.Complement();
-            case 's': return Space;
-            case 'S': return Space.Complement();
+            case 'd': return inNegatedClass ? UnicodeDigit.Value : Digit;
+            case 'D': return (inNegatedClass ? Digit : UnicodeDigit.Value).Complement().Intersect(Bmp);
+            case 'w': return inNegatedClass ? UnicodeWord.Value : Word;
+            case 'W': return (inNegatedClass ? Word : UnicodeWord.Value).Complement().Intersect(Bmp);
+            case 's': return inNegatedClass ? UnicodeSpace.Value : Space;
+            case 'S': return (inNegatedClass ? Space : UnicodeSpace.Value).Complement().Intersect(Bmp);
             case 'n': return CodePointSet.Single('\n');
             case 'r': return CodePointSet.Single('\r');
             case 't': return CodePointSet.Single('\t');

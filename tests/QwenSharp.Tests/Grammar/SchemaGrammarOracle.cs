@@ -36,7 +36,6 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
 
     private LlamaGrammarOracle()
     {
-        SetupTime.Start();
         NativeLogConfig.llama_log_set((level, message) => { });
         var p = new ModelParams(ModelPath())
         {
@@ -79,7 +78,6 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
         _byFirstByte = groups.Select(g => g.ToArray()).ToArray();
         _endToken = ChatTestModel.ImEnd;
         if (!_eog[_endToken]) throw new InvalidOperationException("<|im_end|> is not an end token in llama.cpp's vocabulary.");
-        SetupTime.Stop();
     }
 
     /// <summary>
@@ -145,7 +143,8 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
     /// Text drawn from the model under the grammar at temperature 1 (plus the closing-token bias): each token a
     /// draw from the softmax restricted to the tokens llama.cpp's grammar allows. Null when <paramref name="maxTokens"/> ran out first.
     /// </summary>
-    public string? Generate(string gbnf, int seed, int maxTokens, string root = "root")
+    /// <param name="endBias">Added to the end token's logit, for grammars (regex, Lark) with no closing token to favour.</param>
+    public string? Generate(string gbnf, int seed, int maxTokens, string root = "root", float endBias = 0f)
     {
         lock (_gate)
         {
@@ -159,9 +158,8 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
                 batch.Add((LLamaToken)ChatTestModel.EndOfText, 0, LLamaSeqId.Zero, true);
                 for (int pos = 1; pos <= maxTokens; pos++)
                 {
-                    DecodeTime.Start();
                     if (_context.NativeHandle.Decode(batch) != DecodeResult.Ok) throw new InvalidOperationException("llama.cpp decode failed.");
-                    DecodeTime.Stop();
+                    _bias[_endToken] = endBias;
                     int token = Choose(sampler, _context.NativeHandle.GetLogitsIth(batch.TokenCount - 1), rng);
                     if (_eog[token]) return Encoding.UTF8.GetString(bytes.ToArray());
                     llama_sampler_accept(sampler, token);
@@ -187,14 +185,6 @@ internal sealed unsafe class LlamaGrammarOracle : IDisposable
     private int Choose(IntPtr sampler, ReadOnlySpan<float> logits, Random rng)
     {
         Steps++;
-        ChooseTime.Start();
-        try { return ChooseCore(sampler, logits, rng); } finally { ChooseTime.Stop(); }
-    }
-
-    public static readonly System.Diagnostics.Stopwatch ChooseTime = new(), DecodeTime = new(), SetupTime = new();
-
-    private int ChooseCore(IntPtr sampler, ReadOnlySpan<float> logits, Random rng)
-    {
         var candidates = Candidates(sampler);
         if (candidates.Count == 0) throw new InvalidOperationException("The grammar allows no token (llama.cpp's sampler left every logit at -inf).");
         // Rejection sampling from the softmax over the candidates is exact for the softmax over the allowed tokens;
