@@ -144,11 +144,30 @@ public class QwenChatClientTests
     }
 
     [Fact]
-    public async Task ToolsAreRefusedRatherThanIgnored()
+    public async Task ToolsOtherThanFunctionsAreRefusedRatherThanIgnored()
     {
         IChatClient client = new QwenChatClient(ChatTestModel.Loaded);
-        var options = new ChatOptions { Tools = [AIFunctionFactory.Create(() => 42, "answer")] };
-        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync("Hi", options));
+        var options = new ChatOptions { Tools = [new HostedWebSearchTool()] };
+        var e = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync("Hi", options));
+        Assert.Contains("HostedWebSearchTool", e.Message);
+    }
+
+    [Fact]
+    public async Task ARequiredFunctionIsCalledWithTheToolsInThePrompt()
+    {
+        using var client = new QwenChatClient(ChatTestModel.Loaded);
+        var options = new ChatOptions
+        {
+            Tools = [AIFunctionFactory.Create((bool loud) => 42, "answer")], ToolMode = ChatToolMode.RequireAny,
+            AllowMultipleToolCalls = false, MaxOutputTokens = 200, Temperature = 1f, Seed = 3,
+        };
+        var response = await client.GetResponseAsync("Hi", options);
+        Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
+        var call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
+        Assert.Equal("answer", call.Name);
+        Assert.IsType<bool>(((System.Text.Json.JsonElement)call.Arguments!["loud"]!).GetBoolean());
+        // The prompt holds the tool's definition (Qwen's tools block, since Qwen2's template has none).
+        Assert.True(response.Usage!.InputTokenCount > client.PromptTokens([new ChatMessage(ChatRole.User, "Hi")]).Length + 50);
     }
 
     [Fact]
