@@ -54,19 +54,22 @@ public sealed class GrammarMaskBenchmark : IBenchmark
         var sw = Stopwatch.StartNew();
         var vocab = GrammarVocabulary.FromTokenizer(tokenizer, 151936, [151643, 151645]);
         Console.WriteLine($"vocabulary: {vocab.Size} logits, built in {sw.Elapsed.TotalMilliseconds:F0} ms");
-        Console.WriteLine($"{"grammar",-8} {"states",7} {"compile",9} {"precompute",11} | {"cold p50",9} {"cold p99",9} {"cold max",9} | {"warm p50",9} {"warm p99",9} {"warm max",9} {"steps",6}");
+        Console.WriteLine($"{"grammar",-8} {"states",7} {"compile",9} {"precompute",11} {"cache",8} | {"cold p50",9} {"cold p99",9} {"cold max",9} | {"warm p50",9} {"warm p99",9} {"warm max",9} {"steps",6}");
         foreach (var (name, gbnf) in new[] { ("json", Json), ("schema", Schema), ("phone", Phone), ("trigger", Trigger) })
         {
             var grammar = CompiledGrammar.Compile(gbnf, vocab); // the first compile also pays for JIT
             var cold = Walk(grammar, tokenizer, walks, steps, seed);
+            long before = GC.GetTotalMemory(forceFullCollection: true);
             sw.Restart();
             var fresh = CompiledGrammar.Compile(gbnf, vocab);
             double compileMs = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             fresh.PrecomputeMasks();
             double precomputeMs = sw.Elapsed.TotalMilliseconds;
+            // What one compiled grammar with its whole mask cache keeps (what GrammarCache holds per entry).
+            double cacheMiB = (GC.GetTotalMemory(forceFullCollection: true) - before) / (1024.0 * 1024);
             var warm = Walk(fresh, tokenizer, walks, steps, seed);
-            Console.WriteLine($"{name,-8} {grammar.StateCount,7} {compileMs,7:F1}ms {precomputeMs,9:F0}ms | " +
+            Console.WriteLine($"{name,-8} {grammar.StateCount,7} {compileMs,7:F1}ms {precomputeMs,9:F0}ms {cacheMiB,5:F1}MiB | " +
                 $"{P(cold, 0.5),7:F1}µs {P(cold, 0.99),7:F1}µs {P(cold, 1),7:F0}µs | {P(warm, 0.5),7:F1}µs {P(warm, 0.99),7:F1}µs {P(warm, 1),7:F0}µs {warm.Count,6}");
         }
         return 0;
