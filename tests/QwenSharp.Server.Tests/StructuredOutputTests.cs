@@ -149,6 +149,24 @@ public sealed class StructuredOutputTests(RealModelFixture fixture) : IClassFixt
         if ((string?)json["done_reason"] == "stop") Assert.IsType<JsonObject>(JsonNode.Parse((string)json["message"]!["content"]!));
     }
 
+    [Fact]
+    public async Task Ollama_schemas_with_null_keys_and_no_additionalProperties_are_read_as_closed_objects()
+    {
+        // OllamaSharp's shape: null-valued keys, no additionalProperties (read as false, as llama.cpp and xgrammar do).
+        var format = JsonNode.Parse("""{"type": "object", "title": null, "properties": {"ok": {"type": "boolean", "description": null, "enum": null}}, "required": ["ok"]}""");
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var (json, status) = await PostAsync("api/generate", new JsonObject
+            {
+                ["prompt"] = "ok?", ["format"] = format!.DeepClone(), ["stream"] = false, ["options"] = new JsonObject { ["num_predict"] = 200, ["seed"] = seed },
+            });
+            Assert.Equal(HttpStatusCode.OK, status);
+            var document = JsonNode.Parse((string)json["response"]!)!.AsObject();
+            Assert.Equal(["ok"], document.Select(p => p.Key));
+            Assert.Contains(document["ok"]!.GetValueKind(), new[] { JsonValueKind.True, JsonValueKind.False });
+        }
+    }
+
     [Theory]
     [InlineData("""{"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object", "patternProperties": {"a": {}}}}}}""", "patternProperties", "response_format.json_schema.schema")]
     [InlineData("""{"guided_json": {"type": "string", "format": "email"}}""", "format", "guided_json")]
