@@ -49,6 +49,7 @@ public static unsafe class Attention
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Positions = &position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
                 Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
+                Call = Interlocked.Increment(ref _calls),
             };
             for (int kvh = 0; kvh < kvHeads; kvh++) Lone(&job, 0, kvh, s);
         }
@@ -87,6 +88,7 @@ public static unsafe class Attention
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Positions = position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
                 Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
+                Call = Interlocked.Increment(ref _calls),
             };
             job.Tiles = Tiles(&job, out job.TileStarts);
             int items = job.Tiles * kvHeads;
@@ -101,6 +103,8 @@ public static unsafe class Attention
         public int* Tables, Offsets, Positions;
         public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
         public float Scale;
+        /// <summary>This call's number: widened rows kept from an earlier call are stale (the cache has moved on).</summary>
+        public long Call;
         public KvCacheType Type;
         /// <summary>Bytes of one slot's row (every KV head) in the cache.</summary>
         public long RowBytes;
@@ -113,9 +117,17 @@ public static unsafe class Attention
     [ThreadStatic] private static long _scoresLength;
     [ThreadStatic] private static int* _tileStarts;
     [ThreadStatic] private static int _tileStartsLength;
-    // A narrow cache's rows as f32: a block of them for the group kernel, a KV head's whole length for the others.
-    [ThreadStatic] private static float* _rows;
-    [ThreadStatic] private static long _rowsLength;
+    // A narrow cache's rows as f32: a block of them for the group kernel; for the others a KV head's whole length,
+    // kept for the thread's next tile of the same call, sequence and head (later tiles of a prefill widen only their
+    // new positions: the items a thread takes are in order, and the KV heads fall to threads in a fixed pattern).
+    [ThreadStatic] private static float* _blockRows;
+    [ThreadStatic] private static long _blockRowsLength;
+    [ThreadStatic] private static float* _headRows;
+    [ThreadStatic] private static long _headRowsLength;
+    [ThreadStatic] private static long _headCall;
+    [ThreadStatic] private static int* _headTable;
+    [ThreadStatic] private static int _headKvh, _headDim, _headWidened;
+    private static long _calls;
     private static readonly int* ZeroTable = (int*)NativeMemory.AllocZeroed(1, sizeof(int));
 
     /// <summary>Cuts the batch into tiles: runs of consecutive tokens of one sequence (same block table, consecutive
@@ -185,7 +197,7 @@ public static unsafe class Attention
         long offset = ((long)t * job->Heads + kvh * group) * d;
         AttentionGroup.Run(job->Queries + offset, job->Output + offset, group, d,
             new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d), new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d),
-            table, job->BlockSize, job->Positions[t] + 1, job->Scale, scores, Scratch((long)job->BlockSize * d));
+            table, job->BlockSize, job->Positions[t] + 1, job->Scale, scores, BlockRows((long)job->BlockSize * d));
     }
 
     /// <summary>KV head kvh's keys and values of positions 0..length as f32 rows, for the kernels that read them by
@@ -198,8 +210,9 @@ public static unsafe class Attention
         public int BlockSize;
     }
 
-    /// <summary>An f32 cache in place; a narrower one widened, positions 0..length into one [length, d] run each for keys
-    /// and values (the table then maps every position to itself).</summary>
+    /// <summary>An f32 cache in place; a narrower one widened, positions 0..length into one run of [capacity, d] each for keys
+    /// and values (the table then maps every position to itself), reusing what this thread widened for the same call,
+    /// block table and KV head.</summary>
     private static HeadSource Source(Job* job, int* table, int kvh, int length)
     {
         int d = job->HeadDim, bs = job->BlockSize;
@@ -209,29 +222,45 @@ public static unsafe class Attention
                 Keys = (float*)job->Keys + (long)kvh * d, Values = (float*)job->Values + (long)kvh * d,
                 Stride = (long)job->KvHeads * d, Table = table, BlockSize = bs,
             };
-        float* rows = Scratch(2L * length * d);
+        long capacity = _headDim == d ? _headRowsLength / (2L * d) : 0;
+        if (capacity < length)
+        {
+            if (_headRows != null) NativeMemory.AlignedFree(_headRows);
+            capacity = Math.Max(length, 2 * capacity);
+            _headRowsLength = 2 * capacity * d;
+            _headRows = (float*)NativeMemory.AlignedAlloc((nuint)(_headRowsLength * sizeof(float)), 64);
+            _headCall = 0;
+        }
+        if (_headCall != job->Call || _headTable != table || _headKvh != kvh || _headDim != d)
+        {
+            _headTable = table;
+            (_headCall, _headKvh, _headDim, _headWidened) = (job->Call, kvh, d, 0);
+        }
+        float* keyRows = _headRows, valueRows = _headRows + capacity * d;
         var keys = new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d);
         var values = new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d);
-        for (int j0 = 0; j0 < length; j0 += bs)
+        for (int j = _headWidened; j < length;)
         {
-            int n = Math.Min(bs, length - j0);
-            long slot = (long)table[j0 / bs] * bs;
-            keys.Rows(slot, n, rows + (long)j0 * d, out _);
-            values.Rows(slot, n, rows + ((long)length + j0) * d, out _);
+            int within = j % bs, n = Math.Min(bs - within, length - j);
+            long slot = (long)table[j / bs] * bs + within;
+            keys.Rows(slot, n, keyRows + (long)j * d, out _);
+            values.Rows(slot, n, valueRows + (long)j * d, out _);
+            j += n;
         }
-        return new HeadSource { Keys = rows, Values = rows + (long)length * d, Stride = d, Table = ZeroTable, BlockSize = length };
+        _headWidened = Math.Max(_headWidened, length);
+        return new HeadSource { Keys = keyRows, Values = valueRows, Stride = d, Table = ZeroTable, BlockSize = (int)capacity };
     }
 
-    /// <summary>This thread's scratch for widened rows, at least <paramref name="floats"/> long.</summary>
-    private static float* Scratch(long floats)
+    /// <summary>This thread's scratch for one block of widened rows, at least <paramref name="floats"/> long.</summary>
+    private static float* BlockRows(long floats)
     {
-        if (_rowsLength < floats)
+        if (_blockRowsLength < floats)
         {
-            if (_rows != null) NativeMemory.AlignedFree(_rows);
-            _rowsLength = Math.Max(floats, 2 * _rowsLength);
-            _rows = (float*)NativeMemory.AlignedAlloc((nuint)(_rowsLength * sizeof(float)), 64);
+            if (_blockRows != null) NativeMemory.AlignedFree(_blockRows);
+            _blockRowsLength = Math.Max(floats, 2 * _blockRowsLength);
+            _blockRows = (float*)NativeMemory.AlignedAlloc((nuint)(_blockRowsLength * sizeof(float)), 64);
         }
-        return _rows;
+        return _blockRows;
     }
 
     /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>, key by key.</summary>
