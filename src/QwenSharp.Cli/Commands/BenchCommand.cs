@@ -50,9 +50,9 @@ public sealed class BenchCommand : ICliCommand
         foreach (int d in depths.DefaultIfEmpty(0).Order())
         {
             foreach (int p in prompts.Where(p => p > 0))
-                results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p, d)) with { Depth = d });
+                results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p, d)) with { Depth = d, KvType = kvType.Name() });
             foreach (int n in gens.Where(n => n > 0))
-                results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n, d)) with { Depth = d });
+                results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n, d)) with { Depth = d, KvType = kvType.Name() });
         }
 
         switch (output)
@@ -70,6 +70,8 @@ public sealed class BenchCommand : ICliCommand
     {
         /// <summary>Tokens already in the cache when the test runs (llama-bench's n_depth).</summary>
         public int Depth { get; init; }
+        /// <summary>The KV cache's type (llama-bench's type_k and type_v).</summary>
+        public string KvType { get; init; } = "f16";
         public int Tokens => Prompt + Gen;
         public string Test => (Prompt > 0 ? $"pp{Prompt}" : $"tg{Gen}") + (Depth > 0 ? $" @ d{Depth}" : "");
         public double[] TokensPerSecond => Seconds.Select(s => Tokens / s).ToArray();
@@ -137,6 +139,8 @@ public sealed class BenchCommand : ICliCommand
                 ["n_prompt"] = r.Prompt,
                 ["n_gen"] = r.Gen,
                 ["n_depth"] = r.Depth,
+                ["type_k"] = r.KvType,
+                ["type_v"] = r.KvType,
                 ["test_time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["avg_ns"] = (long)ns.Average(),
                 ["stddev_ns"] = (long)StdDev(ns.Select(v => (double)v).ToArray()),
