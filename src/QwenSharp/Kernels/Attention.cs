@@ -14,6 +14,9 @@ namespace QwenSharp.Kernels;
 /// 512-token prefill has 512·513/2 query-key pairs per head. Consecutive tokens of one sequence go together through
 /// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) goes through
 /// <see cref="AttentionGroup"/> for head sizes 64 and 128, else the per-key path below.
+/// The cache may hold f16, bf16 or q8_0 rows (<see cref="KvCacheType"/>): the group kernel widens each block as it
+/// reaches it (<see cref="KvHeadRows"/>: memory is read at the cache's width, the f32 rows stay in L1); tiles and the
+/// per-key path read a KV head's rows widened once per call into a per-thread run. Arithmetic is f32 throughout.
 /// </summary>
 public static unsafe class Attention
 {

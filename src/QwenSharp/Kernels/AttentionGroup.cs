@@ -15,7 +15,7 @@ namespace QwenSharp.Kernels;
 /// FMA chains are not latency-bound), instead of loading and storing the output row for every key.</item>
 /// </list>
 /// Keys and values are walked block by block of the paged cache (no division per key), each block once for the whole
-/// group.
+/// group; a cache narrower than f32 has each block widened into an L1 scratch first (<see cref="KvHeadRows"/>).
 /// </summary>
 internal static unsafe class AttentionGroup
 {
