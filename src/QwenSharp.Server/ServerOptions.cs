@@ -27,8 +27,11 @@ public sealed record ServerOptions
     public int? BlockSize { get; init; }
     /// <summary>--enable-prefix-caching / --no-enable-prefix-caching (on by default, as in vLLM V1).</summary>
     public bool EnablePrefixCaching { get; init; } = true;
-    /// <summary>Bytes of KV cache, from VLLM_CPU_KVCACHE_SPACE (GiB, vLLM's CPU backend's setting); the engine's default when null.</summary>
+    /// <summary>Bytes of KV cache, from VLLM_CPU_KVCACHE_SPACE (GiB, vLLM's CPU backend's setting); null: what free memory
+    /// leaves after the weights (<see cref="QwenSharp.Engine.MemoryPlan"/>).</summary>
     public long? KvCacheBytes { get; init; }
+    /// <summary>--kv-cache-dtype: how keys and values are stored (f16 by default).</summary>
+    public QwenSharp.Tensors.KvCacheType KvCacheType { get; init; } = QwenSharp.Tensors.KvCacheType.F16;
     /// <summary>--chat-template: a Jinja file replacing the model's own template.</summary>
     public string? ChatTemplate { get; init; }
     /// <summary>--generation-config: "auto" takes sampling defaults from generation_config.json, "vllm" uses vLLM's.</summary>

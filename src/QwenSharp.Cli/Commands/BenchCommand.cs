@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using QwenSharp.Kernels;
 using QwenSharp.Model;
+using QwenSharp.Tensors;
 
 namespace QwenSharp.Cli.Commands;
 
@@ -13,10 +14,11 @@ public sealed class BenchCommand : ICliCommand
     public string Summary => "Measure prompt processing and generation speed, llama-bench style.";
     public IReadOnlyList<string> Flags => [];
     public string Usage => """
-        qwensharp bench -m <model> [-p 512] [-n 128] [-d 0] [-t <threads>] [-r 5] [-o md|json|csv]
+        qwensharp bench -m <model> [-p 512] [-n 128] [-d 0] [-t <threads>] [-r 5] [-o md|json|csv] [--kv-cache-dtype T]
           -p, -n and -d take comma-separated lists; 0 skips a test. -d runs every test after that many tokens
           already in the KV cache (processed untimed), as llama-bench's --n-depth. Load, tokenization and sampling
-          are excluded.
+          are excluded. --kv-cache-dtype (or -ctk/-ctv): f16 (default), bf16, q8_0 or f32; the cache's bytes per
+          token are printed with the system info.
         """;
 
     public int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -28,6 +30,7 @@ public sealed class BenchCommand : ICliCommand
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         int reps = args.GetInt("--repetitions", 5, 1, 1000, "-r");
         string output = args.Get("--output", "-o") ?? "md";
+        var kvType = KvCacheOption.Read(args);
         args.EnsureAllUsed();
         if (output is not ("md" or "json" or "csv")) throw new CliException($"-o {output} is not one of md, json, csv.");
 
@@ -37,17 +40,19 @@ public sealed class BenchCommand : ICliCommand
         using var qwen = ModelFiles.Load(path);
         var info = Describe(qwen, path);
         int maxTokens = depths.DefaultIfEmpty(0).Max() + Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());
-        if (maxTokens > qwen.Config.MaxPositionEmbeddings)
-            throw new CliException($"-d plus -p or -n reaches {maxTokens} tokens; the model's context is {qwen.Config.MaxPositionEmbeddings}.");
-        var test = new SpeedTest(qwen, Math.Max(maxTokens, 16));
+        if (maxTokens > qwen.Config.ContextLength)
+            throw new CliException($"-d plus -p or -n reaches {maxTokens} tokens; the model's context is {qwen.Config.ContextLength}.");
+        if (kvType.Refusal(qwen.Config.HeadDim) is { } refusal) throw new CliException(refusal);
+        var test = new SpeedTest(qwen, Math.Max(maxTokens, 16), kvType);
+        stderr.WriteLine($"KV cache: {kvType.Name()}, {KvCache.BytesPerToken(qwen.Config, kvType)} bytes per token ({test.Cache.Bytes / (double)(1 << 20):F1} MiB for {test.Cache.Capacity} tokens)");
 
         var results = new List<BenchResult>();
         foreach (int d in depths.DefaultIfEmpty(0).Order())
         {
             foreach (int p in prompts.Where(p => p > 0))
-                results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p, d)) with { Depth = d });
+                results.Add(Measure(info, threads, p, 0, reps, () => test.PromptProcessing(p, d)) with { Depth = d, KvType = kvType.Name() });
             foreach (int n in gens.Where(n => n > 0))
-                results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n, d)) with { Depth = d });
+                results.Add(Measure(info, threads, 0, n, reps, () => test.TextGeneration(n, d)) with { Depth = d, KvType = kvType.Name() });
         }
 
         switch (output)
@@ -65,6 +70,8 @@ public sealed class BenchCommand : ICliCommand
     {
         /// <summary>Tokens already in the cache when the test runs (llama-bench's n_depth).</summary>
         public int Depth { get; init; }
+        /// <summary>The KV cache's type (llama-bench's type_k and type_v).</summary>
+        public string KvType { get; init; } = "f16";
         public int Tokens => Prompt + Gen;
         public string Test => (Prompt > 0 ? $"pp{Prompt}" : $"tg{Gen}") + (Depth > 0 ? $" @ d{Depth}" : "");
         public double[] TokensPerSecond => Seconds.Select(s => Tokens / s).ToArray();
@@ -132,6 +139,8 @@ public sealed class BenchCommand : ICliCommand
                 ["n_prompt"] = r.Prompt,
                 ["n_gen"] = r.Gen,
                 ["n_depth"] = r.Depth,
+                ["type_k"] = r.KvType,
+                ["type_v"] = r.KvType,
                 ["test_time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["avg_ns"] = (long)ns.Average(),
                 ["stddev_ns"] = (long)StdDev(ns.Select(v => (double)v).ToArray()),

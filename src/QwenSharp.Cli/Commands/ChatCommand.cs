@@ -28,7 +28,7 @@ public sealed class ChatCommand : ICliCommand
 
     public string Usage => """
         qwensharp chat --model <m> [--system "…"] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
-                       [--seed S] [--stop S]... [--ctx N] [--threads N]
+                       [--seed S] [--stop S]... [--ctx N] [--kv-cache-dtype T] [--threads N]
 
           One message per line; the reply streams back. Commands:
             /reset          forget the conversation (the system message stays)
@@ -43,13 +43,14 @@ public sealed class ChatCommand : ICliCommand
         string? system = args.Get("--system");
         var sampling = GenerateCommand.ReadSampling(args);
         int? ctx = GenerateCommand.ReadContext(args);
+        var kvType = KvCacheOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         // Checked before the model loads, so a bad value costs nothing.
         sampling.Resolve();
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
-        using var loaded = LoadWithProgress(model, ctx, stderr);
+        using var loaded = LoadWithProgress(model, ctx, kvType, stderr);
         GenerateCommand.RequireTemplate(loaded);
         using var client = new QwenChatClient(loaded);
         var options = ToChatOptions(sampling);
@@ -185,7 +186,7 @@ public sealed class ChatCommand : ICliCommand
     }
 
     /// <summary>Loads the model, printing a dot a second to stderr meanwhile and what was loaded at the end.</summary>
-    private static LoadedModel LoadWithProgress(string model, int? ctx, TextWriter stderr)
+    private static LoadedModel LoadWithProgress(string model, int? ctx, Tensors.KvCacheType kvType, TextWriter stderr)
     {
         stderr.Write($"Loading {model} ");
         stderr.Flush();
@@ -203,7 +204,7 @@ public sealed class ChatCommand : ICliCommand
         LoadedModel loaded;
         try
         {
-            loaded = GenerateCommand.Load(model, ctx);
+            loaded = GenerateCommand.Load(model, ctx, kvType, stderr);
         }
         finally
         {

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using QwenSharp.Engine;
 using QwenSharp.Generation;
 using QwenSharp.Model;
+using QwenSharp.Tensors;
 
 namespace QwenSharp.Cli.Commands;
 
@@ -21,7 +22,7 @@ public sealed class GenerateCommand : ICliCommand
     public string Usage => """
         qwensharp generate --model <m> --prompt "…" [--system "…"] [--max-tokens N] [--temperature T]
                            [--top-p P] [--top-k K] [--seed S] [--stop S]... [--ignore-eos] [--raw] [--json]
-                           [--ctx N] [--threads N]
+                           [--ctx N] [--kv-cache-dtype T] [--threads N]
 
           --model        a model folder, GGUF file, Hugging Face repo id or Ollama name
           --prompt       the user message (with --raw: the exact text to continue)
@@ -35,6 +36,7 @@ public sealed class GenerateCommand : ICliCommand
           --json         print one JSON object: text, token_ids, finish_reason, prompt_tokens,
                          completion_tokens, seed and the resolved sampling parameters
           --ctx          context length in tokens (default: the model's, at most 8192); sizes the KV cache
+          --kv-cache-dtype  KV cache type: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv)
           --threads      compute threads (default: all cores)
         """;
 
@@ -47,6 +49,7 @@ public sealed class GenerateCommand : ICliCommand
         bool json = args.Flag("--json");
         var sampling = ReadSampling(args);
         int? ctx = ReadContext(args);
+        var kvType = KvCacheOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         if (raw && system != null) throw new CliException("--system needs the chat template; it cannot be used with --raw.");
@@ -54,7 +57,7 @@ public sealed class GenerateCommand : ICliCommand
         sampling.Resolve();
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
-        using var loaded = Load(model, ctx);
+        using var loaded = Load(model, ctx, kvType, stderr);
         string text;
         if (raw)
         {
@@ -170,18 +173,21 @@ public sealed class GenerateCommand : ICliCommand
 
     /// <summary>
     /// Loads the model for one user: the KV cache holds exactly one context of <paramref name="ctx"/> tokens
-    /// (default: the model's max_position_embeddings, at most 8192) rather than the server's 2 GiB.
+    /// (default: the model's context, at most 8192) rather than a server's budget. The memory plan (weights + KV +
+    /// scratch) is checked against free memory before anything loads, and printed to <paramref name="log"/>.
     /// </summary>
-    internal static LoadedModel Load(string model, int? ctx)
+    internal static LoadedModel Load(string model, int? ctx, KvCacheType kvType, TextWriter? log = null)
     {
         string path = ModelPaths.Resolve(model);
         Qwen2Config config;
         var (weights, c) = ModelFiles.Open(path);
         using (weights) config = c;
-        int length = ctx ?? Math.Min(config.MaxPositionEmbeddings, 8192);
-        long bytesPerToken = 2L * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * sizeof(float);
-        var options = new EngineOptions { MaxModelLen = length, MaxNumSeqs = 1, KvCacheBytes = bytesPerToken * (length + 16) };
-        return LoadedModel.Load(path, options);
+        int length = ctx ?? Math.Min(config.ContextLength, 8192);
+        long bytesPerToken = KvCache.BytesPerToken(config, kvType);
+        var options = new EngineOptions { MaxModelLen = length, MaxNumSeqs = 1, KvCacheBytes = bytesPerToken * (length + 16), KvCacheType = kvType };
+        var plan = MemoryPlan.Make(config, ModelFiles.WeightBytes(path), options, MemoryPlan.AvailableMemory(), "--ctx");
+        if (log != null) foreach (var line in plan.Describe()) log.WriteLine(line);
+        return LoadedModel.Load(path, options, plan: plan);
     }
 
     internal static void RequireTemplate(LoadedModel model)

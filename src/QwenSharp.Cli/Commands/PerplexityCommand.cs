@@ -11,7 +11,8 @@ public sealed class PerplexityCommand : ICliCommand
     public string Summary => "Perplexity of a model on a text, as llama.cpp's perplexity tool computes it.";
     public IReadOnlyList<string> Flags => [];
     public string Usage => """
-        qwensharp perplexity --model <m> (--file <text> | --tokens <ids file>) [--ctx 512] [--threads N]
+        qwensharp perplexity --model <m> (--file <text> | --tokens <ids file>) [--ctx 512] [--kv-cache-dtype T] [--threads N]
+          --kv-cache-dtype: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv).
           The tokens are cut into windows of --ctx, each evaluated from an empty cache; the second half of each
           window is scored. --tokens reads ids separated by spaces, commas or newlines.
         """;
@@ -22,6 +23,7 @@ public sealed class PerplexityCommand : ICliCommand
         string? file = args.Get("--file", "-f");
         string? tokensFile = args.Get("--tokens");
         int ctx = args.GetInt("--ctx", 512, 4, 1 << 20, "-c");
+        var kvType = KvCacheOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         if ((file == null) == (tokensFile == null))
@@ -34,7 +36,7 @@ public sealed class PerplexityCommand : ICliCommand
         int windows = Perplexity.Windows(tokens.Length, ctx);
         stdout.WriteLine($"perplexity: calculating perplexity over {windows} chunks, n_ctx={ctx}, {tokens.Length} tokens");
         var clock = Stopwatch.StartNew();
-        var result = Perplexity.Compute(qwen, tokens, ctx, (i, ppl) =>
+        var result = Perplexity.Compute(qwen, tokens, ctx, kvType, (i, ppl) =>
         {
             stdout.Write(string.Create(CultureInfo.InvariantCulture, $"[{i}]{ppl:F4},"));
             stdout.Flush();

@@ -27,6 +27,8 @@ public sealed class ServeCommand : ICliCommand
           --max-num-batched-tokens N  tokens computed per step, decode tokens plus prompt chunks (default 256; at
                                    least --max-num-seqs): smaller keeps running streams smoother while prompts arrive
           --block-size B           token slots per KV-cache block: 1, 8, 16, 32, 64 or 128 (default 16)
+          --kv-cache-dtype T       KV cache type: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv); vLLM's
+                                   auto (= f16), fp16, bfloat16 and fp32 are read too (fp8 is not supported)
           --no-enable-prefix-caching  recompute every prompt (prefix caching is on by default; --enable-prefix-caching)
           --chat-template F        a Jinja chat template file replacing the model's own
           --generation-config M    'auto' (sampling defaults from generation_config.json) or 'vllm' (vLLM's defaults)
@@ -35,7 +37,11 @@ public sealed class ServeCommand : ICliCommand
                                    loopback (repeatable, comma list; '*' for any): DNS-rebinding protection
           --max-request-bytes N    largest request body (default 8388608 = 8 MiB); larger ones get 413
           --max-waiting-requests N generation requests queued beyond --max-num-seqs (default 256); more get 429
-        Environment: VLLM_CPU_KVCACHE_SPACE=G sets the KV cache to G GiB (default 2), as for vLLM's CPU backend.
+        Memory: the plan (weights + KV cache + scratch against MemAvailable) is printed before loading, and refused with
+        its numbers when it cannot fit. The KV cache takes what free memory leaves after the weights (at most
+        --max-num-seqs full contexts); VLLM_CPU_KVCACHE_SPACE=G sets it to G GiB instead, as for vLLM's CPU backend.
+        The context defaults to the model's: max_position_embeddings, or with YaRN in rope_scaling,
+        original_max_position_embeddings × factor (as vLLM derives it).
         Routes: /v1/chat/completions, /v1/completions, /v1/models, /tokenize, /detokenize, /health, /version,
         /metrics, and Ollama's /api/chat, /api/generate, /api/tags, /api/show, /api/version.
         """;
@@ -43,7 +49,7 @@ public sealed class ServeCommand : ICliCommand
     public int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
     {
         var options = ReadOptions(args);
-        var backend = ModelBackendFactory.Create(options);
+        var backend = ModelBackendFactory.Create(options, stdout.WriteLine);
         var app = QwenServer.Build(options, backend);
         app.Lifetime.ApplicationStarted.Register(() =>
             stdout.WriteLine($"Serving {string.Join(", ", options.ServedModelNames.DefaultIfEmpty(backend.ModelName))} " +
@@ -86,6 +92,7 @@ public sealed class ServeCommand : ICliCommand
         if (prefixOn && prefixOff)
             throw new CliException("Options --enable-prefix-caching and --no-enable-prefix-caching contradict each other; give one.");
         long? kvCacheBytes = KvCacheSpace(Environment.GetEnvironmentVariable("VLLM_CPU_KVCACHE_SPACE"));
+        var kvType = KvCacheOption.Read(args, vllm: true);
         string? chatTemplate = args.Get("--chat-template");
         if (chatTemplate != null && !File.Exists(chatTemplate))
             throw new CliException($"Chat template file '{chatTemplate}' does not exist.");
@@ -112,6 +119,7 @@ public sealed class ServeCommand : ICliCommand
             BlockSize = blockSize > 0 ? blockSize : null,
             EnablePrefixCaching = !prefixOff,
             KvCacheBytes = kvCacheBytes,
+            KvCacheType = kvType,
             ChatTemplate = chatTemplate,
             GenerationConfig = generationConfig,
             AllowedOrigins = origins,

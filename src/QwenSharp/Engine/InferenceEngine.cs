@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using QwenSharp.Generation;
 using QwenSharp.Model;
+using QwenSharp.Tensors;
 
 namespace QwenSharp.Engine;
 
@@ -47,14 +48,16 @@ public sealed class InferenceEngine : IDisposable
         _decoders = decoders;
         var c = model.Config;
         _vocabSize = c.VocabSize;
-        long bytesPerToken = 2L * c.NumHiddenLayers * c.NumKeyValueHeads * c.HeadDim * sizeof(float);
-        int maxModelLen = options.MaxModelLen ?? c.MaxPositionEmbeddings;
-        long tokens = Math.Max(options.KvCacheBytes / bytesPerToken, Math.Min(maxModelLen, 4096));
-        int numBlocks = (int)Math.Min(tokens / options.BlockSize, Array.MaxLength / ((long)options.BlockSize * c.NumKeyValueHeads * c.HeadDim));
+        long bytesPerToken = KvCache.BytesPerToken(c, options.KvCacheType);
+        long kvCacheBytes = options.KvCacheBytes ?? MemoryPlan.FallbackKvBytes;
+        int maxModelLen = options.MaxModelLen ?? c.ContextLength;
+        long tokens = Math.Max(kvCacheBytes / bytesPerToken, Math.Min(maxModelLen, 4096));
+        long rowBytes = options.KvCacheType.Bytes(c.KeyValueSize);
+        int numBlocks = (int)Math.Min(tokens / options.BlockSize, Array.MaxLength / (options.BlockSize * rowBytes));
         MaxModelLen = options.MaxModelLen ?? Math.Min(maxModelLen, numBlocks * options.BlockSize);
         if (MaxModelLen > numBlocks * options.BlockSize)
-            throw new ArgumentException($"max_model_len {MaxModelLen} needs {MaxModelLen * bytesPerToken / (1 << 20)} MiB of KV cache; the cache holds {numBlocks * options.BlockSize} tokens ({options.KvCacheBytes / (1 << 20)} MiB).");
-        _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, numBlocks, options.BlockSize);
+            throw new ArgumentException($"max_model_len {MaxModelLen} needs {MaxModelLen * bytesPerToken / (1 << 20)} MiB of {options.KvCacheType.Name()} KV cache; the cache holds {numBlocks * options.BlockSize} tokens ({kvCacheBytes / (1 << 20)} MiB).");
+        _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, numBlocks, options.BlockSize, options.KvCacheType);
         if (options.CommitKvCache) _cache.Commit();
         MaxNumBatchedTokens = Math.Max(options.MaxNumBatchedTokens, options.MaxNumSeqs);
         _scheduler = new Scheduler(new SchedulerOptions
@@ -75,6 +78,9 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>Tokens computed in one step at most (decode tokens plus prompt chunks).</summary>
     public int MaxNumBatchedTokens { get; }
     public long KvCacheBytes => _cache.Bytes;
+    public KvCacheType KvCacheType => _cache.Type;
+    /// <summary>Token slots of the KV cache.</summary>
+    public int KvCacheTokens => _cache.Capacity;
 
     /// <summary>Why a request of this size can never run (naming both counts and the limit), or null.</summary>
     public string? Refusal(int promptTokens, int maxTokens) => _scheduler.Refusal(promptTokens, maxTokens);

@@ -37,6 +37,8 @@ public sealed class LoadedModel : IDisposable
     public IReadOnlyList<int> EosTokenIds { get; }
     public InferenceEngine Engine { get; }
     public int MaxModelLen => Engine.MaxModelLen;
+    /// <summary>The memory plan the engine was sized by (<see cref="Plan"/>).</summary>
+    public MemoryPlan? MemoryPlan { get; private init; }
 
     private GrammarVocabulary? _grammarVocabulary;
     private readonly GrammarCache _grammars = new();
@@ -63,9 +65,27 @@ public sealed class LoadedModel : IDisposable
     public ResolvedSamplingParams Constrain(ResolvedSamplingParams parameters, StructuredOutput? output) =>
         output is null ? parameters : parameters with { Grammar = CompileGrammar(output.ToGbnf()), StructuredOutput = output.WireName };
 
-    /// <summary>Loads a local model folder or GGUF file (see the Hub for names). <paramref name="chatTemplatePath"/> overrides the model's template.</summary>
-    public static LoadedModel Load(string path, EngineOptions? options = null, string? chatTemplatePath = null, bool useGenerationConfig = true)
+    /// <summary>
+    /// The memory plan for loading <paramref name="path"/> with <paramref name="options"/>, from its config alone (nothing
+    /// is loaded): throws <see cref="MemoryPlanException"/> with the numbers when it cannot fit.
+    /// </summary>
+    public static MemoryPlan Plan(string path, EngineOptions options, long? available, string? budgetSource = null)
     {
+        Qwen2Config config;
+        var (weights, c) = ModelFiles.Open(path);
+        using (weights) config = c;
+        return MemoryPlan.Make(config, ModelFiles.WeightBytes(path), options, available, budgetSource);
+    }
+
+    /// <summary>Loads a local model folder or GGUF file (see the Hub for names). <paramref name="chatTemplatePath"/> overrides the model's template.
+    /// The memory is planned first (<see cref="Plan"/> against MemAvailable): a model that cannot fit is refused before its
+    /// weights are read, and without a KV cache size the cache takes what free memory allows.</summary>
+    public static LoadedModel Load(string path, EngineOptions? options = null, string? chatTemplatePath = null, bool useGenerationConfig = true,
+        MemoryPlan? plan = null)
+    {
+        options ??= new EngineOptions();
+        plan ??= Plan(path, options, MemoryPlan.AvailableMemory());
+        options = options with { KvCacheBytes = plan.KvBytes, MaxModelLen = options.MaxModelLen ?? plan.MaxModelLen };
         var model = ModelFiles.Load(path);
         try
         {
@@ -74,7 +94,7 @@ public sealed class LoadedModel : IDisposable
             var template = LoadTemplate(path, chatTemplatePath);
             var eos = EndTokens(model.Config, generationConfig, tokenizer);
             var engine = new InferenceEngine(model, skip => new DetokenizerDecoder(tokenizer, skip), options);
-            return new LoadedModel(path, model, tokenizer, template, generationConfig, eos, engine);
+            return new LoadedModel(path, model, tokenizer, template, generationConfig, eos, engine) { MemoryPlan = plan };
         }
         catch
         {

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using QwenSharp.Tensors;
 
 namespace QwenSharp.Kernels;
 
@@ -13,10 +14,13 @@ namespace QwenSharp.Kernels;
 /// 512-token prefill has 512·513/2 query-key pairs per head. Consecutive tokens of one sequence go together through
 /// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) goes through
 /// <see cref="AttentionGroup"/> for head sizes 64 and 128, else the per-key path below.
+/// The cache may hold f16, bf16 or q8_0 rows (<see cref="KvCacheType"/>): the group kernel widens each block as it
+/// reaches it (<see cref="KvHeadRows"/>: memory is read at the cache's width, the f32 rows stay in L1); tiles and the
+/// per-key path read a KV head's rows widened once per call into a per-thread run. Arithmetic is f32 throughout.
 /// </summary>
 public static unsafe class Attention
 {
-    /// <summary>One query token.</summary>
+    /// <summary>One query token over an f32 cache.</summary>
     /// <param name="query">[heads, headDim] of the query token (already rotated)</param>
     /// <param name="keys">a layer's keys, [blocks, blockSize, kvHeads, headDim]</param>
     /// <param name="values">a layer's values, same layout</param>
@@ -26,12 +30,20 @@ public static unsafe class Attention
     /// <param name="output">[heads, headDim]</param>
     public static void Causal(ReadOnlySpan<float> query, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         ReadOnlySpan<int> blockTable, int blockSize, int heads, int kvHeads, int headDim, int length,
+        Span<float> scores, Span<float> output) =>
+        Causal(query, MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), KvCacheType.F32, blockTable, blockSize,
+            heads, kvHeads, headDim, length, scores, output);
+
+    /// <summary>One query token over a cache of <paramref name="type"/> (rows of kvHeads·headDim values in that type).</summary>
+    public static void Causal(ReadOnlySpan<float> query, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, KvCacheType type,
+        ReadOnlySpan<int> blockTable, int blockSize, int heads, int kvHeads, int headDim, int length,
         Span<float> scores, Span<float> output)
     {
         int group = heads / kvHeads;
         if (scores.Length < group * length)
             throw new ArgumentException($"Attention scratch holds {scores.Length} scores; {group * length} are needed.");
-        fixed (float* q = query, k = keys, v = values, s = scores, o = output)
+        fixed (float* q = query, s = scores, o = output)
+        fixed (byte* k = keys, v = values)
         fixed (int* table = blockTable)
         {
             int position = length - 1;
@@ -39,36 +51,47 @@ public static unsafe class Attention
             {
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Positions = &position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
-                Scale = 1f / MathF.Sqrt(headDim),
+                Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
+                Call = Interlocked.Increment(ref _calls),
             };
             for (int kvh = 0; kvh < kvHeads; kvh++) Lone(&job, 0, kvh, s);
         }
     }
 
+    /// <summary>Every token of a batch over an f32 cache (see the overload with a cache type).</summary>
+    public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
+        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool) =>
+        CausalBatch(queries, MemoryMarshal.AsBytes(keys), MemoryMarshal.AsBytes(values), KvCacheType.F32, tables, offsets,
+            positions, tokens, blockSize, heads, kvHeads, headDim, output, pool);
+
     /// <summary>Every token of a batch: token t, at position positions[t], attends positions 0..positions[t] of the
     /// sequence whose block table starts at tables[offsets[t]].</summary>
     /// <param name="queries">[tokens, heads, headDim], already rotated</param>
-    /// <param name="keys">a layer's keys, [blocks, blockSize, kvHeads, headDim]</param>
+    /// <param name="keys">a layer's keys, [blocks, blockSize] rows of kvHeads·headDim values in <paramref name="type"/></param>
     /// <param name="values">a layer's values, same layout</param>
     /// <param name="tables">the batch's block tables, one after another</param>
     /// <param name="offsets">[tokens]: where each token's block table starts in <paramref name="tables"/></param>
     /// <param name="positions">[tokens]: each token's position in its sequence</param>
     /// <param name="output">[tokens, heads, headDim]</param>
-    public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+    public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, KvCacheType type,
         ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
         int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool)
     {
         if (tokens == 0) return;
         if (offsets.Length < tokens || positions.Length < tokens || queries.Length < (long)tokens * heads * headDim || output.Length < (long)tokens * heads * headDim)
             throw new ArgumentException($"Attention over {tokens} tokens got {offsets.Length} table offsets, {positions.Length} positions, {queries.Length} query and {output.Length} output values.");
-        fixed (float* q = queries, k = keys, v = values, o = output)
+        if (type.Refusal(headDim) is { } refusal) throw new ArgumentException(refusal);
+        fixed (float* q = queries, o = output)
+        fixed (byte* k = keys, v = values)
         fixed (int* table = tables, offset = offsets, position = positions)
         {
             var job = new Job
             {
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Positions = position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
-                Scale = 1f / MathF.Sqrt(headDim),
+                Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
+                Call = Interlocked.Increment(ref _calls),
             };
             job.Tiles = Tiles(&job, out job.TileStarts);
             int items = job.Tiles * kvHeads;
@@ -78,10 +101,16 @@ public static unsafe class Attention
 
     private struct Job
     {
-        public float* Queries, Keys, Values, Output;
+        public float* Queries, Output;
+        public byte* Keys, Values;
         public int* Tables, Offsets, Positions;
         public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
         public float Scale;
+        /// <summary>This call's number: widened rows kept from an earlier call are stale (the cache has moved on).</summary>
+        public long Call;
+        public KvCacheType Type;
+        /// <summary>Bytes of one slot's row (every KV head) in the cache.</summary>
+        public long RowBytes;
         /// <summary>[Tiles + 1]: the first token of each tile; a tile of several tokens goes through <see cref="AttentionTile"/>.</summary>
         public int* TileStarts;
         public int Tiles;
@@ -91,6 +120,18 @@ public static unsafe class Attention
     [ThreadStatic] private static long _scoresLength;
     [ThreadStatic] private static int* _tileStarts;
     [ThreadStatic] private static int _tileStartsLength;
+    // A narrow cache's rows as f32: a block of them for the group kernel; for the others a KV head's whole length,
+    // kept for the thread's next tile of the same call, sequence and head (later tiles of a prefill widen only their
+    // new positions: the items a thread takes are in order, and the KV heads fall to threads in a fixed pattern).
+    [ThreadStatic] private static float* _blockRows;
+    [ThreadStatic] private static long _blockRowsLength;
+    [ThreadStatic] private static float* _headRows;
+    [ThreadStatic] private static long _headRowsLength;
+    [ThreadStatic] private static long _headCall;
+    [ThreadStatic] private static int* _headTable;
+    [ThreadStatic] private static int _headKvh, _headDim, _headWidened;
+    private static long _calls;
+    private static readonly int* ZeroTable = (int*)NativeMemory.AllocZeroed(1, sizeof(int));
 
     /// <summary>Cuts the batch into tiles: runs of consecutive tokens of one sequence (same block table, consecutive
     /// positions) whose query rows fill at most the 16 lanes of <see cref="AttentionTile"/>; single tokens elsewhere.</summary>
@@ -135,9 +176,12 @@ public static unsafe class Attention
                 _scores = (float*)NativeMemory.AlignedAlloc((nuint)(_scoresLength * sizeof(float)), 64);
             }
             if (n == 1) Lone(job, t, kvh, _scores);
-            else AttentionTile.Run(job->Queries + t * rowFloats, job->Output + t * rowFloats, n, job->Positions[t], kvh,
-                job->Heads, job->KvHeads, job->HeadDim, job->Keys, job->Values, job->Tables + job->Offsets[t], job->BlockSize,
-                job->Scale, _scores);
+            else
+            {
+                var kv = Source(job, job->Tables + job->Offsets[t], kvh, length);
+                AttentionTile.Run(job->Queries + t * rowFloats, job->Output + t * rowFloats, n, job->Positions[t], kvh,
+                    job->Heads, job->KvHeads, job->HeadDim, kv.Keys, kv.Values, kv.Stride, kv.Table, kv.BlockSize, job->Scale, _scores);
+            }
         }
     }
 
@@ -146,25 +190,89 @@ public static unsafe class Attention
     private static void Lone(Job* job, int t, int kvh, float* scores)
     {
         int d = job->HeadDim;
+        int* table = job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]);
         if (!AttentionGroup.Supported(d))
         {
-            Head(job, t, kvh, scores);
+            Head(job, t, kvh, scores, Source(job, table, kvh, job->Positions[t] + 1));
             return;
         }
         int group = job->Heads / job->KvHeads;
         long offset = ((long)t * job->Heads + kvh * group) * d;
         AttentionGroup.Run(job->Queries + offset, job->Output + offset, group, d,
-            job->Keys + (long)kvh * d, job->Values + (long)kvh * d, (long)job->KvHeads * d,
-            job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]), job->BlockSize, job->Positions[t] + 1, job->Scale, scores);
+            new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d), new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d),
+            table, job->BlockSize, job->Positions[t] + 1, job->Scale, scores, BlockRows((long)job->BlockSize * d));
+    }
+
+    /// <summary>KV head kvh's keys and values of positions 0..length as f32 rows, for the kernels that read them by
+    /// position (tiles, the per-key path).</summary>
+    private struct HeadSource
+    {
+        public float* Keys, Values;
+        public long Stride;
+        public int* Table;
+        public int BlockSize;
+    }
+
+    /// <summary>An f32 cache in place; a narrower one widened, positions 0..length into one run of [capacity, d] each for keys
+    /// and values (the table then maps every position to itself), reusing what this thread widened for the same call,
+    /// block table and KV head.</summary>
+    private static HeadSource Source(Job* job, int* table, int kvh, int length)
+    {
+        int d = job->HeadDim, bs = job->BlockSize;
+        if (job->Type == KvCacheType.F32)
+            return new HeadSource
+            {
+                Keys = (float*)job->Keys + (long)kvh * d, Values = (float*)job->Values + (long)kvh * d,
+                Stride = (long)job->KvHeads * d, Table = table, BlockSize = bs,
+            };
+        long capacity = _headDim == d ? _headRowsLength / (2L * d) : 0;
+        if (capacity < length)
+        {
+            if (_headRows != null) NativeMemory.AlignedFree(_headRows);
+            capacity = Math.Max(length, 2 * capacity);
+            _headRowsLength = 2 * capacity * d;
+            _headRows = (float*)NativeMemory.AlignedAlloc((nuint)(_headRowsLength * sizeof(float)), 64);
+            _headCall = 0;
+        }
+        if (_headCall != job->Call || _headTable != table || _headKvh != kvh || _headDim != d)
+        {
+            _headTable = table;
+            (_headCall, _headKvh, _headDim, _headWidened) = (job->Call, kvh, d, 0);
+        }
+        float* keyRows = _headRows, valueRows = _headRows + capacity * d;
+        var keys = new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d);
+        var values = new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d);
+        for (int j = _headWidened; j < length;)
+        {
+            int within = j % bs, n = Math.Min(bs - within, length - j);
+            long slot = (long)table[j / bs] * bs + within;
+            keys.Rows(slot, n, keyRows + (long)j * d, out _);
+            values.Rows(slot, n, valueRows + (long)j * d, out _);
+            j += n;
+        }
+        _headWidened = Math.Max(_headWidened, length);
+        return new HeadSource { Keys = keyRows, Values = valueRows, Stride = d, Table = ZeroTable, BlockSize = (int)capacity };
+    }
+
+    /// <summary>This thread's scratch for one block of widened rows, at least <paramref name="floats"/> long.</summary>
+    private static float* BlockRows(long floats)
+    {
+        if (_blockRowsLength < floats)
+        {
+            if (_blockRows != null) NativeMemory.AlignedFree(_blockRows);
+            _blockRowsLength = Math.Max(floats, 2 * _blockRowsLength);
+            _blockRows = (float*)NativeMemory.AlignedAlloc((nuint)(_blockRowsLength * sizeof(float)), 64);
+        }
+        return _blockRows;
     }
 
     /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>, key by key.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head(Job* job, int t, int kvh, float* scores)
+    private static void Head(Job* job, int t, int kvh, float* scores, HeadSource kv)
     {
-        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Positions[t] + 1, bs = job->BlockSize;
-        long stride = (long)job->KvHeads * d;
-        int* table = job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]);
+        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Positions[t] + 1, bs = kv.BlockSize;
+        long stride = kv.Stride;
+        int* table = kv.Table;
         float* q = job->Queries + ((long)t * job->Heads + kvh * group) * d;
         float* o = job->Output + ((long)t * job->Heads + kvh * group) * d;
         float scale = job->Scale;
@@ -172,7 +280,7 @@ public static unsafe class Attention
         // Scores of the whole group, key by key: each key row is read once for the group.
         for (int j = 0; j < length; j++)
         {
-            float* key = job->Keys + ((long)table[j / bs] * bs + j % bs) * stride + (long)kvh * d;
+            float* key = kv.Keys + ((long)table[j / bs] * bs + j % bs) * stride;
             for (int g = 0; g < group; g++)
                 scores[g * length + j] = Dot(q + g * d, key, d) * scale;
         }
@@ -182,7 +290,7 @@ public static unsafe class Attention
         new Span<float>(o, group * d).Clear();
         for (int j = 0; j < length; j++)
         {
-            float* value = job->Values + ((long)table[j / bs] * bs + j % bs) * stride + (long)kvh * d;
+            float* value = kv.Values + ((long)table[j / bs] * bs + j % bs) * stride;
             for (int g = 0; g < group; g++)
                 MultiplyAdd(value, scores[g * length + j], o + g * d, d);
         }

@@ -15,7 +15,7 @@ namespace QwenSharp.Kernels;
 /// FMA chains are not latency-bound), instead of loading and storing the output row for every key.</item>
 /// </list>
 /// Keys and values are walked block by block of the paged cache (no division per key), each block once for the whole
-/// group.
+/// group; a cache narrower than f32 has each block widened into an L1 scratch first (<see cref="KvHeadRows"/>).
 /// </summary>
 internal static unsafe class AttentionGroup
 {
@@ -24,34 +24,35 @@ internal static unsafe class AttentionGroup
 
     /// <param name="q">the group's query rows, [group, d] (rotated, not scaled)</param>
     /// <param name="o">the group's output rows, [group, d]</param>
-    /// <param name="keys">the layer's keys at KV head kvh of slot 0: slot s's row is at keys + s·stride</param>
+    /// <param name="keys">the layer's keys of KV head kvh</param>
     /// <param name="values">likewise for values</param>
     /// <param name="scores">scratch of [group, length]</param>
-    public static void Run(float* q, float* o, int group, int d, float* keys, float* values, long stride,
-        int* table, int blockSize, int length, float scale, float* scores)
+    /// <param name="rows">scratch of [blockSize, d] for the rows of a cache narrower than f32</param>
+    public static void Run(float* q, float* o, int group, int d, KvHeadRows keys, KvHeadRows values,
+        int* table, int blockSize, int length, float scale, float* scores, float* rows)
     {
-        if (KernelTiers.Avx512) Run512(q, o, group, d, keys, values, stride, table, blockSize, length, scale, scores);
-        else AttentionGroup256.Run(q, o, group, d, keys, values, stride, table, blockSize, length, scale, scores);
+        if (KernelTiers.Avx512) Run512(q, o, group, d, keys, values, table, blockSize, length, scale, scores, rows);
+        else AttentionGroup256.Run(q, o, group, d, keys, values, table, blockSize, length, scale, scores, rows);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run512(float* q, float* o, int group, int d, float* keys, float* values, long stride,
-        int* table, int blockSize, int length, float scale, float* scores)
+    private static void Run512(float* q, float* o, int group, int d, KvHeadRows keys, KvHeadRows values,
+        int* table, int blockSize, int length, float scale, float* scores, float* rows)
     {
         // Block by block of the cache, every head of the group: a block's keys (and values) are read from memory once
         // and then from L1 for the other heads (head by head over the whole length read them group times).
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
-            float* k = keys + (long)table[j0 / blockSize] * blockSize * stride;
             int n = Math.Min(blockSize, length - j0);
+            float* k = keys.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++) Scores(q + (long)g * d, d, k, stride, n, scale, scores + (long)g * length + j0);
         }
         for (int g = 0; g < group; g++) Attention.Softmax(new Span<float>(scores + (long)g * length, length));
         new Span<float>(o, group * d).Clear();
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
-            float* v = values + (long)table[j0 / blockSize] * blockSize * stride;
             int n = Math.Min(blockSize, length - j0);
+            float* v = values.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++)
                 if (d == 64) Values64(scores + (long)g * length + j0, v, stride, n, o + (long)g * d);
                 else Values128(scores + (long)g * length + j0, v, stride, n, o + (long)g * d);

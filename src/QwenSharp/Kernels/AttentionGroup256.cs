@@ -14,21 +14,21 @@ namespace QwenSharp.Kernels;
 internal static unsafe class AttentionGroup256
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(float* q, float* o, int group, int d, float* keys, float* values, long stride,
-        int* table, int blockSize, int length, float scale, float* scores)
+    public static void Run(float* q, float* o, int group, int d, KvHeadRows keys, KvHeadRows values,
+        int* table, int blockSize, int length, float scale, float* scores, float* rows)
     {
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
-            float* k = keys + (long)table[j0 / blockSize] * blockSize * stride;
             int n = Math.Min(blockSize, length - j0);
+            float* k = keys.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++) Scores(q + (long)g * d, d, k, stride, n, scale, scores + (long)g * length + j0);
         }
         for (int g = 0; g < group; g++) Attention.Softmax(new Span<float>(scores + (long)g * length, length));
         new Span<float>(o, group * d).Clear();
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
-            float* v = values + (long)table[j0 / blockSize] * blockSize * stride;
             int n = Math.Min(blockSize, length - j0);
+            float* v = values.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++)
                 for (int h = 0; h < d; h += 64) Values64(scores + (long)g * length + j0, v + h, stride, n, o + (long)g * d + h);
         }

@@ -26,21 +26,22 @@ internal static unsafe class AttentionTile
     /// <paramref name="kvh"/> are lane k·group + g; token k attends keys 0..firstPosition + k.</summary>
     /// <param name="queries">the first token's queries, [tokens, heads, headDim] from there on</param>
     /// <param name="output">the first token's output, same layout</param>
+    /// <param name="keys">KV head kvh's key row of slot 0, f32: slot s's row is at keys + s·stride</param>
+    /// <param name="values">likewise for values</param>
     public static void Run(float* queries, float* output, int tokens, int firstPosition, int kvh, int heads, int kvHeads, int d,
-        float* keys, float* values, int* table, int blockSize, float scale, float* scratch)
+        float* keys, float* values, long stride, int* table, int blockSize, float scale, float* scratch)
     {
         if (KernelTiers.Wide)
-            Run<Lanes512, Vector512<float>>(queries, output, tokens, firstPosition, kvh, heads, kvHeads, d, keys, values, table, blockSize, scale, scratch);
+            Run<Lanes512, Vector512<float>>(queries, output, tokens, firstPosition, kvh, heads, kvHeads, d, keys, values, stride, table, blockSize, scale, scratch);
         else
-            Run<Lanes256x2, Lanes256x2>(queries, output, tokens, firstPosition, kvh, heads, kvHeads, d, keys, values, table, blockSize, scale, scratch);
+            Run<Lanes256x2, Lanes256x2>(queries, output, tokens, firstPosition, kvh, heads, kvHeads, d, keys, values, stride, table, blockSize, scale, scratch);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TL, TV>(float* queries, float* output, int tokens, int firstPosition, int kvh, int heads, int kvHeads, int d,
-        float* keys, float* values, int* table, int blockSize, float scale, float* scratch) where TL : struct, IFloatLanes<TV> where TV : struct
+        float* keys, float* values, long stride, int* table, int blockSize, float scale, float* scratch) where TL : struct, IFloatLanes<TV> where TV : struct
     {
         int group = heads / kvHeads, rows = tokens * group, length = firstPosition + tokens;
-        long stride = (long)kvHeads * d;
         float* qt = scratch;                      // [d, 16]: the rows' queries, transposed and scaled
         float* scores = scratch + Lanes * d;      // [length, 16]: scores, then probabilities (unnormalized)
         float* lanePositions = scores + (long)Lanes * length; // [16]: the last key each lane may see
@@ -60,8 +61,8 @@ internal static unsafe class AttentionTile
         int j = 0;
         for (; j + 4 <= length; j += 4)
         {
-            float* k0 = Row(keys, table, blockSize, stride, kvh, d, j), k1 = Row(keys, table, blockSize, stride, kvh, d, j + 1);
-            float* k2 = Row(keys, table, blockSize, stride, kvh, d, j + 2), k3 = Row(keys, table, blockSize, stride, kvh, d, j + 3);
+            float* k0 = Row(keys, table, blockSize, stride, j), k1 = Row(keys, table, blockSize, stride, j + 1);
+            float* k2 = Row(keys, table, blockSize, stride, j + 2), k3 = Row(keys, table, blockSize, stride, j + 3);
             TV s0 = TL.Zero, s1 = TL.Zero, s2 = TL.Zero, s3 = TL.Zero;
             for (int i = 0; i < d; i++)
             {
@@ -78,7 +79,7 @@ internal static unsafe class AttentionTile
         }
         for (; j < length; j++)
         {
-            float* kj = Row(keys, table, blockSize, stride, kvh, d, j);
+            float* kj = Row(keys, table, blockSize, stride, j);
             TV s = TL.Zero;
             for (int i = 0; i < d; i++) s = TL.FusedMultiplyAdd(TL.Load(qt + i * Lanes), TL.Broadcast(kj[i]), s);
             TL.Store(Mask<TL, TV>(s, j, visible), scores + (long)j * Lanes);
@@ -104,7 +105,7 @@ internal static unsafe class AttentionTile
             for (j = 0; j < length; j++)
             {
                 var p = TL.Load(scores + (long)j * Lanes);
-                float* v = Row(values, table, blockSize, stride, kvh, d, j) + c;
+                float* v = Row(values, table, blockSize, stride, j) + c;
                 o0 = TL.FusedMultiplyAdd(p, TL.Broadcast(v[0]), o0);
                 o1 = TL.FusedMultiplyAdd(p, TL.Broadcast(v[1]), o1);
                 o2 = TL.FusedMultiplyAdd(p, TL.Broadcast(v[2]), o2);
@@ -126,8 +127,8 @@ internal static unsafe class AttentionTile
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* Row(float* cache, int* table, int blockSize, long stride, int kvh, int d, int position) =>
-        cache + ((long)table[position / blockSize] * blockSize + position % blockSize) * stride + (long)kvh * d;
+    private static float* Row(float* cache, int* table, int blockSize, long stride, int position) =>
+        cache + ((long)table[position / blockSize] * blockSize + position % blockSize) * stride;
 
     /// <summary>−∞ in the lanes whose token comes before key <paramref name="j"/> (causal mask).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,4 @@
+using QwenSharp.Tensors;
 namespace QwenSharp.Model;
 
 /// <summary>
@@ -55,12 +56,16 @@ public static class Perplexity
     /// Evaluates every window and reports each window's running perplexity through <paramref name="onWindow"/>
     /// (index, running PPL), as llama.cpp prints [1]x,[2]y,….
     /// </summary>
-    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, Action<int, double>? onWindow = null)
+    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, Action<int, double>? onWindow = null) =>
+        Compute(model, tokens, ctx, KvCacheType.F32, onWindow);
+
+    /// <summary>As the other overload, with the KV cache in <paramref name="kvType"/> (llama-perplexity's -ctk/-ctv).</summary>
+    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, KvCacheType kvType, Action<int, double>? onWindow = null)
     {
         if (ctx > model.Config.MaxPositionEmbeddings && model.Config.RopeScaling == null)
             throw new ArgumentException($"A context of {ctx} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
         int windows = Windows(tokens.Count, ctx);
-        var cache = KvCache.For(model.Config, ctx);
+        var cache = KvCache.For(model.Config, ctx, type: kvType);
         var table = cache.ContiguousBlockTable(ctx);
         var acc = new Accumulator();
         var batch = new ForwardBatch();

@@ -60,6 +60,14 @@ public sealed record Qwen2Config
     /// <summary>Width of the K and V projections: num_key_value_heads × head_dim.</summary>
     public int KeyValueSize => NumKeyValueHeads * HeadDim;
 
+    /// <summary>
+    /// The model's context as vLLM derives its max_model_len (_get_and_verify_max_len): max_position_embeddings, or with
+    /// YaRN in rope_scaling, original_max_position_embeddings × factor (131,072 for Qwen2-7B-Instruct's card config).
+    /// </summary>
+    public int ContextLength => RopeScaling is { IsYarn: true } s
+        ? (int)Math.Min(int.MaxValue, (long)(s.OriginalMaxPositionEmbeddings * s.Factor))
+        : MaxPositionEmbeddings;
+
     /// <summary>Weights of the model: per layer q/o (hidden²), k/v (hidden × kv width), the three MLP matrices,
     /// biases and norms; the embedding, and the LM head unless tied.</summary>
     public long ParameterCount

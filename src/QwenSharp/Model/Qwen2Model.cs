@@ -185,7 +185,7 @@ public sealed class Qwen2Model : IDisposable
     }
 
     private void Attend(ForwardBatch batch, KvCache cache, int layer, ReadOnlySpan<float> qs, Span<float> output) =>
-        Attention.CausalBatch(qs, cache.Keys(layer), cache.Values(layer), _buffers.Tables, _buffers.TableOffsets,
+        Attention.CausalBatch(qs, cache.Keys(layer), cache.Values(layer), cache.Type, _buffers.Tables, _buffers.TableOffsets,
             _buffers.Positions, batch.TokenCount, cache.BlockSize, Config.NumAttentionHeads, Config.NumKeyValueHeads,
             Config.HeadDim, output, WorkerPool.Shared);
 

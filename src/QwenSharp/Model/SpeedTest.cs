@@ -1,3 +1,4 @@
+using QwenSharp.Tensors;
 using System.Diagnostics;
 
 namespace QwenSharp.Model;
@@ -17,10 +18,13 @@ public sealed class SpeedTest
     private readonly int[] _one = new int[1];
     private int _depth; // positions of the cache filled by Fill
 
-    public SpeedTest(Qwen2Model model, int maxTokens)
+    /// <summary>The KV cache the tests run on (its type and bytes per token are part of what is measured).</summary>
+    public KvCache Cache => _cache;
+
+    public SpeedTest(Qwen2Model model, int maxTokens, KvCacheType kvType = KvCacheType.F16)
     {
         _model = model;
-        _cache = KvCache.For(model.Config, maxTokens);
+        _cache = KvCache.For(model.Config, maxTokens, type: kvType);
         _table = _cache.ContiguousBlockTable(maxTokens);
     }
 

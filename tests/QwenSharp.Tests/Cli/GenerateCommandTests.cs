@@ -107,7 +107,13 @@ public class GenerateCommandTests
         string prompt = string.Join(" ", Enumerable.Range(0, 30).Select(i => "word" + i));
         var (code, _, stderr) = Run("generate", "--model", path, "--prompt", prompt, "--raw", "--max-tokens", "8", "--ctx", "32");
         Assert.Equal(1, code);
-        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        // The memory plan stated before loading (three lines), then one error line.
+        var lines = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("Memory: weights ", lines[0]);
+        Assert.StartsWith("KV cache: f16, ", lines[1]);
+        Assert.StartsWith("Maximum concurrency for 32 tokens per request", lines[2]);
+        Assert.StartsWith("error: ", lines[3]);
         int count = ChatTestModel.Loaded.Tokenizer.Encode(prompt).Length;
         Assert.Contains("is 32 tokens", stderr);
         Assert.Contains($"{count} in the prompt, 8 for the completion", stderr);

@@ -64,6 +64,45 @@ public class ServeOptionsTests
     }
 
     [Theory]
+    [InlineData(null, KvCacheType.F16)]
+    [InlineData("f32", KvCacheType.F32)] [InlineData("f16", KvCacheType.F16)] [InlineData("bf16", KvCacheType.BF16)] [InlineData("q8_0", KvCacheType.Q8_0)]
+    [InlineData("auto", KvCacheType.F16)] [InlineData("fp16", KvCacheType.F16)] [InlineData("bfloat16", KvCacheType.BF16)] [InlineData("fp32", KvCacheType.F32)]
+    public void ReadsTheKvCacheTypeInEitherSpelling(string? value, KvCacheType expected)
+    {
+        string[] args = value == null ? ["--model", "m.gguf"] : ["--model", "m.gguf", "--kv-cache-dtype", value];
+        Assert.Equal(expected, Read(args).KvCacheType);
+    }
+
+    [Theory]
+    [InlineData("--kv-cache-dtype fp8", "'fp8' is not supported; the supported types are f32, f16, bf16, q8_0")]
+    [InlineData("--kv-cache-dtype fp8_e5m2", "'fp8_e5m2' is not supported")]
+    [InlineData("--kv-cache-dtype q4_0", "'q4_0' is not supported")]
+    [InlineData("-ctk q8_0 -ctv f16", "--cache-type-k q8_0 and --cache-type-v f16 differ")]
+    public void RefusesKvCacheTypesItDoesNotHave(string flags, string message)
+    {
+        var e = Assert.Throws<CliException>(() => Read(["--model", "m.gguf", .. flags.Split(' ')]));
+        Assert.Contains(message, e.Message);
+    }
+
+    /// <summary>The server's cache is of the type asked for, and sized in that type's bytes: the same budget holds twice
+    /// the f32 tokens in f16 and 64/17 of them in q8_0 (34 bytes per 32 values).</summary>
+    [Theory]
+    [InlineData("f32", 4)]
+    [InlineData("f16", 2)]
+    [InlineData("q8_0", 34.0 / 32)]
+    public void TheServersCacheHasTheType(string type, double bytesPerValue)
+    {
+        string path = TinyModels.Gguf("k256", GgmlType.Q8_0);
+        var options = Read("--model", path, "--kv-cache-dtype", type) with { KvCacheBytes = 32 << 20 };
+        using var backend = (LoadedModelBackend)ModelBackendFactory.Create(options);
+        var engine = backend.Model.Engine;
+        var c = backend.Model.Model.Config;
+        Assert.Equal(KvCacheTypes.Parse(type), engine.KvCacheType);
+        long perToken = (long)(2 * c.NumHiddenLayers * c.KeyValueSize * bytesPerValue);
+        Assert.Equal((32 << 20) / perToken, engine.KvCacheTokens, tolerance: 16);
+    }
+
+    [Theory]
     [InlineData("1.5", 3L << 29)]
     [InlineData("4", 4L << 30)]
     [InlineData("", null)]

@@ -50,6 +50,47 @@ public class LlamaCppFidelityTests(ITestOutputHelper output)
         Assert.True(diff <= bound * scale, $"{shape} {type}: max|Δ| {diff:E3} exceeds {bound:E1}·{scale:F3}");
     }
 
+    /// <summary>
+    /// The KV cache types (llama.cpp's -ctk/-ctv) against llama.cpp run with the same cache type, prefill and decode. Bounds
+    /// as for weights of the same width: F16 2e-3, BF16 5e-3, Q8_0 3e-2 (llama.cpp rounds queries to the cache's type in
+    /// its K·q product, F16 probabilities for the V product, and with Q8_0 runs flash attention; we keep queries and
+    /// probabilities in f32). Head sizes 32 (the per-key path) and 64 (the group kernel in decode); the YaRN shape
+    /// runs past its original context.
+    /// </summary>
+    [Theory]
+    [InlineData("gqa7", KvCacheType.F16, 2e-3)] [InlineData("k256", KvCacheType.F16, 2e-3)] [InlineData("yarn", KvCacheType.F16, 2e-3)]
+    [InlineData("gqa7", KvCacheType.BF16, 5e-3)] [InlineData("k256", KvCacheType.BF16, 5e-3)]
+    [InlineData("gqa7", KvCacheType.Q8_0, 3e-2)] [InlineData("k256", KvCacheType.Q8_0, 3e-2)]
+    public void CacheTypesMatchLlamaCppWithTheSameCache(string shape, KvCacheType cacheType, double bound)
+    {
+        string path = TinyModels.Gguf(shape, GgmlType.F32);
+        using var model = ModelFiles.Load(path);
+        var tokens = TinyModels.Tokens(64, model.Config.VocabSize);
+        var prefill = TinyModels.Logits(model, tokens, cacheType);
+        var decode = TinyModels.DecodeLogits(model, tokens, cacheType);
+        var exact = TinyModels.Logits(model, tokens, KvCacheType.F32);
+        var ggml = cacheType switch
+        {
+            KvCacheType.F16 => LLama.Native.GGMLType.GGML_TYPE_F16,
+            KvCacheType.BF16 => (LLama.Native.GGMLType)30, // GGML_TYPE_BF16, which LLamaSharp 0.30 does not name
+            _ => LLama.Native.GGMLType.GGML_TYPE_Q8_0,
+        };
+        float[][] reference;
+        using (var llama = new LlamaCpp(path, contextSize: 128, cacheType: ggml))
+            reference = llama.Logits(tokens);
+
+        var (diff, scale) = TinyModels.Compare(prefill, reference);
+        var (decodeDiff, _) = TinyModels.Compare(decode, reference);
+        var (f32Diff, _) = TinyModels.Compare(exact, reference);
+        output.WriteLine($"{shape} cache {cacheType.Name()}: prefill max|Δ| = {diff:E3}, decode {decodeDiff:E3}, our f32 cache {f32Diff:E3}; max|logit| = {scale:F3}, relative {diff / scale:E3} / {decodeDiff / scale:E3} (bound {bound:E1})");
+        Assert.True(diff <= bound * scale, $"{shape} {cacheType}: prefill max|Δ| {diff:E3} exceeds {bound:E1}·{scale:F3}");
+        Assert.True(decodeDiff <= bound * scale, $"{shape} {cacheType}: decode max|Δ| {decodeDiff:E3} exceeds {bound:E1}·{scale:F3}");
+        // The f16 rounding is llama.cpp's: our f16 cache lands nearer its f16 run than our f32 cache does (by 8-37% here),
+        // which a cache that ignored its type would not.
+        if (cacheType == KvCacheType.F16)
+            Assert.True(diff < f32Diff && decodeDiff < f32Diff, $"{shape}: the f16 cache ({diff:E3}, {decodeDiff:E3}) is no nearer llama.cpp's f16 cache than our f32 one ({f32Diff:E3})");
+    }
+
     [Theory]
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]

@@ -89,14 +89,26 @@ public static class TinyModels
     }
 
     /// <summary>Our logits at every position of <paramref name="tokens"/>: [tokens, vocab].</summary>
-    public static float[][] Logits(Qwen2Model model, int[] tokens)
+    public static float[][] Logits(Qwen2Model model, int[] tokens, KvCacheType cacheType = KvCacheType.F32)
     {
-        var cache = KvCache.For(model.Config, tokens.Length);
+        var cache = KvCache.For(model.Config, tokens.Length, type: cacheType);
         var batch = new ForwardBatch().Add(tokens, 0, cache.ContiguousBlockTable(tokens.Length), LogitsWanted.All);
         var logits = model.Forward(batch, cache);
         int vocab = model.Config.VocabSize;
         var rows = new float[tokens.Length][];
         for (int i = 0; i < rows.Length; i++) rows[i] = logits.Slice(i * vocab, vocab).ToArray();
+        return rows;
+    }
+
+    /// <summary>Our logits at every position, computed one token per step (decode) over a cache of <paramref name="cacheType"/>
+    /// in blocks of 16.</summary>
+    public static float[][] DecodeLogits(Qwen2Model model, int[] tokens, KvCacheType cacheType)
+    {
+        var cache = KvCache.For(model.Config, tokens.Length, type: cacheType);
+        var table = cache.ContiguousBlockTable(tokens.Length);
+        var rows = new float[tokens.Length][];
+        for (int i = 0; i < tokens.Length; i++)
+            rows[i] = model.Forward(new ForwardBatch().Add(tokens.AsMemory(i, 1), i, table), cache).ToArray();
         return rows;
     }
 

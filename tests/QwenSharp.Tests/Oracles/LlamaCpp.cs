@@ -6,8 +6,9 @@ namespace QwenSharp.Tests.Oracles;
 
 /// <summary>
 /// llama.cpp (through LLamaSharp 0.30.0 and its CPU backend) as the reference for logits and generation.
-/// The KV cache is kept in F32 (llama.cpp's default is F16, which alone moves logits by ~1e-3) and flash
-/// attention is off, so that llama.cpp's own rounding is only what its matmuls do with the weights' type.
+/// The KV cache is kept in F32 unless <c>cacheType</c> says otherwise (llama.cpp's default is F16, which alone moves
+/// logits by ~1e-3) and flash attention is off, so that llama.cpp's own rounding is only what its matmuls do with the
+/// weights' type. A quantized cache (Q8_0) turns flash attention on, as llama.cpp requires for a quantized V cache.
 /// </summary>
 public sealed class LlamaCpp : IDisposable
 {
@@ -16,7 +17,7 @@ public sealed class LlamaCpp : IDisposable
     private readonly LLamaContext _context;
     private readonly int _vocab;
 
-    public LlamaCpp(string ggufPath, int contextSize = 256, int threads = 2)
+    public LlamaCpp(string ggufPath, int contextSize = 256, int threads = 2, GGMLType cacheType = GGMLType.GGML_TYPE_F32)
     {
         lock (NativeGate)
         {
@@ -31,9 +32,9 @@ public sealed class LlamaCpp : IDisposable
             GpuLayerCount = 0,
             Threads = threads,
             BatchThreads = threads,
-            TypeK = GGMLType.GGML_TYPE_F32,
-            TypeV = GGMLType.GGML_TYPE_F32,
-            FlashAttention = false,
+            TypeK = cacheType,
+            TypeV = cacheType,
+            FlashAttention = cacheType is not (GGMLType.GGML_TYPE_F32 or GGMLType.GGML_TYPE_F16 or (GGMLType)30 /* BF16 */),
         };
         _weights = LLamaWeights.LoadFromFile(p);
         _context = _weights.CreateContext(p);
