@@ -64,7 +64,8 @@ if ! dotnet publish tests/QwenSharp.Arm64Runner -c Release -r linux-arm64 --self
 fi
 
 kernels=(QwenSharp.Tests.Kernels.Arm64KernelTests QwenSharp.Tests.Kernels.FastKernelTwinTests QwenSharp.Tests.Kernels.HalfDotTests
-         QwenSharp.Tests.Kernels.RoundActivationsTests QwenSharp.Tests.Kernels.KernelTierTests QwenSharp.Tests.Kernels.SiblingMatMulTests)
+         QwenSharp.Tests.Kernels.RoundActivationsTests QwenSharp.Tests.Kernels.KernelTierTests QwenSharp.Tests.Kernels.SiblingMatMulTests
+         QwenSharp.Tests.Kernels.KvRowsTests QwenSharp.Tests.Kernels.AttentionTests)
 # MatMulTests and the model tests call llama.cpp's ggml and llama libraries. (QuantizeTests stay on x86: ggml's
 # reference quantizers built for arm64 round some Q4_K/Q5_K scales differently from its x86 build and from ours.)
 with_llama=(QwenSharp.Tests.Kernels.MatMulTests QwenSharp.Tests.Model.LlamaCppFidelityTests.LogitsMatch QwenSharp.Tests.Model.PerplexityTests)
