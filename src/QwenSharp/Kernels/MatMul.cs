@@ -22,8 +22,8 @@ public static unsafe class MatMul
     /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
     private const int TokenTile = DotFast.MaxTokens;
 
-    // A hand-off to the pool costs more than the work it would split below these sizes (measured on 2 cores: batched
-    // decode of 8 sequences 2.61x -> 2.86x one sequence's tokens/s once they were kept on the calling thread).
+    // A hand-off to the pool costs more than the work it would split below these sizes (on 2 cores batched decode of 8
+    // sequences gained about a tenth once they were kept on the calling thread; docs/benchmarks.md has the runs).
     /// <summary>Activations of up to this many values (8 tokens of the 0.5B's widest rows), or of one token, are
     /// quantized on the calling thread.</summary>
     private const long SmallBatchValues = 8 * 4864;
