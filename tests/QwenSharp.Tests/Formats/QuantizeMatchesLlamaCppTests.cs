@@ -43,6 +43,9 @@ public class QuantizeMatchesLlamaCppTests
                 data.Add(shape, t, "pure");
                 data.Add(shape, t, "leave-output");
             }
+            // --output-tensor-type Q8_0 --token-embedding-type Q4_1, and a Q8_0 input requantized.
+            data.Add(shape, "Q4_K_M", "tensor-types");
+            data.Add(shape, "Q4_0", "requantize");
         }
         return data;
     }
@@ -64,14 +67,30 @@ public class QuantizeMatchesLlamaCppTests
         RandomModel.WriteGguf(shape == "aligned" ? Aligned : Unaligned, input,
             shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5, GgufTokenizerExport.BytesOnly(512));
 
-        bool pure = flags == "pure", leaveOutput = flags == "leave-output";
-        GgufQuantizer.Run(input, ours, new QuantizeOptions(type) { Threads = 2, Pure = pure, LeaveOutputTensor = leaveOutput });
+        bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
+        if (flags == "requantize")
+        {
+            string q8 = dir.File("q8.gguf");
+            GgufQuantizer.Run(input, q8, new QuantizeOptions(QuantizeFileType.Q8_0) { Threads = 2 });
+            Assert.Contains("--allow-requantize", Assert.Throws<ArgumentException>(() => GgufQuantizer.Run(q8, ours, new QuantizeOptions(type))).Message);
+            input = q8;
+        }
+        GgufQuantizer.Run(input, ours, new QuantizeOptions(type)
+        {
+            Threads = 2, Pure = pure, LeaveOutputTensor = leaveOutput, AllowRequantize = flags == "requantize",
+            OutputTensorType = types ? GgmlType.Q8_0 : null, TokenEmbeddingType = types ? GgmlType.Q4_1 : null,
+        });
         NativeApi.llama_empty_call();
         NativeLogConfig.llama_log_set((level, message) => { });
         var p = LLamaModelQuantizeParams.Default();
         p.nthread = 2;
         p.ftype = OracleType(type);
-        p.allow_requantize = false;
+        p.allow_requantize = flags == "requantize";
+        if (types)
+        {
+            p.output_tensor_type = GGMLType.GGML_TYPE_Q8_0;
+            p.token_embedding_type = GGMLType.GGML_TYPE_Q4_1;
+        }
         p.quantize_output_tensor = !leaveOutput;
         p.pure = pure;
         Assert.Equal(0u, NativeApi.llama_model_quantize(input, theirs, ref p));
