@@ -7,11 +7,12 @@ namespace QwenSharp.Cli.Commands;
 public sealed class QuantizeCommand : ICliCommand
 {
     public string Name => "quantize";
-    public string Summary => "Quantize a GGUF model (F32/F16/BF16) to Q4_K_M, Q8_0, ... byte-identical to llama-quantize.";
+    public string Summary => "Quantize a GGUF model or HF folder to Q4_K_M, Q8_0, ... byte-identical to llama-quantize.";
     public IReadOnlyList<string> Flags => ["--pure", "--leave-output-tensor", "--allow-requantize"];
     public string Usage => $"""
-        qwensharp quantize <in.gguf> <out.gguf> <type> [--threads N] [--output-tensor-type T] [--token-embedding-type T]
+        qwensharp quantize <in.gguf | hf folder> <out.gguf> <type> [--threads N] [--output-tensor-type T] [--token-embedding-type T]
                            [--pure] [--leave-output-tensor] [--allow-requantize]
+          <in>: a GGUF (F32/F16/BF16; quantized with --allow-requantize) or a Hugging Face folder (safetensors f32/f16/bf16).
           <type>: {QuantizeFileTypes.Supported} (llama-quantize's names and mixtures).
           --pure                  every quantized tensor gets <type> (no Q6_K output, no more bits for attn_v/ffn_down)
           --leave-output-tensor   copy output.weight as it is
@@ -48,17 +49,14 @@ public sealed class QuantizeCommand : ICliCommand
         {
             throw new CliException(e.Message);
         }
-        if (Directory.Exists(input))
-            throw new CliException($"{input} is a folder; quantize reads a GGUF file (F32/F16/BF16) for now.");
-
         var clock = Stopwatch.StartNew();
-        long inBytes = new FileInfo(input).Length;
+        long inBytes = QwenSharp.Model.ModelFiles.WeightBytes(input);
         try
         {
             GgufQuantizer.Run(input, output, options, p => stderr.WriteLine(
                 $"[{p.Index + 1,4}/{p.Count}] {p.Name,-36} {p.From,-5} -> {p.To,-5} {p.Bytes / 1048576.0,9:F2} MiB"));
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or FormatException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or FormatException or NotSupportedException or DirectoryNotFoundException)
         {
             throw new CliException(e.Message);
         }

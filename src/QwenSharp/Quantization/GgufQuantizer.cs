@@ -20,14 +20,13 @@ public static unsafe class GgufQuantizer
     public const string QuantizationVersionKey = "general.quantization_version";
     public const string FileTypeKey = "general.file_type";
 
+    /// <summary>Quantizes <paramref name="input"/>, a GGUF file or a Hugging Face folder (<see cref="QuantizeSource"/>).</summary>
     public static void Run(string input, string output, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
     {
         if (string.Equals(Path.GetFullPath(input), Path.GetFullPath(output), StringComparison.Ordinal))
             throw new ArgumentException($"The output {output} is the input; write the quantized model to another file.");
-        if (!File.Exists(input))
-            throw new FileNotFoundException($"Input {input} does not exist or is not a file (a GGUF model).");
-        using var gguf = GgufFile.Open(input);
-        var writer = Plan(gguf, options, progress);
+        using var source = QuantizeSource.Open(input);
+        var writer = Plan(source, options, progress);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir != null) Directory.CreateDirectory(dir);
         try
@@ -42,31 +41,34 @@ public static unsafe class GgufQuantizer
     }
 
     /// <summary>The writer holding the output's metadata and tensors (data produced when written).</summary>
-    public static GgufWriter Plan(GgufFile gguf, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
+    public static GgufWriter Plan(QuantizeSource source, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
     {
         var writer = new GgufWriter();
-        foreach (string key in gguf.Metadata.Keys) writer.Set(key, gguf.Metadata.GetValue(key));
+        foreach (var (key, value) in source.Metadata) writer.Set(key, value);
         // gguf.cpp's setters remove a key and append it, so these two end the metadata whatever the input held.
         writer.Remove(QuantizationVersionKey);
         writer.SetUInt32(QuantizationVersionKey, QuantizationVersion);
         writer.Remove(FileTypeKey);
         writer.SetUInt32(FileTypeKey, (uint)options.FileType);
 
-        var tensors = gguf.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
-        var choice = new TensorTypeChoice(options, gguf.TensorNames);
+        var names = source.Tensors.Select(t => t.Name).ToList();
+        var tensors = source.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
+        var choice = new TensorTypeChoice(options, names);
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         for (int i = 0; i < tensors.Count; i++)
         {
-            var t = tensors[i];
-            var type = choice.Choose(t.Name, t.Type, t.Shape);
+            var (name, t) = tensors[i];
+            var type = choice.Choose(name, t.Type, t.Shape);
+            // A converter stores vectors (norms, biases) as F32 whatever the checkpoint's float type.
+            if (source.VectorsToF32 && t.Shape.Length == 1) type = GgmlType.F32;
             if (type != t.Type && TensorTypeChoice.IsBlockType(t.Type) && !options.AllowRequantize)
-                throw new ArgumentException($"Tensor {t.Name} is already {t.Type}; requantizing it to {type} loses precision twice (give --allow-requantize to do it anyway).");
+                throw new ArgumentException($"Tensor {name} is already {t.Type}; requantizing it to {type} loses precision twice (give --allow-requantize to do it anyway).");
             int index = i;
-            writer.AddTensor(t.Name, type, t.Shape, s =>
+            writer.AddTensor(name, type, t.Shape, s =>
             {
                 if (type == t.Type) Copy(t, s);
                 else Convert(t, type, s, threads);
-                progress?.Invoke(new QuantizeProgress(index, tensors.Count, t.Name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows));
+                progress?.Invoke(new QuantizeProgress(index, tensors.Count, name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows));
             });
         }
         return writer;
