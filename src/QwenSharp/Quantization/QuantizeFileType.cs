@@ -27,7 +27,7 @@ public static class QuantizeFileTypes
 {
     /// <summary>The types llama-quantize knows that are not written here yet.</summary>
     private static readonly string[] NotYet =
-        ["Q2_K", "Q2_K_S", "Q3_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K", "Q5_K", "IQ4_NL", "IQ4_XS", "IQ3_XXS", "IQ3_XS",
+        ["Q2_K", "Q2_K_S", "Q3_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "IQ4_NL", "IQ4_XS", "IQ3_XXS", "IQ3_XS",
          "IQ3_S", "IQ3_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M", "TQ1_0", "TQ2_0", "MXFP4_MOE", "COPY"];
 
     public static IReadOnlyList<QuantizeFileType> All { get; } = Enum.GetValues<QuantizeFileType>();
@@ -38,6 +38,9 @@ public static class QuantizeFileTypes
     public static QuantizeFileType Parse(string text)
     {
         string upper = text.Trim().ToUpperInvariant();
+        // llama-quantize's aliases: Q4_K and Q5_K are its _M mixtures.
+        if (upper == "Q4_K") return QuantizeFileType.Q4_K_M;
+        if (upper == "Q5_K") return QuantizeFileType.Q5_K_M;
         foreach (var t in All)
             if (t.ToString() == upper || ((uint)t).ToString() == upper) return t;
         if (NotYet.Contains(upper))

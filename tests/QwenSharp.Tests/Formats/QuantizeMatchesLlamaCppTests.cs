@@ -141,6 +141,9 @@ public class QuantizeMatchesLlamaCppTests
         Assert.Equal(length, new FileInfo(input).Length);
         Assert.Contains("not supported yet", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("IQ4_XS")).Message);
         Assert.Contains("not a quantization type", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("Q9_9")).Message);
+        Assert.Equal(QuantizeFileType.Q4_K_M, QuantizeFileTypes.Parse("q4_k"));
+        Assert.Equal(QuantizeFileType.Q5_K_M, QuantizeFileTypes.Parse("Q5_K"));
+        Assert.Equal(QuantizeFileType.Q8_0, QuantizeFileTypes.Parse("7"));
     }
 
     private static unsafe ReadOnlySpan<byte> Bytes(TensorView t) => new(t.Pointer, checked((int)t.ByteLength));
