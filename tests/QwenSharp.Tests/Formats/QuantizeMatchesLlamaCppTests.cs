@@ -64,8 +64,11 @@ public class QuantizeMatchesLlamaCppTests
         using var dir = Fixtures.TempDir();
         string input = dir.File("in.gguf"), ours = dir.File("ours.gguf"), theirs = dir.File("llama.gguf");
         // The aligned model starts from F16 (the usual input), the unaligned one from F32.
+        // The unaligned one carries the real Qwen2 tokenizer (its first 512 ids, their merges, the chat template),
+        // so copying large string arrays is compared too.
         RandomModel.WriteGguf(shape == "aligned" ? Aligned : Unaligned, input,
-            shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5, GgufTokenizerExport.BytesOnly(512));
+            shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5,
+            shape == "aligned" ? GgufTokenizerExport.BytesOnly(512) : GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null));
 
         bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
         if (flags == "requantize")
