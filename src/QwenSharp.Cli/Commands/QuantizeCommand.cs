@@ -50,7 +50,6 @@ public sealed class QuantizeCommand : ICliCommand
             throw new CliException(e.Message);
         }
         var clock = Stopwatch.StartNew();
-        long inBytes = QwenSharp.Model.ModelFiles.WeightBytes(input);
         try
         {
             GgufQuantizer.Run(input, output, options, p => stderr.WriteLine(
@@ -60,6 +59,7 @@ public sealed class QuantizeCommand : ICliCommand
         {
             throw new CliException(e.Message);
         }
+        long inBytes = QwenSharp.Model.ModelFiles.WeightBytes(input);
         long outBytes = new FileInfo(output).Length;
         stdout.WriteLine($"wrote {output} ({options.FileType}, {inBytes / 1e6:F1} MB -> {outBytes / 1e6:F1} MB) in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;

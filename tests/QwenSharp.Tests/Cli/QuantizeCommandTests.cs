@@ -67,4 +67,18 @@ public class QuantizeCommandTests
         Assert.Contains("is the input", stderr);
         Assert.Equal(before, File.ReadAllBytes(input));
     }
+
+    [Fact]
+    public void RefusesAMissingInputAndAFolderWithoutConfig()
+    {
+        using var dir = Fixtures.TempDir();
+        var (code, _, stderr) = Run("quantize", dir.File("nope.gguf"), dir.File("out.gguf"), "Q8_0");
+        Assert.Equal(1, code);
+        Assert.Contains("nope.gguf does not exist", stderr);
+        Directory.CreateDirectory(dir.File("empty"));
+        (code, _, stderr) = Run("quantize", dir.File("empty"), dir.File("out.gguf"), "Q8_0");
+        Assert.Equal(1, code);
+        Assert.Contains("has no config.json", stderr);
+        Assert.False(File.Exists(dir.File("out.gguf")));
+    }
 }
