@@ -48,6 +48,10 @@ public sealed class GgufWriter
     public GgufWriter SetBool(string key, bool value) => Set(key, value);
     public GgufWriter SetArray(string key, GgufArray value) => Set(key, value);
 
+    /// <summary>The value set for <paramref name="key"/>.</summary>
+    public object Get(string key) =>
+        _values.TryGetValue(key, out var v) ? v : throw new KeyNotFoundException($"Metadata key {key} is not set.");
+
     public bool Remove(string key) => _values.Remove(key) && _keys.Remove(key);
 
     /// <summary>Adds a tensor; its shape is outermost first (as <see cref="TensorView.Shape"/>) and at most 4-dimensional.</summary>

@@ -1,0 +1,146 @@
+using QwenSharp.Formats;
+using QwenSharp.Kernels;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Quantization;
+
+/// <summary>One tensor done: its index, the count, its name, the type chosen, and the bytes written.</summary>
+public readonly record struct QuantizeProgress(int Index, int Count, string Name, GgmlType From, GgmlType To, long Bytes);
+
+/// <summary>
+/// Rewrites a GGUF model in another file type as llama-quantize does (llama_model_quantize): every metadata key
+/// copied in order, then <c>general.quantization_version</c> and <c>general.file_type</c> set; tensors in
+/// llama.cpp's loader order (<see cref="LlamaCppTensorOrder"/>), each either copied as it is or converted row by row with ggml's reference quantizers
+/// (<see cref="Quantize.Row"/>), so the data is byte-identical to llama.cpp's without an importance matrix.
+/// </summary>
+public static unsafe class GgufQuantizer
+{
+    /// <summary>ggml's GGML_QNT_VERSION: the block layouts of the quantized types.</summary>
+    public const uint QuantizationVersion = 2;
+    public const string QuantizationVersionKey = "general.quantization_version";
+    public const string FileTypeKey = "general.file_type";
+
+    /// <summary>Quantizes <paramref name="input"/>, a GGUF file or a Hugging Face folder (<see cref="QuantizeSource"/>).</summary>
+    public static void Run(string input, string output, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
+    {
+        if (string.Equals(Path.GetFullPath(input), Path.GetFullPath(output), StringComparison.Ordinal))
+            throw new ArgumentException($"The output {output} is the input; write the quantized model to another file.");
+        using var source = QuantizeSource.Open(input);
+        var writer = Plan(source, options, progress);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (dir != null) Directory.CreateDirectory(dir);
+        try
+        {
+            writer.Write(output);
+        }
+        catch
+        {
+            try { File.Delete(output); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>The writer holding the output's metadata and tensors (data produced when written).</summary>
+    public static GgufWriter Plan(QuantizeSource source, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
+    {
+        var writer = new GgufWriter();
+        foreach (var (key, value) in source.Metadata) writer.Set(key, value);
+        // gguf.cpp's setters remove a key and append it, so these two end the metadata whatever the input held.
+        writer.Remove(QuantizationVersionKey);
+        writer.SetUInt32(QuantizationVersionKey, QuantizationVersion);
+        writer.Remove(FileTypeKey);
+        writer.SetUInt32(FileTypeKey, (uint)options.FileType);
+
+        var names = source.Tensors.Select(t => t.Name).ToList();
+        var tensors = source.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
+        var choice = new TensorTypeChoice(options, names);
+        int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            var (name, t) = tensors[i];
+            var type = choice.Choose(name, t.Type, t.Shape);
+            // A converter stores vectors (norms, biases) as F32 whatever the checkpoint's float type.
+            if (source.VectorsToF32 && t.Shape.Length == 1) type = GgmlType.F32;
+            if (type != t.Type && TensorTypeChoice.IsBlockType(t.Type) && !options.AllowRequantize)
+                throw new ArgumentException($"Tensor {name} is already {t.Type}; requantizing it to {type} loses precision twice (give --allow-requantize to do it anyway).");
+            int index = i;
+            writer.AddTensor(name, type, t.Shape, s =>
+            {
+                if (type == t.Type) Copy(t, s);
+                else Convert(t, type, s, threads);
+                progress?.Invoke(new QuantizeProgress(index, tensors.Count, name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows));
+            });
+        }
+        return writer;
+    }
+
+    private static void Copy(TensorView t, Stream s)
+    {
+        for (long done = 0; done < t.ByteLength;)
+        {
+            int n = (int)Math.Min(1 << 26, t.ByteLength - done);
+            s.Write(new ReadOnlySpan<byte>(t.Pointer + done, n));
+            done += n;
+        }
+    }
+
+    /// <summary>Decodes rows to float and encodes them in <paramref name="type"/>, a chunk of rows at a time across
+    /// the threads; every row is encoded on its own, so the thread count does not change the bytes.</summary>
+    private static void Convert(TensorView t, GgmlType type, Stream s, int threads)
+    {
+        int cols = checked((int)t.Columns);
+        long rows = t.Rows;
+        long srcRowBytes = t.RowBytes;
+        int rowBytes = checked((int)GgmlTypeInfo.RowBytes(type, cols));
+        int chunk = (int)Math.Clamp((16L << 20) / Math.Max(rowBytes, cols * 4L), threads, 1 << 16);
+        var encoded = new byte[(long)Math.Min(chunk, rows) * rowBytes];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        byte* src = t.Pointer;
+        var srcType = t.Type;
+        for (long start = 0; start < rows; start += chunk)
+        {
+            int n = (int)Math.Min(chunk, rows - start);
+            int perTask = Math.Max(1, (n + threads * 4 - 1) / (threads * 4));
+            int tasks = (n + perTask - 1) / perTask;
+            long first = start;
+            Parallel.For(0, tasks, parallel, task =>
+            {
+                var values = new float[cols];
+                int end = Math.Min(n, (task + 1) * perTask);
+                for (int r = task * perTask; r < end; r++)
+                {
+                    Dequantize.Row(srcType, src + (first + r) * srcRowBytes, values);
+                    Quantize.Row(type, values, encoded.AsSpan(r * rowBytes, rowBytes));
+                }
+            });
+            s.Write(encoded, 0, n * rowBytes);
+        }
+    }
+}
+
+/// <summary>
+/// The order llama.cpp's model loader keeps tensors in (its weight_name_comparer), which llama-quantize writes
+/// them in: tensors outside the layers first, then layer by layer by number, and by ordinal name within each.
+/// </summary>
+public sealed class LlamaCppTensorOrder : IComparer<string>
+{
+    public static LlamaCppTensorOrder Instance { get; } = new();
+
+    public int Compare(string? a, string? b)
+    {
+        int byLayer = Layer(a!).CompareTo(Layer(b!));
+        return byLayer != 0 ? byLayer : string.CompareOrdinal(a, b);
+    }
+
+    /// <summary>The N of a name starting "blk.N" (as sscanf's "blk.%d" reads it), or -1.</summary>
+    private static long Layer(string name)
+    {
+        if (!name.StartsWith("blk.", StringComparison.Ordinal)) return -1;
+        int i = 4, sign = 1;
+        if (i < name.Length && (name[i] == '-' || name[i] == '+')) { sign = name[i] == '-' ? -1 : 1; i++; }
+        int start = i;
+        long n = 0;
+        while (i < name.Length && char.IsAsciiDigit(name[i]) && n < int.MaxValue) n = n * 10 + (name[i++] - '0');
+        return i == start ? -1 : sign * n;
+    }
+}
