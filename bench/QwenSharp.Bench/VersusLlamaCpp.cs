@@ -19,7 +19,7 @@ namespace QwenSharp.Bench;
 public sealed class VersusLlamaCpp : IBenchmark
 {
     public string Name => "versus";
-    public string Summary => "QwenSharp vs llama.cpp on one GGUF file: pp and tg t/s, alternating, with ratios.";
+    public string Summary => "QwenSharp vs llama.cpp on one GGUF file: pp and tg t/s, alternating, with ratios [--kv-cache-dtype f16|f32|bf16|q8_0].";
 
     public int Run(string[] args)
     {
@@ -30,10 +30,12 @@ public sealed class VersusLlamaCpp : IBenchmark
         int reps = int.Parse(Arg(args, "-r") ?? "3", CultureInfo.InvariantCulture);
         int batch = int.Parse(Arg(args, "-b") ?? "0", CultureInfo.InvariantCulture);
         int depth = int.Parse(Arg(args, "-d") ?? "0", CultureInfo.InvariantCulture);
+        // One cache type for both engines (llama.cpp's -ctk/-ctv), f16 the default of both.
+        var kvType = QwenSharp.Tensors.KvCacheTypes.Parse(Arg(args, "--kv-cache-dtype") ?? "f16");
 
         WorkerPool.SetSharedThreadCount(threads);
         using var ours = ModelFiles.Load(model);
-        var speed = new SpeedTest(ours, depth + Math.Max(Math.Max(prompt, gen * Math.Max(batch, 1)), 16) + 16);
+        var speed = new SpeedTest(ours, depth + Math.Max(Math.Max(prompt, gen * Math.Max(batch, 1)), 16) + 16, kvType);
         // Touch every weight before llama.cpp reads the file: pages read through our huge-page mapping land in 2 MB
         // folios of the page cache, which stream 3x faster on this VM than the 4 KB pages a plain read leaves there.
         speed.TextGeneration(1);
@@ -47,7 +49,7 @@ public sealed class VersusLlamaCpp : IBenchmark
             _ => AvxLevel.None,
         };
         NativeLibraryConfig.All.WithAvx(level);
-        using var llama = new Llama(model, depth + Math.Max(prompt, gen) + 16, threads);
+        using var llama = new Llama(model, depth + Math.Max(prompt, gen) + 16, threads, kvType);
         Console.WriteLine($"model {Path.GetFileName(model)}, {threads} threads, {reps} runs each, alternating; QwenSharp {KernelTiers.Describe()}; llama.cpp {level}");
 
         string at = depth > 0 ? $" @ d{depth}" : "";
@@ -113,8 +115,15 @@ public sealed class VersusLlamaCpp : IBenchmark
         private readonly LLamaContext _context;
         private readonly int _vocab;
 
-        public Llama(string path, int contextSize, int threads)
+        public Llama(string path, int contextSize, int threads, QwenSharp.Tensors.KvCacheType kvType)
         {
+            var cache = kvType switch
+            {
+                QwenSharp.Tensors.KvCacheType.F32 => GGMLType.GGML_TYPE_F32,
+                QwenSharp.Tensors.KvCacheType.BF16 => (GGMLType)30, // GGML_TYPE_BF16 (LLamaSharp 0.30 names no constant for it)
+                QwenSharp.Tensors.KvCacheType.Q8_0 => GGMLType.GGML_TYPE_Q8_0,
+                _ => GGMLType.GGML_TYPE_F16,
+            };
             NativeLogConfig.llama_log_set((level, message) => { });
             var p = new ModelParams(path)
             {
@@ -124,6 +133,10 @@ public sealed class VersusLlamaCpp : IBenchmark
                 GpuLayerCount = 0,
                 Threads = threads,
                 BatchThreads = threads,
+                TypeK = cache,
+                TypeV = cache,
+                // llama.cpp needs flash attention for a quantized V cache.
+                FlashAttention = kvType == QwenSharp.Tensors.KvCacheType.Q8_0,
             };
             _weights = LLamaWeights.LoadFromFile(p);
             _context = _weights.CreateContext(p);
