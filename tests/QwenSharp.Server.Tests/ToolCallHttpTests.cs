@@ -153,6 +153,7 @@ public sealed class ToolCallHttpTests(SharedServer shared)
     [InlineData(""","tool_choice":"sometimes" """, "tool_choice")]
     [InlineData(""","tool_choice":{"type":"function","function":{"name":"nope"}} """, "tool_choice.function.name")]
     [InlineData(""","tools":[{"type":"function","function":{"name":"bad name"}}] """, "tools[0].function.name")]
+    [InlineData(""","tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g","parameters":{"type":"object","patternProperties":{"x":{}}}}}] """, "tools[1].function.parameters")]
     [InlineData(""","grammar":"root ::= \"x\"" """, "grammar")]
     public async Task Bad_tool_requests_are_400s_naming_the_field(string extra, string param)
     {

@@ -28,9 +28,7 @@ public sealed record ToolRequest(IReadOnlyList<ToolDefinition> Tools, ToolChoice
         {
             var tools = ToolDefinition.ParseAll(toolsRaw is { } t ? JsonNode.Parse(t.GetRawText()) : null);
             var choice = ToolChoice.Parse(choiceRaw is { } c ? JsonNode.Parse(c.GetRawText()) : null, tools);
-            var request = new ToolRequest(tools, choice, parallel);
-            request.Constraint(); // an unusable parameter schema is refused now, naming the tool
-            return request;
+            return new ToolRequest(tools, choice, parallel);
         }
         catch (ToolRequestException e)
         {
@@ -44,26 +42,28 @@ public sealed record ToolRequest(IReadOnlyList<ToolDefinition> Tools, ToolChoice
     public StructuredOutput? Constraint(StructuredOutput? text = null)
     {
         if (!CallsTools) return text;
-        for (int i = 0; i < Tools.Count; i++)
-        {
-            if (Tools[i].Parameters is not { } parameters) continue;
-            try
-            {
-                JsonSchemaGrammar.ToGbnf(parameters);
-            }
-            catch (GrammarException e)
-            {
-                string param = $"tools[{i}].function.parameters";
-                throw ApiException.BadRequest($"'{param}' of '{Tools[i].Name}' cannot be used: {e.Message}", param);
-            }
-        }
         try
         {
             return ToolCallGrammar.For(Tools, Choice, Parallel, text: text);
         }
-        catch (GrammarException e) when (text != null)
+        catch (GrammarException e)
         {
-            throw ApiException.BadRequest($"'{text.Param}' cannot be used with tools: {e.Message}", text.Param);
+            // Which part could not be compiled: a tool's parameters (converted alone to find it) or the text format.
+            for (int i = 0; i < Tools.Count; i++)
+            {
+                if (Tools[i].Parameters is not { } parameters) continue;
+                try
+                {
+                    JsonSchemaGrammar.ToGbnf(parameters);
+                }
+                catch (GrammarException toolError)
+                {
+                    string param = $"tools[{i}].function.parameters";
+                    throw ApiException.BadRequest($"'{param}' of '{Tools[i].Name}' cannot be used: {toolError.Message}", param);
+                }
+            }
+            string where = text?.Param ?? "tools";
+            throw ApiException.BadRequest($"'{where}' cannot be used with tools: {e.Message}", where);
         }
     }
 }
