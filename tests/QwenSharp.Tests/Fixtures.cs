@@ -42,7 +42,16 @@ public static class Fixtures
         {
             foreach (var f in new[] { "tokenizer.json", "vocab.json", "merges.txt" }) Path("qwen2-tokenizer/" + f);
             string dir = System.IO.Path.Combine(Unpacked, "qwen2-tokenizer");
-            File.Copy(Path("qwen2-tokenizer/tokenizer_config.json"), System.IO.Path.Combine(dir, "tokenizer_config.json"), overwrite: true);
+            // Once, under the lock: tests running in parallel read this file while another would overwrite it.
+            lock (Gate)
+            {
+                string config = System.IO.Path.Combine(dir, "tokenizer_config.json");
+                if (!File.Exists(config))
+                {
+                    File.Copy(Path("qwen2-tokenizer/tokenizer_config.json"), config + ".tmp", overwrite: true);
+                    File.Move(config + ".tmp", config);
+                }
+            }
             return dir;
         }
     }
