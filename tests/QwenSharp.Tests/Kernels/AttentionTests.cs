@@ -6,7 +6,8 @@ namespace QwenSharp.Tests.Kernels;
 /// cache, for head sizes that exercise every vector tail; and the batched, multithreaded form against one token at a time.</summary>
 public class AttentionTests
 {
-    private static double[] Reference(float[] q, float[] keys, float[] values, int[] table, int blockSize,
+    /// <summary>softmax(q·kᵀ/√d)·v per head in float64, over the paged cache's slots (shared with the KV-type tests).</summary>
+    internal static double[] Reference(float[] q, float[] keys, float[] values, int[] table, int blockSize,
         int heads, int kvHeads, int d, int length)
     {
         var output = new double[heads * d];

@@ -120,24 +120,12 @@ public unsafe class KvRowsTests
 
         void Check(float[] query, float[] got, int[] table, int length, string what)
         {
+            var reference = AttentionTests.Reference(query, wideKeys, wideValues, table, blockSize, heads, kvHeads, d, length);
             for (int h = 0; h < heads; h++)
             {
-                int kvh = h / (heads / kvHeads);
-                var s = new double[length];
-                for (int j = 0; j < length; j++)
-                {
-                    int slot = table[j / blockSize] * blockSize + j % blockSize;
-                    double dot = 0;
-                    for (int i = 0; i < d; i++) dot += (double)query[h * d + i] * wideKeys[(slot * kvHeads + kvh) * d + i];
-                    s[j] = dot / Math.Sqrt(d);
-                }
-                double max = s.Max(), sum = 0;
-                for (int j = 0; j < length; j++) sum += s[j] = Math.Exp(s[j] - max);
                 for (int i = 0; i < d; i++)
                 {
-                    double expected = 0;
-                    for (int j = 0; j < length; j++)
-                        expected += s[j] / sum * wideValues[((table[j / blockSize] * blockSize + j % blockSize) * kvHeads + kvh) * d + i];
+                    double expected = reference[h * d + i];
                     float actual = got[h * d + i];
                     Assert.True(Math.Abs(actual - expected) <= 1e-5 * (1 + Math.Abs(expected)),
                         $"{type} d={d} {what} head {h} [{i}] at {KernelTiers.Name(KernelTiers.Current)}: {actual} vs {expected}");
