@@ -37,12 +37,13 @@ public sealed class BenchCommand : ICliCommand
         string path = ModelPaths.Resolve(model);
         WorkerPool.SetSharedThreadCount(threads);
         stderr.WriteLine(Kernels.KernelTiers.Describe()); // as llama-bench prints its system info
+        int maxTokens = depths.DefaultIfEmpty(0).Max() + Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());
+        int context = OneContextPlan.ModelContext(path);
+        if (maxTokens > context)
+            throw new CliException($"-d plus -p or -n reaches {maxTokens} tokens; the model's context is {context}.");
+        OneContextPlan.Make(path, Math.Max(maxTokens, 16), kvType, "-d plus -p or -n", stderr); // refuses before loading
         using var qwen = ModelFiles.Load(path);
         var info = Describe(qwen, path);
-        int maxTokens = depths.DefaultIfEmpty(0).Max() + Math.Max(prompts.DefaultIfEmpty(0).Max(), gens.DefaultIfEmpty(0).Max());
-        if (maxTokens > qwen.Config.ContextLength)
-            throw new CliException($"-d plus -p or -n reaches {maxTokens} tokens; the model's context is {qwen.Config.ContextLength}.");
-        if (kvType.Refusal(qwen.Config.HeadDim) is { } refusal) throw new CliException(refusal);
         var test = new SpeedTest(qwen, Math.Max(maxTokens, 16), kvType);
         stderr.WriteLine($"KV cache: {kvType.Name()}, {KvCache.BytesPerToken(qwen.Config, kvType)} bytes per token ({test.Cache.Bytes / (double)(1 << 20):F1} MiB for {test.Cache.Capacity} tokens)");
 

@@ -179,14 +179,8 @@ public sealed class GenerateCommand : ICliCommand
     internal static LoadedModel Load(string model, int? ctx, KvCacheType kvType, TextWriter? log = null)
     {
         string path = ModelPaths.Resolve(model);
-        Qwen2Config config;
-        var (weights, c) = ModelFiles.Open(path);
-        using (weights) config = c;
-        int length = ctx ?? Math.Min(config.ContextLength, 8192);
-        long bytesPerToken = KvCache.BytesPerToken(config, kvType);
-        var options = new EngineOptions { MaxModelLen = length, MaxNumSeqs = 1, KvCacheBytes = bytesPerToken * (length + 16), KvCacheType = kvType };
-        var plan = MemoryPlan.Make(config, ModelFiles.WeightBytes(path), options, MemoryPlan.AvailableMemory(), "--ctx");
-        if (log != null) foreach (var line in plan.Describe()) log.WriteLine(line);
+        int length = ctx ?? Math.Min(OneContextPlan.ModelContext(path), 8192);
+        var (options, plan) = OneContextPlan.Make(path, length, kvType, "--ctx", log);
         return LoadedModel.Load(path, options, plan: plan);
     }
 

@@ -30,10 +30,12 @@ public sealed class PerplexityCommand : ICliCommand
             throw new CliException("Give exactly one of --file <text> and --tokens <ids file>.");
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
-        using var qwen = ModelFiles.Load(ModelPaths.Resolve(model));
+        string path = ModelPaths.Resolve(model);
         int[] tokens = tokensFile != null ? ReadTokenIds(tokensFile) : TextInput.Tokenize(model, File.ReadAllText(file!));
-
         int windows = Perplexity.Windows(tokens.Length, ctx);
+        OneContextPlan.Make(path, ctx, kvType, "--ctx", stderr); // refuses before loading
+        using var qwen = ModelFiles.Load(path);
+
         stdout.WriteLine($"perplexity: calculating perplexity over {windows} chunks, n_ctx={ctx}, {tokens.Length} tokens");
         var clock = Stopwatch.StartNew();
         var result = Perplexity.Compute(qwen, tokens, ctx, kvType, (i, ppl) =>

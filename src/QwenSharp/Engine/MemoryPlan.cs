@@ -93,7 +93,7 @@ public sealed record MemoryPlan
         }
         if (available is { } a && options.KvCacheBytes != null && plan.TotalBytes + Margin(a) > a)
             throw new MemoryPlanException(FormattableString.Invariant(
-                $"The model needs weights {Gib(weightBytes)} GiB + KV cache {Gib(plan.KvBytes)} GiB ({tokens} tokens of {type.Name()}) + scratch {Gib(scratch)} GiB = {Gib(plan.TotalBytes)} GiB, plus a margin of {Gib(Margin(a))} GiB; the machine has {Gib(a)} GiB available. Lower the KV cache size, choose a narrower --kv-cache-dtype or free memory."));
+                $"The model needs weights {Gib(weightBytes)} GiB + KV cache {Gib(plan.KvBytes)} GiB ({tokens} tokens of {type.Name()}) + scratch {Gib(scratch)} GiB = {Gib(plan.TotalBytes)} GiB, plus a margin of {Gib(Margin(a))} GiB; the machine has {Gib(a)} GiB available. Lower {source}, choose a narrower --kv-cache-dtype or free memory."));
         return plan;
     }
 

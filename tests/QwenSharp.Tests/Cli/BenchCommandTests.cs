@@ -34,6 +34,8 @@ public class BenchCommandTests
             "-d", "16", "-r", "1", "-t", "1");
         Assert.True(code == 0, stderr);
         Assert.Contains(" pp8 @ d16 |", stdout);
+        Assert.Contains("Maximum concurrency for 24 tokens per request", stderr); // the plan for -d plus -p, before loading
+        Assert.Contains("(KV budget from -d plus -p or -n)", stderr);
         (code, stdout, stderr) = GenerateCommandTests.Run("bench", "-m", ChatTestModel.Path, "-p", "0", "-n", "2",
             "-d", "8", "-r", "1", "-t", "1", "-o", "csv");
         Assert.True(code == 0, stderr);

@@ -40,6 +40,7 @@ public class PerplexityTests(ITestOutputHelper output)
         // llama.cpp runs with an f32 cache here (the oracle's default), so ours does too.
         int rc = CliApp.Run(["perplexity", "--model", path, "--tokens", dir.File("ids.txt"), "--ctx", ctx.ToString(), "--kv-cache-dtype", "f32"], stdout, stderr);
         Assert.True(rc == 0, stderr.ToString());
+        Assert.Contains($"Maximum concurrency for {ctx:N0} tokens per request", stderr.ToString()); // the plan, before loading
         string last = stdout.ToString().TrimEnd().Split('\n')[^1];
         output.WriteLine($"{shape} {type}: llama.cpp PPL {acc.Value:F4} +/- {acc.Error:F5}; ours: {last}");
         Assert.StartsWith("Final estimate: PPL = ", last);
