@@ -1,6 +1,4 @@
-using QwenSharp.Model;
-
-namespace QwenSharp.Engine;
+namespace QwenSharp.Model;
 
 /// <summary>
 /// Which rotary table each sequence runs under, on a model whose config has YaRN (<see cref="RopeScalingMode"/>).
@@ -39,13 +37,10 @@ public sealed class RopePolicy
         return reach <= limit ? RopeMode.Plain : RopeMode.Yarn;
     }
 
+    /// <summary>The table for a sequence of exactly <paramref name="tokens"/> tokens, all known (a perplexity window).</summary>
+    public RopeMode ForLength(int tokens) => Limit is int limit && tokens <= limit ? RopeMode.Plain : RopeMode.Yarn;
+
     /// <summary>True when a plain sequence now holding <paramref name="numTokens"/> tokens has grown past the limit: its next
     /// token would sit at a position plain RoPE does not cover, so it must be recomputed under YaRN before the next step.</summary>
     public bool MustRecompute(RopeMode current, int numTokens) => current == RopeMode.Plain && Limit is int limit && numTokens > limit;
 }
-
-/// <summary>
-/// What a finished sequence ran under, for its response (the server's sampling_params.rope_scaling): the engine's mode, the
-/// table, and the token count at which it was recomputed under YaRN (null when it never was).
-/// </summary>
-public sealed record RopeReport(RopeScalingMode Mode, RopeMode Rope, int? RecomputedAtTokens);
