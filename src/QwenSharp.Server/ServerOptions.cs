@@ -32,6 +32,8 @@ public sealed record ServerOptions
     public long? KvCacheBytes { get; init; }
     /// <summary>--kv-cache-dtype: how keys and values are stored (f16 by default).</summary>
     public QwenSharp.Tensors.KvCacheType KvCacheType { get; init; } = QwenSharp.Tensors.KvCacheType.F16;
+    /// <summary>How a model whose config has YaRN picks each sequence's rotary table (--rope-scaling-mode).</summary>
+    public QwenSharp.Model.RopeScalingMode RopeScalingMode { get; init; } = QwenSharp.Model.RopeScalingMode.LengthAware;
     /// <summary>--chat-template: a Jinja file replacing the model's own template.</summary>
     public string? ChatTemplate { get; init; }
     /// <summary>--generation-config: "auto" takes sampling defaults from generation_config.json, "vllm" uses vLLM's.</summary>

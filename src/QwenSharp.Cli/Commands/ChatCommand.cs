@@ -28,13 +28,14 @@ public sealed class ChatCommand : ICliCommand
 
     public string Usage => """
         qwensharp chat --model <m> [--system "…"] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
-                       [--seed S] [--stop S]... [--ctx N] [--kv-cache-dtype T] [--threads N]
+                       [--seed S] [--stop S]... [--ctx N] [--kv-cache-dtype T] [--rope-scaling-mode M] [--threads N]
 
           One message per line; the reply streams back. Commands:
             /reset          forget the conversation (the system message stays)
             /system <text>  set the system message (an empty text removes it); the conversation goes on
             /exit           leave (so does end of input, Ctrl-D)
           Sampling options are generate's; unset values come from generation_config.json.
+          --rope-scaling-mode: length-aware (default) or static, as for generate.
         """;
 
     public int Run(CliArgs args, TextWriter stdout, TextWriter stderr)
@@ -44,13 +45,14 @@ public sealed class ChatCommand : ICliCommand
         var sampling = GenerateCommand.ReadSampling(args);
         int? ctx = GenerateCommand.ReadContext(args);
         var kvType = KvCacheOption.Read(args);
+        var ropeMode = RopeScalingOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         // Checked before the model loads, so a bad value costs nothing.
         sampling.Resolve();
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
-        using var loaded = LoadWithProgress(model, ctx, kvType, stderr);
+        using var loaded = LoadWithProgress(model, ctx, kvType, ropeMode, stderr);
         GenerateCommand.RequireTemplate(loaded);
         using var client = new QwenChatClient(loaded);
         var options = ToChatOptions(sampling);
@@ -186,7 +188,7 @@ public sealed class ChatCommand : ICliCommand
     }
 
     /// <summary>Loads the model, printing a dot a second to stderr meanwhile and what was loaded at the end.</summary>
-    private static LoadedModel LoadWithProgress(string model, int? ctx, Tensors.KvCacheType kvType, TextWriter stderr)
+    private static LoadedModel LoadWithProgress(string model, int? ctx, Tensors.KvCacheType kvType, Model.RopeScalingMode ropeMode, TextWriter stderr)
     {
         stderr.Write($"Loading {model} ");
         stderr.Flush();
@@ -204,7 +206,7 @@ public sealed class ChatCommand : ICliCommand
         LoadedModel loaded;
         try
         {
-            loaded = GenerateCommand.Load(model, ctx, kvType, stderr);
+            loaded = GenerateCommand.Load(model, ctx, kvType, stderr, ropeMode);
         }
         finally
         {

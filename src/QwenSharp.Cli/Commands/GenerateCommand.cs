@@ -22,7 +22,7 @@ public sealed class GenerateCommand : ICliCommand
     public string Usage => """
         qwensharp generate --model <m> --prompt "…" [--system "…"] [--max-tokens N] [--temperature T]
                            [--top-p P] [--top-k K] [--seed S] [--stop S]... [--ignore-eos] [--raw] [--json]
-                           [--ctx N] [--kv-cache-dtype T] [--threads N]
+                           [--ctx N] [--kv-cache-dtype T] [--rope-scaling-mode M] [--threads N]
 
           --model        a model folder, GGUF file, Hugging Face repo id or Ollama name
           --prompt       the user message (with --raw: the exact text to continue)
@@ -37,6 +37,9 @@ public sealed class GenerateCommand : ICliCommand
                          completion_tokens, seed and the resolved sampling parameters
           --ctx          context length in tokens (default: the model's, at most 8192); sizes the KV cache
           --kv-cache-dtype  KV cache type: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv)
+          --rope-scaling-mode  with YaRN in the config: length-aware (default: plain RoPE while the sequence fits
+                         original_max_position_embeddings, YaRN beyond) or static (YaRN always, as vLLM);
+                         --json reports it in sampling_params.rope_scaling
           --threads      compute threads (default: all cores)
         """;
 
@@ -50,6 +53,7 @@ public sealed class GenerateCommand : ICliCommand
         var sampling = ReadSampling(args);
         int? ctx = ReadContext(args);
         var kvType = KvCacheOption.Read(args);
+        var ropeMode = RopeScalingOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         if (raw && system != null) throw new CliException("--system needs the chat template; it cannot be used with --raw.");
@@ -57,7 +61,7 @@ public sealed class GenerateCommand : ICliCommand
         sampling.Resolve();
 
         Kernels.WorkerPool.SetSharedThreadCount(threads);
-        using var loaded = Load(model, ctx, kvType, stderr);
+        using var loaded = Load(model, ctx, kvType, stderr, ropeMode);
         string text;
         if (raw)
         {
@@ -86,11 +90,11 @@ public sealed class GenerateCommand : ICliCommand
         try
         {
             var clock = Stopwatch.StartNew();
-            var (result, firstToken) = Stream(loaded, ids, resolved, json ? null : stdout, clock, cancel.Token).GetAwaiter().GetResult();
+            var (result, firstToken, rope) = Stream(loaded, ids, resolved, json ? null : stdout, clock, cancel.Token).GetAwaiter().GetResult();
             double seconds = clock.Elapsed.TotalSeconds;
             if (json)
             {
-                stdout.WriteLine(ToJson(result, ids).ToJsonString());
+                stdout.WriteLine(ToJson(result, ids, rope).ToJsonString());
             }
             else
             {
@@ -112,10 +116,11 @@ public sealed class GenerateCommand : ICliCommand
     }
 
     /// <summary>Runs one request, writing each delta to <paramref name="output"/> (when given) as it comes.</summary>
-    private static async Task<(GenerationResult Result, double FirstTokenSeconds)> Stream(LoadedModel model, int[] prompt,
+    private static async Task<(GenerationResult Result, double FirstTokenSeconds, RopeReport? Rope)> Stream(LoadedModel model, int[] prompt,
         ResolvedSamplingParams parameters, TextWriter? output, Stopwatch clock, CancellationToken cancellationToken)
     {
         GenerationResult? result = null;
+        RopeReport? rope = null;
         double firstToken = -1;
         await foreach (var e in model.GenerateAsync(prompt, parameters, 0, cancellationToken).ConfigureAwait(false))
         {
@@ -127,12 +132,14 @@ public sealed class GenerateCommand : ICliCommand
                 output.Flush();
             }
             result = e.Result ?? result;
+            rope = e.Rope ?? rope;
         }
-        return (result ?? throw new InvalidOperationException("The engine ended the request without a result."), firstToken);
+        return (result ?? throw new InvalidOperationException("The engine ended the request without a result."), firstToken, rope);
     }
 
-    /// <summary>The result as vLLM's fields name it, plus the prompt ids and every resolved sampling value.</summary>
-    internal static JsonObject ToJson(GenerationResult result, int[] promptIds) => new()
+    /// <summary>The result as vLLM's fields name it, plus the prompt ids and every resolved sampling value (with the rotary
+    /// table it ran under, on a model whose config has YaRN).</summary>
+    internal static JsonObject ToJson(GenerationResult result, int[] promptIds, RopeReport? rope = null) => new()
     {
         ["text"] = result.Text,
         ["token_ids"] = new JsonArray(result.TokenIds.Select(i => (JsonNode)i).ToArray()),
@@ -142,7 +149,7 @@ public sealed class GenerateCommand : ICliCommand
         ["completion_tokens"] = result.CompletionTokens,
         ["prompt_token_ids"] = new JsonArray(promptIds.Select(i => (JsonNode)i).ToArray()),
         ["seed"] = result.Seed,
-        ["sampling_params"] = JsonNode.Parse(result.Parameters.ToJson()),
+        ["sampling_params"] = WithRope(JsonNode.Parse(result.Parameters.ToJson())!.AsObject(), rope),
     };
 
     /// <summary>The sampling options both generate and chat take; range checks happen on Resolve.</summary>
@@ -168,6 +175,12 @@ public sealed class GenerateCommand : ICliCommand
         };
     }
 
+    private static JsonObject WithRope(JsonObject parameters, RopeReport? rope)
+    {
+        if (rope != null) parameters["rope_scaling"] = rope.ToJson();
+        return parameters;
+    }
+
     internal static int? ReadContext(CliArgs args) =>
         args.Get("--ctx", "-c") is not null ? args.GetInt("--ctx", 0, 2, 1 << 24, "-c") : null;
 
@@ -176,11 +189,13 @@ public sealed class GenerateCommand : ICliCommand
     /// (default: the model's context, at most 8192) rather than a server's budget. The memory plan (weights + KV +
     /// scratch) is checked against free memory before anything loads, and printed to <paramref name="log"/>.
     /// </summary>
-    internal static LoadedModel Load(string model, int? ctx, KvCacheType kvType, TextWriter? log = null)
+    internal static LoadedModel Load(string model, int? ctx, KvCacheType kvType, TextWriter? log = null,
+        RopeScalingMode ropeMode = RopeScalingMode.LengthAware)
     {
         string path = ModelPaths.Resolve(model);
         int length = ctx ?? Math.Min(OneContextPlan.ModelContext(path), 8192);
         var (options, plan) = OneContextPlan.Make(path, length, kvType, "--ctx", log);
+        options = options with { RopeScalingMode = ropeMode };
         return LoadedModel.Load(path, options, plan: plan);
     }
 

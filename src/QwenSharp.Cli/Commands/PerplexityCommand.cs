@@ -11,8 +11,11 @@ public sealed class PerplexityCommand : ICliCommand
     public string Summary => "Perplexity of a model on a text, as llama.cpp's perplexity tool computes it.";
     public IReadOnlyList<string> Flags => [];
     public string Usage => """
-        qwensharp perplexity --model <m> (--file <text> | --tokens <ids file>) [--ctx 512] [--kv-cache-dtype T] [--threads N]
+        qwensharp perplexity --model <m> (--file <text> | --tokens <ids file>) [--ctx 512] [--kv-cache-dtype T]
+                             [--rope-scaling-mode M] [--threads N]
           --kv-cache-dtype: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv).
+          --rope-scaling-mode: with YaRN in the config, length-aware (default: windows of --ctx within
+          original_max_position_embeddings run with plain RoPE, longer ones with YaRN) or static (YaRN always).
           The tokens are cut into windows of --ctx, each evaluated from an empty cache; the second half of each
           window is scored. --tokens reads ids separated by spaces, commas or newlines.
         """;
@@ -24,6 +27,7 @@ public sealed class PerplexityCommand : ICliCommand
         string? tokensFile = args.Get("--tokens");
         int ctx = args.GetInt("--ctx", 512, 4, 1 << 20, "-c");
         var kvType = KvCacheOption.Read(args);
+        var ropeMode = RopeScalingOption.Read(args);
         int threads = args.GetInt("--threads", Environment.ProcessorCount, 1, 1024, "-t");
         args.EnsureAllUsed();
         if ((file == null) == (tokensFile == null))
@@ -38,7 +42,9 @@ public sealed class PerplexityCommand : ICliCommand
 
         stdout.WriteLine($"perplexity: calculating perplexity over {windows} chunks, n_ctx={ctx}, {tokens.Length} tokens");
         var clock = Stopwatch.StartNew();
-        var result = Perplexity.Compute(qwen, tokens, ctx, kvType, (i, ppl) =>
+        if (qwen.Config.RopeScaling != null)
+            stdout.WriteLine($"perplexity: rope scaling {ropeMode.Name()}: windows of {ctx} run with {new RopePolicy(qwen.Config.RopeScaling, ropeMode).ForLength(ctx).Name()} RoPE");
+        var result = Perplexity.Compute(qwen, tokens, ctx, kvType, ropeMode, (i, ppl) =>
         {
             stdout.Write(string.Create(CultureInfo.InvariantCulture, $"[{i}]{ppl:F4},"));
             stdout.Flush();

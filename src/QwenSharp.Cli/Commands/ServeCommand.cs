@@ -29,6 +29,11 @@ public sealed class ServeCommand : ICliCommand
           --block-size B           token slots per KV-cache block: 1, 8, 16, 32, 64 or 128 (default 16)
           --kv-cache-dtype T       KV cache type: f16 (default), bf16, q8_0 or f32 (llama.cpp's -ctk/-ctv); vLLM's
                                    auto (= f16), fp16, bfloat16 and fp32 are read too (fp8 is not supported)
+          --rope-scaling-mode M    with YaRN in the config: length-aware (default: plain RoPE for a sequence whose
+                                   prompt + max_tokens fits original_max_position_embeddings, YaRN from the first token
+                                   for a longer one; one without max_tokens is recomputed once under YaRN when it grows
+                                   past) or static (YaRN for every sequence, as vLLM); responses report it in
+                                   sampling_params.rope_scaling
           --no-enable-prefix-caching  recompute every prompt (prefix caching is on by default; --enable-prefix-caching)
           --chat-template F        a Jinja chat template file replacing the model's own
           --generation-config M    'auto' (sampling defaults from generation_config.json) or 'vllm' (vLLM's defaults)
@@ -93,6 +98,7 @@ public sealed class ServeCommand : ICliCommand
             throw new CliException("Options --enable-prefix-caching and --no-enable-prefix-caching contradict each other; give one.");
         long? kvCacheBytes = KvCacheSpace(Environment.GetEnvironmentVariable("VLLM_CPU_KVCACHE_SPACE"));
         var kvType = KvCacheOption.Read(args, vllm: true);
+        var ropeMode = RopeScalingOption.Read(args);
         string? chatTemplate = args.Get("--chat-template");
         if (chatTemplate != null && !File.Exists(chatTemplate))
             throw new CliException($"Chat template file '{chatTemplate}' does not exist.");
@@ -120,6 +126,7 @@ public sealed class ServeCommand : ICliCommand
             EnablePrefixCaching = !prefixOff,
             KvCacheBytes = kvCacheBytes,
             KvCacheType = kvType,
+            RopeScalingMode = ropeMode,
             ChatTemplate = chatTemplate,
             GenerationConfig = generationConfig,
             AllowedOrigins = origins,

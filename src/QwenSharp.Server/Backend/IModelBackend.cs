@@ -66,6 +66,10 @@ public sealed record BackendRequest
     /// "context", a completion's token-array "prompt").</summary>
     public string PromptParam { get; init; } = "prompt";
     public required int MaxTokens { get; init; }
+    /// <summary>True when the client gave no max_tokens and <see cref="MaxTokens"/> is the room left in the context: the
+    /// sequence's length is open (a length-aware rope choice starts it plain and recomputes it under YaRN if it grows past
+    /// original_max_position_embeddings).</summary>
+    public bool MaxTokensIsContextRoom { get; init; }
     public double? Temperature { get; init; }
     public double? TopP { get; init; }
     /// <summary>0 or -1 disable (vLLM).</summary>
@@ -106,7 +110,8 @@ public sealed record TokenDelta(string Text, int TokenId, TokenLogprob? Logprob 
 /// <summary>The end of a sequence. <paramref name="Reason"/> is "stop" (EOS, stop string or stop token) or
 /// "length" (max_tokens or the context); <paramref name="StopReason"/> is the matched stop string or the stop
 /// token id (as vLLM's stop_reason), null for EOS or length. <paramref name="SamplingParams"/> is the resolved
-/// parameters (defaults applied) returned to the client as `sampling_params`.</summary>
+/// parameters (defaults applied) returned to the client as `sampling_params`; on a model whose config has YaRN it also
+/// holds `rope_scaling`, the rotary table the sequence ran under.</summary>
 public sealed record GenerationFinished(
     string Reason,
     int PromptTokens,

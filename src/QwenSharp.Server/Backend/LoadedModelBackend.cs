@@ -88,7 +88,8 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         }
     }
 
-    private ResolvedSamplingParams Resolve(BackendRequest r) => model.Constrain(Unconstrained(r), r.Output);
+    private ResolvedSamplingParams Resolve(BackendRequest r) =>
+        model.Constrain(Unconstrained(r), r.Output) with { MaxTokensIsContextRoom = r.MaxTokensIsContextRoom };
 
     private ResolvedSamplingParams Unconstrained(BackendRequest r) => model.Resolve(new SamplingParams
     {
@@ -141,8 +142,10 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
             {
                 JsonNode? stopReason = result.StopString != null ? JsonValue.Create(result.StopString)
                     : result.StopTokenId is int id && !parameters.EosTokenIds.Contains(id) ? JsonValue.Create(id) : null;
+                var resolved = (JsonObject)JsonNode.Parse(result.Parameters.ToJson())!;
+                if (e.Rope is { } rope) resolved["rope_scaling"] = rope.ToJson();
                 yield return new GenerationFinished(result.FinishReason.ToWireName(), result.PromptTokens, result.CompletionTokens,
-                    e.CachedTokens, (JsonObject)JsonNode.Parse(result.Parameters.ToJson())!, stopReason);
+                    e.CachedTokens, resolved, stopReason);
             }
         }
     }

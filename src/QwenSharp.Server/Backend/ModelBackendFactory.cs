@@ -24,6 +24,7 @@ public static class ModelBackendFactory
             EnablePrefixCaching = options.EnablePrefixCaching,
             KvCacheBytes = options.KvCacheBytes,
             KvCacheType = options.KvCacheType,
+            RopeScalingMode = options.RopeScalingMode,
             CommitKvCache = true,
         };
         var plan = LoadedModel.Plan(path, engine, MemoryPlan.AvailableMemory(), options.KvCacheBytes != null ? "VLLM_CPU_KVCACHE_SPACE" : null);

@@ -46,7 +46,11 @@ public static class CompletionsEndpoint
             int maxTokens = ctx.ResolveMaxTokens(prompts[p].Ids.Length, sampling.MaxTokens ?? DefaultMaxTokens, param);
             for (int i = 0; i < sampling.N; i++)
             {
-                requests.Add(sampling.ToBackend($"{id}-{p}-{i}", prompts[p].Ids, maxTokens, i) with { PromptParam = param });
+                requests.Add(sampling.ToBackend($"{id}-{p}-{i}", prompts[p].Ids, maxTokens, i) with
+                {
+                    PromptParam = param,
+                    MaxTokensIsContextRoom = false, // an absent max_tokens is 16 here (vLLM's completions default), a bound
+                });
                 echoes.Add(echo ? prompts[p].Text : "");
             }
         }

@@ -47,6 +47,7 @@ public sealed record SamplingRequest
         RequestId = requestId,
         PromptTokenIds = promptTokenIds,
         MaxTokens = maxTokens,
+        MaxTokensIsContextRoom = MaxTokens is null,
         Temperature = Temperature,
         TopP = TopP,
         TopK = TopK,

@@ -24,5 +24,8 @@ public sealed record EngineOptions
     /// <summary>Back the whole KV cache with memory at start (<see cref="Model.KvCache.Commit"/>): what a server wants, so
     /// its resident size does not climb for minutes as new blocks are first used. Off for one-shot runs.</summary>
     public bool CommitKvCache { get; init; }
+    /// <summary>How each sequence's rotary table is chosen when the config has YaRN (<c>--rope-scaling-mode</c>); no effect
+    /// without rope_scaling.</summary>
+    public Model.RopeScalingMode RopeScalingMode { get; init; } = Model.RopeScalingMode.LengthAware;
 
 }

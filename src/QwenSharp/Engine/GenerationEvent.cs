@@ -11,8 +11,14 @@ public readonly record struct GenerationEvent(int TokenId, string TextDelta, Tok
     public bool IsFinal => Result is not null;
     /// <summary>Prompt tokens served from the prefix cache (OpenAI's usage.prompt_tokens_details.cached_tokens).</summary>
     public int CachedTokens { get; init; }
+    /// <summary>On the last event of a model whose config has YaRN: the rotary table the sequence ran under; null otherwise.</summary>
+    public RopeReport? Rope { get; init; }
 }
 
 /// <summary>Counters for metrics: what the engine is doing now and has done.</summary>
 public sealed record EngineStats(int Running, int Waiting, double KvUsage, long PrefixQueriedTokens, long PrefixHitTokens,
-    long PromptTokens, long GeneratedTokens, long Preemptions, long Steps);
+    long PromptTokens, long GeneratedTokens, long Preemptions, long Steps)
+{
+    /// <summary>Sequences recomputed under YaRN after growing past original_max_position_embeddings (length-aware mode).</summary>
+    public long RopeRecomputes { get; init; }
+}

@@ -13,7 +13,9 @@ namespace QwenSharp.Engine;
 /// blocks; one <see cref="Qwen2Model.Forward"/> computes all of them (weights read once per step); each
 /// sequence that reached its last token samples through its <see cref="GenerationState"/>, and the outcome goes
 /// back to the scheduler. Requests join at the next step and leave the step they finish; a consumer that stops
-/// listening or cancels frees its blocks within one step.
+/// listening or cancels frees its blocks within one step. On a model whose config has YaRN, the engine picks each
+/// sequence's rotary table (<see cref="RopePolicy"/>) and sends a plain sequence that grows past the original context
+/// back to the scheduler to be recomputed under YaRN (<see cref="Scheduler.Recompute"/>).
 /// </summary>
 public sealed class InferenceEngine : IDisposable
 {
@@ -32,6 +34,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly List<long> _stepIds = new();
     private readonly TaskCompletionSource<Exception> _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _vocabSize;
+    private readonly RopePolicy _rope;
     private int _inFlight;
     private int _failedSteps;
     private const int MaxFailedStepsInARow = 8;
@@ -48,6 +51,7 @@ public sealed class InferenceEngine : IDisposable
         _decoders = decoders;
         var c = model.Config;
         _vocabSize = c.VocabSize;
+        _rope = new RopePolicy(c.RopeScaling, options.RopeScalingMode);
         long bytesPerToken = KvCache.BytesPerToken(c, options.KvCacheType);
         long kvCacheBytes = options.KvCacheBytes ?? MemoryPlan.FallbackKvBytes;
         int maxModelLen = options.MaxModelLen ?? c.ContextLength;
@@ -74,6 +78,8 @@ public sealed class InferenceEngine : IDisposable
     }
 
     public Qwen2Model Model => _model;
+    /// <summary>How sequences choose between plain RoPE and the config's YaRN.</summary>
+    public RopePolicy Rope => _rope;
     public int MaxModelLen { get; }
     /// <summary>Tokens computed in one step at most (decode tokens plus prompt chunks).</summary>
     public int MaxNumBatchedTokens { get; }
@@ -87,7 +93,10 @@ public sealed class InferenceEngine : IDisposable
 
     public EngineStats Stats => new(_scheduler.NumRunning, _scheduler.NumWaiting, _scheduler.Blocks.Usage,
         _scheduler.PrefixCache?.QueriedTokens ?? 0, _scheduler.PrefixCache?.HitTokens ?? 0,
-        Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _generatedTokens), _scheduler.NumPreemptions, Interlocked.Read(ref _steps));
+        Interlocked.Read(ref _promptTokens), Interlocked.Read(ref _generatedTokens), _scheduler.NumPreemptions, Interlocked.Read(ref _steps))
+    {
+        RopeRecomputes = _scheduler.NumRecomputes,
+    };
 
     /// <summary>The error that stopped the engine loop, or null while it runs (or after a clean shutdown).</summary>
     public Exception? Fault { get; private set; }
@@ -208,7 +217,9 @@ public sealed class InferenceEngine : IDisposable
             {
                 r.State = new GenerationState(r.Parameters, r.Prompt, _decoders(r.Parameters.SkipSpecialTokens), r.SequenceIndex,
                     _model.Config.VocabSize, _scratch);
-                long id = _scheduler.Submit(r.Prompt, r.Parameters.MaxTokens);
+                var rope = _rope.Initial(r.Prompt.Length, r.Parameters.MaxTokens, r.Parameters.MaxTokensIsContextRoom);
+                long id = _scheduler.Submit(r.Prompt, r.Parameters.MaxTokens, rope);
+                r.Rope = rope;
                 r.SequenceId = id;
                 _active[id] = r;
                 Interlocked.Add(ref _promptTokens, r.Prompt.Length);
@@ -237,7 +248,7 @@ public sealed class InferenceEngine : IDisposable
         foreach (var s in plan.Sequences)
         {
             _stepIds.Add(s.SequenceId);
-            _batch.Add(s.Tokens, s.FirstPosition, s.BlockTable, s.WantsLogits ? LogitsWanted.Last : LogitsWanted.None);
+            _batch.Add(s.Tokens, s.FirstPosition, s.BlockTable, s.WantsLogits ? LogitsWanted.Last : LogitsWanted.None, s.Rope);
         }
         BeforeForward?.Invoke(plan);
         var logits = _model.Forward(_batch, _cache);
@@ -271,6 +282,7 @@ public sealed class InferenceEngine : IDisposable
             r.Events.Writer.TryWrite(new GenerationEvent(step.TokenId, step.TextDelta, step.Logprob, result)
             {
                 CachedTokens = s.CachedTokens,
+                Rope = result is not null && _rope.HasYarn ? new RopeReport(_rope.Mode, r.Rope, r.RecomputedAt) : null,
             });
             _outcomes.Add(new SequenceOutcome(s.SequenceId, step.TokenId, step.IsFinished));
             if (step.IsFinished)
@@ -280,6 +292,25 @@ public sealed class InferenceEngine : IDisposable
             }
         }
         _scheduler.Update(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_outcomes));
+        RecomputeCrossed(plan);
+    }
+
+    /// <summary>
+    /// A plain sequence whose new token took it past original_max_position_embeddings is recomputed once under YaRN: the
+    /// scheduler frees its blocks and it is prefilled again (prompt and generated tokens) before it goes on, so none of its
+    /// keys mixes the two tables.
+    /// </summary>
+    private void RecomputeCrossed(StepPlan plan)
+    {
+        if (_rope.Limit is null) return;
+        foreach (var s in plan.Sequences)
+        {
+            if (!s.WantsLogits || !_active.TryGetValue(s.SequenceId, out var r) || _scheduler.NumTokens(s.SequenceId) is not int tokens) continue;
+            if (!_rope.MustRecompute(r.Rope, tokens)) continue;
+            _scheduler.Recompute(s.SequenceId, RopeMode.Yarn);
+            r.Rope = RopeMode.Yarn;
+            r.RecomputedAt = tokens;
+        }
     }
 
     /// <summary>
@@ -335,6 +366,9 @@ public sealed class InferenceEngine : IDisposable
         public Channel<GenerationEvent> Events { get; } = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         public GenerationState? State { get; set; }
         public long? SequenceId { get; set; }
+        public RopeMode Rope { get; set; }
+        /// <summary>Tokens it held when it was recomputed under YaRN; null when it never was.</summary>
+        public int? RecomputedAt { get; set; }
         public bool Done => Volatile.Read(ref _completed) != 0;
 
         /// <summary>Ends the stream (with <paramref name="error"/> when it failed); the first call counts, later ones are no-ops.</summary>

@@ -1,3 +1,5 @@
+using QwenSharp.Model;
+
 namespace QwenSharp.Engine;
 
 /// <summary>
@@ -9,7 +11,9 @@ public readonly record struct PrefixBlock(ulong Key, int Block, int Generation);
 /// <summary>
 /// Automatic prefix caching as vLLM does it: every full block of a sequence's tokens is keyed by a hash chained
 /// from its parent block's key and its own token ids, so equal prefixes map to equal key chains and a later
-/// sequence with the same system prompt shares the blocks instead of recomputing them.
+/// sequence with the same system prompt shares the blocks instead of recomputing them. Keys also depend on the
+/// rotary table the blocks were computed under (<see cref="RopeMode"/>, as vLLM mixes a LoRA id or cache salt into its
+/// block hashes): the same tokens under plain RoPE and under YaRN hold different keys, and never match each other.
 /// </summary>
 /// <remarks>
 /// The hash only finds candidates. A match is exact: the candidate must hold the same token ids, and its
@@ -20,7 +24,8 @@ public readonly record struct PrefixBlock(ulong Key, int Block, int Generation);
 /// </remarks>
 public sealed class PrefixCache
 {
-    private const ulong RootKey = 0x51_77_65_6E_53_68_61_72UL; // "QwenShar": the parent key of every first block
+    private const ulong RootKey = 0x51_77_65_6E_53_68_61_72UL; // "QwenShar": the parent key of every first block (YaRN or no scaling)
+    private const ulong PlainRootKey = 0x50_6C_61_69_6E_52_6F_50UL; // "PlainRoP": the same under plain RoPE on a YaRN model
 
     private readonly KvBlockAllocator _allocator;
     private readonly int _blockSize;
@@ -29,6 +34,7 @@ public sealed class PrefixCache
     private readonly int[] _parentBlock;      // [numBlocks] block matched before it, -1 for a first block
     private readonly int[] _parentGeneration; // [numBlocks] that parent's generation when this block was cached
     private readonly int[] _tokens;           // [numBlocks * blockSize] token ids the cached block holds
+    private readonly RopeMode[] _rope;        // [numBlocks] the rotary table its keys were computed under
 
     public PrefixCache(KvBlockAllocator allocator)
     {
@@ -39,6 +45,7 @@ public sealed class PrefixCache
         _parentBlock = new int[allocator.NumBlocks];
         _parentGeneration = new int[allocator.NumBlocks];
         _tokens = new int[allocator.NumBlocks * allocator.BlockSize];
+        _rope = new RopeMode[allocator.NumBlocks];
         allocator.Evicted = OnEvicted;
     }
 
@@ -54,19 +61,20 @@ public sealed class PrefixCache
     /// <summary>
     /// Appends to <paramref name="chain"/> the longest run of cached blocks equal to the first full blocks of
     /// <paramref name="tokens"/>, at most <paramref name="maxBlocks"/>; returns how many it found. The blocks
-    /// are not forked here: the caller forks them once it decides to use them.
+    /// are not forked here: the caller forks them once it decides to use them. Only blocks computed under
+    /// <paramref name="rope"/> match.
     /// </summary>
-    public int Match(ReadOnlySpan<int> tokens, int maxBlocks, List<PrefixBlock> chain)
+    public int Match(ReadOnlySpan<int> tokens, int maxBlocks, List<PrefixBlock> chain, RopeMode rope = RopeMode.Yarn)
     {
         int limit = Math.Min(maxBlocks, tokens.Length / _blockSize);
-        ulong parentKey = RootKey;
+        ulong parentKey = RootFor(rope);
         int parentBlock = -1, parentGeneration = 0;
         int found = 0;
         for (; found < limit; found++)
         {
             var content = tokens.Slice(found * _blockSize, _blockSize);
             ulong key = Hash(parentKey, content);
-            if (!_byKey.TryGetValue(key, out int block) || !Holds(block, parentBlock, parentGeneration, content))
+            if (!_byKey.TryGetValue(key, out int block) || !Holds(block, parentBlock, parentGeneration, content, rope))
                 break;
             var link = new PrefixBlock(key, block, _allocator.Generation(block));
             chain.Add(link);
@@ -88,16 +96,17 @@ public sealed class PrefixCache
     /// (then this block stays uncached and is simply freed with its sequence, as vLLM does).
     /// </summary>
     /// <param name="parent">The link returned for the block before it, or null for the first block.</param>
-    public PrefixBlock Register(PrefixBlock? parent, int block, ReadOnlySpan<int> tokens)
+    /// <param name="rope">The rotary table the block's keys were computed under.</param>
+    public PrefixBlock Register(PrefixBlock? parent, int block, ReadOnlySpan<int> tokens, RopeMode rope = RopeMode.Yarn)
     {
         if (tokens.Length != _blockSize)
             throw new ArgumentException($"Only full blocks are cached: got {tokens.Length} tokens, a block holds {_blockSize}.", nameof(tokens));
-        ulong parentKey = parent?.Key ?? RootKey;
+        ulong parentKey = parent?.Key ?? RootFor(rope);
         int parentBlock = parent?.Block ?? -1, parentGeneration = parent?.Generation ?? 0;
         ulong key = Hash(parentKey, tokens);
         if (_byKey.TryGetValue(key, out int existing))
         {
-            if (Holds(existing, parentBlock, parentGeneration, tokens))
+            if (Holds(existing, parentBlock, parentGeneration, tokens, rope))
                 return new PrefixBlock(key, existing, _allocator.Generation(existing));
             // A different content under the same key: leave the entry, keep chaining through our own block.
             return new PrefixBlock(key, block, _allocator.Generation(block));
@@ -106,6 +115,7 @@ public sealed class PrefixCache
         _key[block] = key;
         _parentBlock[block] = parentBlock;
         _parentGeneration[block] = parentGeneration;
+        _rope[block] = rope;
         tokens.CopyTo(_tokens.AsSpan(block * _blockSize, _blockSize));
         _allocator.MarkCached(block);
         return new PrefixBlock(key, block, _allocator.Generation(block));
@@ -128,6 +138,9 @@ public sealed class PrefixCache
 
     public static ulong RootParentKey => RootKey;
 
+    /// <summary>The parent key of a first block computed under <paramref name="rope"/>.</summary>
+    public static ulong RootFor(RopeMode rope) => rope == RopeMode.Plain ? PlainRootKey : RootKey;
+
     private static ulong Fmix64(ulong k)
     {
         k ^= k >> 33;
@@ -138,8 +151,9 @@ public sealed class PrefixCache
         return k;
     }
 
-    private bool Holds(int block, int parentBlock, int parentGeneration, ReadOnlySpan<int> tokens) =>
+    private bool Holds(int block, int parentBlock, int parentGeneration, ReadOnlySpan<int> tokens, RopeMode rope) =>
         _parentBlock[block] == parentBlock
+        && _rope[block] == rope
         && _parentGeneration[block] == parentGeneration
         && tokens.SequenceEqual(_tokens.AsSpan(block * _blockSize, _blockSize));
 

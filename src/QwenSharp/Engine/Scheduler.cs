@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using QwenSharp.Model;
 
 namespace QwenSharp.Engine;
 
@@ -63,6 +64,9 @@ public sealed class Scheduler
     /// <summary>Sequences preempted since start (vLLM's num_preemptions).</summary>
     public long NumPreemptions { get; private set; }
 
+    /// <summary>Sequences sent back to be recomputed under another rotary table since start (<see cref="Recompute"/>).</summary>
+    public long NumRecomputes { get; private set; }
+
     /// <summary>
     /// Why a request of this size can never run, in one sentence naming both token counts and the limit, or
     /// null when it fits. The server can call this to answer 400 before submitting.
@@ -72,23 +76,24 @@ public sealed class Scheduler
     /// <summary>
     /// Queues a request: its prompt token ids and the most tokens it may generate. Returns its sequence id.
     /// A request that can never fit throws <see cref="RequestRefusedException"/>; nothing is queued then.
+    /// <paramref name="rope"/> tags the sequence's blocks in the prefix cache (the engine decides it).
     /// </summary>
-    public long Submit(ReadOnlySpan<int> prompt, int maxTokens)
+    public long Submit(ReadOnlySpan<int> prompt, int maxTokens, RopeMode rope = RopeMode.Yarn)
     {
         while (_byId.ContainsKey(_nextId)) _nextId++;
-        return Submit(_nextId++, prompt, maxTokens);
+        return Submit(_nextId++, prompt, maxTokens, rope);
     }
 
     /// <summary>
     /// Queues a request under the caller's id (e.g. one taken from a thread-safe counter before the request
     /// reaches the engine loop), unique among unfinished sequences. Order of arrival is the order of calls.
     /// </summary>
-    public long Submit(long sequenceId, ReadOnlySpan<int> prompt, int maxTokens)
+    public long Submit(long sequenceId, ReadOnlySpan<int> prompt, int maxTokens, RopeMode rope = RopeMode.Yarn)
     {
         if (Check(prompt.Length, maxTokens) is { } refusal) throw refusal;
         if (_byId.ContainsKey(sequenceId))
             throw new ArgumentException($"Sequence id {sequenceId} is already in use by an unfinished sequence.", nameof(sequenceId));
-        var seq = new Sequence(sequenceId, _arrivals++, prompt, maxTokens, _blockSize) { Status = SequenceStatus.Waiting };
+        var seq = new Sequence(sequenceId, _arrivals++, prompt, maxTokens, _blockSize, rope) { Status = SequenceStatus.Waiting };
         _byId.Add(seq.Id, seq);
         seq.WaitingNode = _waiting.AddLast(seq);
         return seq.Id;
@@ -193,6 +198,33 @@ public sealed class Scheduler
         return true;
     }
 
+    /// <summary>
+    /// Sends a sequence back to be recomputed under <paramref name="rope"/>: as a preemption by recompute, its blocks are
+    /// freed now and it waits at the front of the queue with its tokens (prompt and generated); its next admission
+    /// prefills all of them again, under the new table, and its last token's logits continue it. Its old blocks stay in
+    /// the prefix cache under the old table. Called between steps only; false when the sequence is unknown.
+    /// </summary>
+    public bool Recompute(long sequenceId, RopeMode rope)
+    {
+        if (_planPending)
+            throw new InvalidOperationException("Recompute was called while a step is pending: call it after Update.");
+        if (!_byId.TryGetValue(sequenceId, out var seq)) return false;
+        if (seq.Status == SequenceStatus.Running)
+        {
+            _running.Remove(seq);
+            FreeBlocks(seq);
+            seq.NumComputed = 0;
+            seq.Status = SequenceStatus.Waiting;
+            seq.WaitingNode = _waiting.AddFirst(seq);
+        }
+        seq.Rope = rope;
+        NumRecomputes++;
+        return true;
+    }
+
+    /// <summary>The tokens a sequence holds now (prompt plus generated), or null when unknown.</summary>
+    public int? NumTokens(long sequenceId) => _byId.TryGetValue(sequenceId, out var seq) ? seq.NumTokens : null;
+
     /// <summary>Drops a sequence (its client went away) and frees its blocks now. False when unknown or already finished.</summary>
     public bool Abort(long sequenceId)
     {
@@ -240,7 +272,7 @@ public sealed class Scheduler
             if (_cache is not null)
             {
                 // Keep at least the last token to compute: its logits are what the step is for (as vLLM).
-                hitBlocks = _cache.Match(seq.Tokens.AsSpan(0, seq.NumTokens), (seq.NumTokens - 1) / _blockSize, _match);
+                hitBlocks = _cache.Match(seq.Tokens.AsSpan(0, seq.NumTokens), (seq.NumTokens - 1) / _blockSize, _match, seq.Rope);
                 foreach (var link in _match)
                     if (_blocks.RefCount(link.Block) == 0) revived++;
             }
@@ -327,7 +359,7 @@ public sealed class Scheduler
         for (int b = seq.Chain.Count; b < full; b++)
         {
             PrefixBlock? parent = b == 0 ? null : seq.Chain[b - 1];
-            seq.Chain.Add(_cache.Register(parent, seq.BlockTable[b], seq.Tokens.AsSpan(b * _blockSize, _blockSize)));
+            seq.Chain.Add(_cache.Register(parent, seq.BlockTable[b], seq.Tokens.AsSpan(b * _blockSize, _blockSize), seq.Rope));
         }
     }
 
@@ -345,7 +377,7 @@ public sealed class Scheduler
         seq.ScheduledWantsLogits = wantsLogits;
         _scheduled.Add(seq);
         _plan.Entries.Add(new ScheduledSequence(seq.Id, seq.Tokens.AsMemory(seq.NumComputed, count), seq.NumComputed,
-            seq.BlockTable.AsMemory(0, seq.NumBlocks), _blockSize, Math.Max(seq.CachedTokens, 0), wantsLogits));
+            seq.BlockTable.AsMemory(0, seq.NumBlocks), _blockSize, Math.Max(seq.CachedTokens, 0), wantsLogits, seq.Rope));
         _plan.NumTokens += count;
         if (wantsLogits) _plan.NumLogits++;
     }

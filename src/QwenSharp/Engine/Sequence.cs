@@ -1,3 +1,5 @@
+using QwenSharp.Model;
+
 namespace QwenSharp.Engine;
 
 internal enum SequenceStatus { Waiting, Running, Finished }
@@ -5,9 +7,10 @@ internal enum SequenceStatus { Waiting, Running, Finished }
 /// <summary>The scheduler's book on one request: its tokens, how many are in the KV cache, its blocks.</summary>
 internal sealed class Sequence
 {
-    public Sequence(long id, long arrival, ReadOnlySpan<int> prompt, int maxTokens, int blockSize)
+    public Sequence(long id, long arrival, ReadOnlySpan<int> prompt, int maxTokens, int blockSize, RopeMode rope)
     {
         Id = id;
+        Rope = rope;
         Arrival = arrival;
         PromptLength = prompt.Length;
         MaxTokens = maxTokens;
@@ -20,6 +23,9 @@ internal sealed class Sequence
     }
 
     public long Id { get; }
+
+    /// <summary>The rotary table its keys are computed under; part of its prefix-cache keys. Changed only by a recompute.</summary>
+    public RopeMode Rope { get; set; }
 
     /// <summary>Submission order: a larger value is a newer sequence (the first preempted).</summary>
     public long Arrival { get; }

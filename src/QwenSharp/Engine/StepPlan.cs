@@ -1,3 +1,5 @@
+using QwenSharp.Model;
+
 namespace QwenSharp.Engine;
 
 /// <summary>
@@ -13,8 +15,9 @@ namespace QwenSharp.Engine;
 public readonly struct ScheduledSequence
 {
     internal ScheduledSequence(long sequenceId, ReadOnlyMemory<int> tokens, int firstPosition,
-        ReadOnlyMemory<int> blockTable, int blockSize, int cachedTokens, bool wantsLogits)
+        ReadOnlyMemory<int> blockTable, int blockSize, int cachedTokens, bool wantsLogits, RopeMode rope = RopeMode.Yarn)
     {
+        Rope = rope;
         SequenceId = sequenceId;
         Tokens = tokens;
         FirstPosition = firstPosition;
@@ -25,6 +28,9 @@ public readonly struct ScheduledSequence
     }
 
     public long SequenceId { get; }
+
+    /// <summary>The rotary table the sequence runs under (all of its keys in the cache were computed under it).</summary>
+    public RopeMode Rope { get; }
 
     /// <summary>Token ids to run this step, in order.</summary>
     public ReadOnlyMemory<int> Tokens { get; }
@@ -74,7 +80,8 @@ public sealed class StepPlan
     /// <summary>Sequences whose last row needs logits.</summary>
     public int NumLogits { get; internal set; }
 
-    /// <summary>Sequences preempted while this plan was made: their KV is gone and they will be recomputed later.</summary>
+    /// <summary>Sequences preempted while this plan was made: their KV is gone and they will be recomputed later (not those
+    /// sent back by <see cref="Scheduler.Recompute"/>, which the engine asked for).</summary>
     public IReadOnlyList<long> Preempted => PreemptedIds;
 
     public bool IsEmpty => Entries.Count == 0;

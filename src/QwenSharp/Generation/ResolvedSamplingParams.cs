@@ -21,6 +21,10 @@ public sealed record ResolvedSamplingParams
     /// <summary>The requested seed; null when the generator was seeded at random.</summary>
     public required long? Seed { get; init; }
     public required int MaxTokens { get; init; }
+    /// <summary>True when max_tokens was not asked for (nor set by generation_config) and is the room left in the context:
+    /// the sequence's length is open, which a length-aware rope choice treats differently from an asked-for bound.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool MaxTokensIsContextRoom { get; init; }
     public required int MinTokens { get; init; }
     public required IReadOnlyList<string> Stop { get; init; }
     public required IReadOnlyList<int> StopTokenIds { get; init; }

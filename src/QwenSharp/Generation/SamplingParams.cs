@@ -151,6 +151,7 @@ public sealed record SamplingParams
             LogitBias = bias,
             Seed = seed,
             MaxTokens = maxTokens,
+            MaxTokensIsContextRoom = MaxTokens is null && config?.MaxNewTokens is null && defaultMaxTokens is not null,
             MinTokens = minTokens,
             Stop = [.. stop],
             StopTokenIds = [.. stopTokenIds.Distinct()],

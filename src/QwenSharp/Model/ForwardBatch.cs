@@ -13,9 +13,11 @@ public enum LogitsWanted
 
 /// <summary>
 /// The new tokens of one sequence in a forward step: they sit at positions FirstPosition, FirstPosition+1, …,
-/// and every earlier position of the sequence is already in the KV cache under the same block table.
+/// and every earlier position of the sequence is already in the KV cache under the same block table, rotated under the
+/// same <see cref="Rope"/> (the config's YaRN by default, or plain RoPE).
 /// </summary>
-public sealed record BatchSequence(ReadOnlyMemory<int> Tokens, int FirstPosition, ReadOnlyMemory<int> BlockTable, LogitsWanted Logits = LogitsWanted.Last)
+public sealed record BatchSequence(ReadOnlyMemory<int> Tokens, int FirstPosition, ReadOnlyMemory<int> BlockTable,
+    LogitsWanted Logits = LogitsWanted.Last, RopeMode Rope = RopeMode.Yarn)
 {
     public int EndPosition => FirstPosition + Tokens.Length;
 }
@@ -44,8 +46,9 @@ public sealed class ForwardBatch
         return this;
     }
 
-    public ForwardBatch Add(ReadOnlyMemory<int> tokens, int firstPosition, ReadOnlyMemory<int> blockTable, LogitsWanted logits = LogitsWanted.Last) =>
-        Add(new BatchSequence(tokens, firstPosition, blockTable, logits));
+    public ForwardBatch Add(ReadOnlyMemory<int> tokens, int firstPosition, ReadOnlyMemory<int> blockTable, LogitsWanted logits = LogitsWanted.Last,
+        RopeMode rope = RopeMode.Yarn) =>
+        Add(new BatchSequence(tokens, firstPosition, blockTable, logits, rope));
 
     public void Clear()
     {

@@ -5,7 +5,9 @@ namespace QwenSharp.Model;
 /// Perplexity as llama.cpp's perplexity tool defines it: the tokens are cut into non-overlapping windows of
 /// <c>ctx</c>, each evaluated from an empty cache, and only the second half of each window is scored (the
 /// first half gives every scored token at least ctx/2 of context). PPL = exp(mean NLL); the ± is
-/// PPL · stddev(NLL)/√(n−1), llama.cpp's error estimate.
+/// PPL · stddev(NLL)/√(n−1), llama.cpp's error estimate. On a model whose config has YaRN, each window runs under the table
+/// its length picks (<see cref="RopePolicy"/>): in length-aware mode plain RoPE for a window within
+/// original_max_position_embeddings, YaRN for a longer one; in static mode YaRN always.
 /// </summary>
 public static class Perplexity
 {
@@ -60,8 +62,14 @@ public static class Perplexity
         Compute(model, tokens, ctx, KvCacheType.F32, onWindow);
 
     /// <summary>As the other overload, with the KV cache in <paramref name="kvType"/> (llama-perplexity's -ctk/-ctv).</summary>
-    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, KvCacheType kvType, Action<int, double>? onWindow = null)
+    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, KvCacheType kvType, Action<int, double>? onWindow = null) =>
+        Compute(model, tokens, ctx, kvType, RopeScalingMode.LengthAware, onWindow);
+
+    /// <summary>As the other overloads, choosing each window's rotary table by <paramref name="ropeMode"/>.</summary>
+    public static Result Compute(Qwen2Model model, IReadOnlyList<int> tokens, int ctx, KvCacheType kvType, RopeScalingMode ropeMode,
+        Action<int, double>? onWindow = null)
     {
+        var rope = new RopePolicy(model.Config.RopeScaling, ropeMode);
         if (ctx > model.Config.MaxPositionEmbeddings && model.Config.RopeScaling == null)
             throw new ArgumentException($"A context of {ctx} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
         int windows = Windows(tokens.Count, ctx);
@@ -75,7 +83,7 @@ public static class Perplexity
         {
             for (int i = 0; i < ctx; i++) window[i] = tokens[w * ctx + i];
             batch.Clear();
-            batch.Add(window, 0, table, LogitsWanted.All);
+            batch.Add(window, 0, table, LogitsWanted.All, rope.ForLength(window.Length));
             var logits = model.Forward(batch, cache);
             // Position j predicts token j+1; llama.cpp scores j in [ctx/2, ctx-1).
             for (int j = first; j < ctx - 1; j++)

@@ -13,7 +13,8 @@ namespace QwenSharp.Model;
 public sealed class Qwen2Model : IDisposable
 {
     private readonly IWeightSource _source;
-    private readonly RopeFrequencies _rope;
+    private readonly RopeFrequencies _rope;      // the config's: YaRN when rope_scaling says so, else plain
+    private readonly RopeFrequencies _plainRope; // plain RoPE, for sequences that run without rope_scaling (RopeMode.Plain)
     private ForwardBuffers _buffers = new(0, 0);
 
     public Qwen2Model(IWeightSource source, Qwen2Config config)
@@ -27,6 +28,7 @@ public sealed class Qwen2Model : IDisposable
                 s.OriginalMaxPositionEmbeddings,
                 s.BetaFast, s.BetaSlow)
             : RopeFrequencies.Plain(config.HeadDim, config.RopeTheta);
+        _plainRope = config.RopeScaling is null ? _rope : RopeFrequencies.Plain(config.HeadDim, config.RopeTheta);
     }
 
     public Qwen2Config Config { get; }
@@ -58,7 +60,7 @@ public sealed class Qwen2Model : IDisposable
 
         Gather(batch, b.Positions);
         Embed(b.Tokens.AsSpan(0, T), x);
-        Rope.FillTables(b.Positions.AsSpan(0, T), _rope, b.Cos, b.Sin);
+        FillRopeTables(batch);                                         // cos/sin of each token, from its sequence's RoPE
 
         for (int layer = 0; layer < Weights.layers.Length; layer++)
         {
@@ -134,6 +136,20 @@ public sealed class Qwen2Model : IDisposable
                 b.TableOffsets[t] = tables;
             }
             tables += s.BlockTable.Length;
+        }
+    }
+
+    /// <summary>Each sequence's tokens take cos/sin from the table it runs under (<see cref="BatchSequence.Rope"/>); YaRN's
+    /// attention factor (mscale) rides on its cos/sin, so a plain sequence gets neither its frequencies nor its scale.</summary>
+    private void FillRopeTables(ForwardBatch batch)
+    {
+        int half = Config.HeadDim / 2, t = 0;
+        foreach (var s in batch.Sequences)
+        {
+            int n = s.Tokens.Length;
+            Rope.FillTables(_buffers.Positions.AsSpan(t, n), s.Rope == RopeMode.Plain ? _plainRope : _rope,
+                _buffers.Cos.AsSpan(t * half, n * half), _buffers.Sin.AsSpan(t * half, n * half));
+            t += n;
         }
     }
 

@@ -4,7 +4,7 @@ namespace QwenSharp.Tests.Engine;
 
 /// <summary>
 /// A stand-in for the model that checks what a real one would rely on. Its "KV cache" stores, per slot, the
-/// token and position written there; each step it reads every earlier position of a sequence back through the
+/// token, position and rotary table written there (a key rotated under another table is a wrong key); each step it reads every earlier position of a sequence back through the
 /// block table and asserts it holds that sequence's token, writes the new tokens (only into blocks the
 /// sequence owns alone), and "samples" the next token as a hash of the whole context read from the cache.
 /// So a wrong block table, a shared block overwritten or a prefix reused wrongly changes the output.
@@ -15,6 +15,7 @@ internal sealed class FakeModel
     private readonly Scheduler _scheduler;
     private readonly int[] _slotToken;
     private readonly int[] _slotPosition;
+    private readonly QwenSharp.Model.RopeMode[] _slotRope;
     private readonly List<int> _context = new();
 
     public FakeModel(Scheduler scheduler)
@@ -23,6 +24,7 @@ internal sealed class FakeModel
         int slots = scheduler.Options.NumBlocks * scheduler.Options.BlockSize;
         _slotToken = new int[slots];
         _slotPosition = Enumerable.Repeat(-1, slots).ToArray();
+        _slotRope = new QwenSharp.Model.RopeMode[slots];
     }
 
     /// <summary>Tokens run through the model so far (prompt chunks and decode tokens).</summary>
@@ -53,6 +55,7 @@ internal sealed class FakeModel
                 int slot = s.KvSlot(pos);
                 Assert.True(_slotPosition[slot] == pos && _slotToken[slot] == known[pos],
                     $"sequence {s.SequenceId}: KV slot {slot} for position {pos} holds ({_slotToken[slot]}@{_slotPosition[slot]}), expected {known[pos]}");
+                Assert.True(_slotRope[slot] == s.Rope, $"sequence {s.SequenceId} under {s.Rope} reads position {pos} computed under {_slotRope[slot]}");
                 _context.Add(_slotToken[slot]);
             }
             var tokens = s.Tokens.Span;
@@ -66,6 +69,7 @@ internal sealed class FakeModel
                 Assert.True(written.Add(slot), $"slot {slot} written twice in one step");
                 _slotToken[slot] = tokens[i];
                 _slotPosition[slot] = pos;
+                _slotRope[slot] = s.Rope;
                 _context.Add(tokens[i]);
             }
             Assert.Equal(s.WantsLogits, s.ContextLength == known.Count);

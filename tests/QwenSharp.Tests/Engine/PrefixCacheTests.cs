@@ -34,6 +34,26 @@ public class PrefixCacheTests
     }
 
     [Fact]
+    public void BlocksOfOneRotaryTableNeverMatchTheOther()
+    {
+        var (pool, cache) = Make();
+        int[] tokens = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        var plain = cache.Register(null, pool.Allocate(), tokens.AsSpan(0, 4), QwenSharp.Model.RopeMode.Plain);
+        cache.Register(plain, pool.Allocate(), tokens.AsSpan(4, 4), QwenSharp.Model.RopeMode.Plain);
+        var found = new List<PrefixBlock>();
+        Assert.Equal(0, cache.Match(tokens, 2, found, QwenSharp.Model.RopeMode.Yarn));
+        Assert.Equal(2, cache.Match(tokens, 2, found, QwenSharp.Model.RopeMode.Plain));
+
+        // The same tokens under YaRN are another entry, in another block, and each table finds its own.
+        var yarn = cache.Register(null, pool.Allocate(), tokens.AsSpan(0, 4), QwenSharp.Model.RopeMode.Yarn);
+        Assert.NotEqual(plain.Block, yarn.Block);
+        Assert.NotEqual(plain.Key, yarn.Key);
+        found.Clear();
+        Assert.Equal(1, cache.Match(tokens, 2, found, QwenSharp.Model.RopeMode.Yarn));
+        Assert.Equal(yarn, found[0]);
+    }
+
+    [Fact]
     public void EqualBlocksAfterDifferentPrefixesAreDifferentEntries()
     {
         var (pool, cache) = Make();

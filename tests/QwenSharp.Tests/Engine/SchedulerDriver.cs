@@ -26,9 +26,9 @@ internal sealed class SchedulerDriver
     public int Steps { get; private set; }
     public long Preemptions { get; private set; }
 
-    public long Submit(IReadOnlyList<int> prompt, int maxTokens)
+    public long Submit(IReadOnlyList<int> prompt, int maxTokens, QwenSharp.Model.RopeMode rope = QwenSharp.Model.RopeMode.Yarn)
     {
-        long id = Scheduler.Submit(prompt.ToArray(), maxTokens);
+        long id = Scheduler.Submit(prompt.ToArray(), maxTokens, rope);
         _tokens[id] = new List<int>(prompt);
         _promptLength[id] = prompt.Count;
         _maxTokens[id] = maxTokens;

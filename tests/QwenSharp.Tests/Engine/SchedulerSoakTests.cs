@@ -4,8 +4,8 @@ using Xunit.Abstractions;
 namespace QwenSharp.Tests.Engine;
 
 /// <summary>
-/// Thousands of random submits, aborts (also while a step runs) and steps under tight limits, so preemption,
-/// chunking, prefix sharing and eviction all happen; the books must balance after every step and every
+/// Thousands of random submits (under plain RoPE or YaRN), aborts (also while a step runs), recomputes under YaRN and
+/// steps under tight limits, so preemption, chunking, prefix sharing and eviction all happen; the books must balance after every step and every
 /// finished request must have produced what it produces alone.
 /// </summary>
 public class SchedulerSoakTests(ITestOutputHelper output)
@@ -28,6 +28,7 @@ public class SchedulerSoakTests(ITestOutputHelper output)
         int capacity = Math.Min(options.MaxModelLen, blocks * blockSize);
         var prefixes = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, random.Next(1, 20)).Select(_ => random.Next(1, 1000)).ToArray()).ToArray();
 
+        int recomputes = 0;
         for (int op = 0; op < 3000; op++)
         {
             int roll = random.Next(100);
@@ -37,7 +38,12 @@ public class SchedulerSoakTests(ITestOutputHelper output)
                     .Concat(Enumerable.Range(0, random.Next(1, 8)).Select(_ => random.Next(1, 1000)))
                     .Take(capacity - 1).ToArray();
                 int maxTokens = random.Next(1, Math.Min(capacity - prompt.Length, 16) + 1);
-                d.Submit(prompt, maxTokens);
+                d.Submit(prompt, maxTokens, random.Next(2) == 0 ? QwenSharp.Model.RopeMode.Plain : QwenSharp.Model.RopeMode.Yarn);
+            }
+            else if (roll < 27 && d.Live.ToList() is { Count: > 0 } toRecompute)
+            {
+                Assert.True(d.Scheduler.Recompute(toRecompute[random.Next(toRecompute.Count)], QwenSharp.Model.RopeMode.Yarn));
+                recomputes++;
             }
             else if (roll < 30 && d.Live.ToList() is { Count: > 0 } live)
             {
@@ -62,6 +68,7 @@ public class SchedulerSoakTests(ITestOutputHelper output)
         d.AssertOutputsMatchReference();
         Assert.True(d.Finished.Count > 100, $"only {d.Finished.Count} requests finished");
         Assert.Equal(d.Preemptions, d.Scheduler.NumPreemptions);
+        Assert.Equal(recomputes, d.Scheduler.NumRecomputes);
         if (seed == 1) Assert.True(d.Preemptions > 0, "the small pool never preempted");
         if (prefix) Assert.True(d.Scheduler.PrefixCache!.HitTokens > 0);
     }

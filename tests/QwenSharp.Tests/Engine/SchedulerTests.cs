@@ -40,6 +40,36 @@ public class SchedulerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void RecomputeFreesTheBlocksAndPrefillsEveryTokenAgainUnderTheNewTable()
+    {
+        var s = new Scheduler(Options(budget: 64));
+        var prompt = Prompt(7, 9);
+        long id = s.Submit(prompt, maxTokens: 10, QwenSharp.Model.RopeMode.Plain);
+        var plan = s.Schedule();
+        Assert.Equal(QwenSharp.Model.RopeMode.Plain, Assert.Single(plan.Sequences).Rope);
+        s.Update([new SequenceOutcome(id, 500, false)]);
+        s.Schedule();
+        s.Update([new SequenceOutcome(id, 501, false)]);
+        Assert.Equal(11, s.NumTokens(id));
+        Assert.Equal(3, s.Blocks.NumBlocks - s.Blocks.NumFree);   // 10 computed tokens in blocks of 4
+
+        Assert.True(s.Recompute(id, QwenSharp.Model.RopeMode.Yarn));
+        Assert.Equal(0, s.Blocks.NumBlocks - s.Blocks.NumFree);
+        Assert.Equal(1, s.NumWaiting);
+        Assert.Equal(1, s.NumRecomputes);
+        Assert.Equal(0, s.NumPreemptions);
+        SchedulerInvariants.Check(s);
+
+        // All 11 tokens again from position 0 under YaRN: the plain blocks cached from the first pass are not reused.
+        plan = s.Schedule();
+        var again = Assert.Single(plan.Sequences);
+        Assert.Equal((0, 11, QwenSharp.Model.RopeMode.Yarn, true), (again.FirstPosition, again.Tokens.Length, again.Rope, again.WantsLogits));
+        Assert.Equal([.. prompt, 500, 501], again.Tokens.ToArray());
+        s.Update([new SequenceOutcome(id, 502, false)]);
+        Assert.False(s.Recompute(999, QwenSharp.Model.RopeMode.Yarn));
+    }
+
+    [Fact]
     public void AFailedStepIsForgottenTheFailedSequenceLeavesAndTheOthersFinishAsIfItNeverRan()
     {
         var d = new SchedulerDriver(Options(budget: 16));

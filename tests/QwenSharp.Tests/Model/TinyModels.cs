@@ -29,6 +29,15 @@ public static class TinyModels
             MaxPositionEmbeddings = 256,
             RopeScaling = new RopeScaling(RopeScaling.Yarn, 4.0, 32),
         },
+        // Qwen2-7B-Instruct's card rope_scaling (YaRN, factor 4 over an original 32,768) on a shape so small that a
+        // 33k-token prefill is cheap: one head of 64 (its 32 pairs span YaRN's whole ramp, pairs 11 to 20), one layer.
+        "yarn32k" => Make(hidden: 64, heads: 1, kvHeads: 1, layers: 1, inter: 64, vocab: 260, tied: true) with
+        {
+            MaxPositionEmbeddings = 32768,
+            RopeScaling = new RopeScaling(RopeScaling.Yarn, 4.0, 32768),
+        },
+        // A shape's twin without rope_scaling: the same weights (they depend on the sizes and the seed only).
+        _ when shape.EndsWith("-norope", StringComparison.Ordinal) => Config(shape[..^"-norope".Length]) with { RopeScaling = null },
         _ => throw new ArgumentException(shape),
     };
 
@@ -89,13 +98,21 @@ public static class TinyModels
     }
 
     /// <summary>Our logits at every position of <paramref name="tokens"/>: [tokens, vocab].</summary>
-    public static float[][] Logits(Qwen2Model model, int[] tokens, KvCacheType cacheType = KvCacheType.F32)
+    public static float[][] Logits(Qwen2Model model, int[] tokens, KvCacheType cacheType = KvCacheType.F32, RopeMode rope = RopeMode.Yarn) =>
+        Logits(model, tokens, 0, cacheType, rope);
+
+    /// <summary>Our logits at the positions of <paramref name="tokens"/> from <paramref name="firstLogit"/> on, [tokens -
+    /// firstLogit, vocab]: the positions before it are prefilled in chunks of 2,048 that ask for no logits.</summary>
+    public static float[][] Logits(Qwen2Model model, int[] tokens, int firstLogit, KvCacheType cacheType = KvCacheType.F32, RopeMode rope = RopeMode.Yarn)
     {
         var cache = KvCache.For(model.Config, tokens.Length, type: cacheType);
-        var batch = new ForwardBatch().Add(tokens, 0, cache.ContiguousBlockTable(tokens.Length), LogitsWanted.All);
+        var table = cache.ContiguousBlockTable(tokens.Length);
+        for (int start = 0; start < firstLogit; start += 2048)
+            model.Forward(new ForwardBatch().Add(tokens.AsMemory(start, Math.Min(2048, firstLogit - start)), start, table, LogitsWanted.None, rope), cache);
+        var batch = new ForwardBatch().Add(tokens.AsMemory(firstLogit), firstLogit, table, LogitsWanted.All, rope);
         var logits = model.Forward(batch, cache);
         int vocab = model.Config.VocabSize;
-        var rows = new float[tokens.Length][];
+        var rows = new float[tokens.Length - firstLogit][];
         for (int i = 0; i < rows.Length; i++) rows[i] = logits.Slice(i * vocab, vocab).ToArray();
         return rows;
     }

@@ -17,7 +17,9 @@ public sealed class LlamaCpp : IDisposable
     private readonly LLamaContext _context;
     private readonly int _vocab;
 
-    public LlamaCpp(string ggufPath, int contextSize = 256, int threads = 2, GGMLType cacheType = GGMLType.GGML_TYPE_F32)
+    /// <param name="microBatch">tokens per compute pass (llama.cpp's n_ubatch), the context size unless given: a long
+    /// context needs a smaller one, since attention scores take n_ubatch × n_ctx × heads floats</param>
+    public LlamaCpp(string ggufPath, int contextSize = 256, int threads = 2, GGMLType cacheType = GGMLType.GGML_TYPE_F32, int? microBatch = null)
     {
         lock (NativeGate)
         {
@@ -28,7 +30,7 @@ public sealed class LlamaCpp : IDisposable
         {
             ContextSize = (uint)contextSize,
             BatchSize = (uint)contextSize,
-            UBatchSize = (uint)contextSize,
+            UBatchSize = (uint)(microBatch ?? contextSize),
             GpuLayerCount = 0,
             Threads = threads,
             BatchThreads = threads,
@@ -43,18 +45,19 @@ public sealed class LlamaCpp : IDisposable
 
     public int VocabSize => _vocab;
 
-    /// <summary>Logits at every position of <paramref name="tokens"/>, evaluated from an empty cache: [tokens, vocab].</summary>
-    public float[][] Logits(IReadOnlyList<int> tokens)
+    /// <summary>Logits at every position of <paramref name="tokens"/> from <paramref name="firstLogit"/> on, evaluated from an
+    /// empty cache: [tokens - firstLogit, vocab].</summary>
+    public float[][] Logits(IReadOnlyList<int> tokens, int firstLogit = 0)
     {
         _context.NativeHandle.MemoryClear(true);
         var batch = new LLamaBatch();
         for (int i = 0; i < tokens.Count; i++)
-            batch.Add((LLamaToken)(tokens[i]), i, LLamaSeqId.Zero, true);
+            batch.Add((LLamaToken)(tokens[i]), i, LLamaSeqId.Zero, i >= firstLogit);
         var result = _context.NativeHandle.Decode(batch);
         if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {result}");
-        var rows = new float[tokens.Count][];
-        for (int i = 0; i < tokens.Count; i++)
-            rows[i] = _context.NativeHandle.GetLogitsIth(i).ToArray();
+        var rows = new float[tokens.Count - firstLogit][];
+        for (int i = 0; i < rows.Length; i++)
+            rows[i] = _context.NativeHandle.GetLogitsIth(firstLogit + i).ToArray();
         return rows;
     }
 
