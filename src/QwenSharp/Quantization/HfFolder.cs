@@ -1,0 +1,131 @@
+using System.Text.Json;
+using QwenSharp.Formats;
+using QwenSharp.Model;
+using QwenSharp.Tensors;
+
+namespace QwenSharp.Quantization;
+
+/// <summary>
+/// A Hugging Face Qwen2 folder (config.json, tokenizer files, safetensors in f32/f16/bf16, sharded or not) as
+/// llama.cpp's convert_hf_to_gguf.py reads it: tensors under their GGUF names in the converter's order (shard files
+/// by name, tensors by name within each), and the metadata it writes for them (<see cref="WriteMetadata"/>).
+/// </summary>
+public sealed class HfFolder : IDisposable
+{
+    private readonly SafetensorsCheckpoint _checkpoint;
+    private readonly string? _nameOrPath;
+    private readonly List<(string Key, object Value)> _sampling;
+
+    private HfFolder(string folder, Qwen2Config config, GgufTokenizerExport tokenizer, SafetensorsCheckpoint checkpoint,
+        IReadOnlyList<(string, TensorView)> tensors, string? nameOrPath, List<(string, object)> sampling)
+    {
+        Folder = folder;
+        Config = config;
+        Tokenizer = tokenizer;
+        _checkpoint = checkpoint;
+        Tensors = tensors;
+        _nameOrPath = nameOrPath;
+        _sampling = sampling;
+    }
+
+    public string Folder { get; }
+    public Qwen2Config Config { get; }
+    public GgufTokenizerExport Tokenizer { get; }
+    /// <summary>Tensors under their GGUF names, in the order the converter writes them.</summary>
+    public IReadOnlyList<(string Name, TensorView View)> Tensors { get; }
+    /// <summary>The safetensors files read (an output must not be one of them).</summary>
+    public IEnumerable<string> Files => _checkpoint.Files.Select(f => f.Path);
+    public long ParameterCount => Tensors.Sum(t => t.View.ElementCount);
+
+    public static HfFolder Open(string folder)
+    {
+        string configPath = Path.Combine(folder, "config.json");
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"{folder} has no config.json; give a Hugging Face model folder (config.json, tokenizer.json, safetensors).");
+        var config = Qwen2Config.FromFile(configPath);
+        config.Validate();
+        var tokenizer = GgufTokenizerExport.FromHuggingFace(folder, config.VocabSize, config.EosTokenId, config.BosTokenId);
+        string? nameOrPath;
+        using (var doc = JsonDocument.Parse(File.ReadAllBytes(configPath)))
+            nameOrPath = doc.RootElement.TryGetProperty("_name_or_path", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+        var sampling = Sampling(Path.Combine(folder, "generation_config.json"));
+
+        var checkpoint = SafetensorsCheckpoint.Open(folder);
+        try
+        {
+            var tensors = new List<(string, TensorView)>();
+            foreach (var file in checkpoint.Files.OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal))
+                foreach (string hfName in file.TensorNames.Order(StringComparer.Ordinal))
+                {
+                    // Buffers the converter drops, and lm_head of a tied checkpoint that still stores it.
+                    if (hfName.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || hfName.EndsWith(".attention.masked_bias", StringComparison.Ordinal)
+                        || hfName.EndsWith(".attention.bias", StringComparison.Ordinal)) continue;
+                    if (config.TieWordEmbeddings && hfName == "lm_head.weight") continue;
+                    if (!GgufNames.TryToGguf(hfName, out string ggufName))
+                        throw new FormatException($"{folder}: tensor {hfName} is not one of a Qwen2 model's tensors.");
+                    tensors.Add((ggufName, checkpoint.Get(hfName)));
+                }
+            return new HfFolder(folder, config, tokenizer, checkpoint, tensors, nameOrPath, sampling);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The file type convert_hf_to_gguf.py's --outtype auto picks: the type of the first matrix stored as bf16 or
+    /// f16 (f32 matrices are passed over), and f16 when there is none.
+    /// </summary>
+    public QuantizeFileType GuessedFileType =>
+        Tensors.Where(t => t.View.Shape.Length >= 2).Select(t => t.View.Type).FirstOrDefault(t => t is GgmlType.BF16 or GgmlType.F16) == GgmlType.BF16
+            ? QuantizeFileType.BF16 : QuantizeFileType.F16;
+
+    /// <summary>
+    /// The metadata in the converter's order: general.architecture, general.type, the sampling defaults of
+    /// generation_config.json, the name components (<see cref="HfModelName"/>), the qwen2.* hyper-parameters and
+    /// general.file_type, general.quantization_version, then the tokenizer.
+    /// </summary>
+    public void WriteMetadata(GgufWriter writer, QuantizeFileType fileType)
+    {
+        writer.SetString(GgufNames.Keys.GeneralArchitecture, GgufNames.Architecture);
+        writer.SetString(GgufNames.Keys.GeneralType, "model");
+        foreach (var (key, value) in _sampling) writer.Set(key, value);
+        var name = HfModelName.ForFolder(Folder, _nameOrPath, ParameterCount);
+        writer.SetString(GgufNames.Keys.GeneralName, name.Name);
+        if (name.Version != null) writer.SetString(GgufNames.Keys.GeneralVersion, name.Version);
+        if (name.Organization != null) writer.SetString(GgufNames.Keys.GeneralOrganization, name.Organization);
+        if (name.Finetune != null) writer.SetString(GgufNames.Keys.GeneralFinetune, name.Finetune);
+        if (name.Basename != null) writer.SetString(GgufNames.Keys.GeneralBasename, name.Basename);
+        if (name.SizeLabel != null) writer.SetString(GgufNames.Keys.GeneralSizeLabel, name.SizeLabel);
+        GgufNames.WriteConfig(Config, writer);
+        writer.SetUInt32(GgufNames.Keys.GeneralFileType, (uint)fileType);
+        writer.SetUInt32(GgufNames.Keys.GeneralQuantizationVersion, GgufQuantizer.QuantizationVersion);
+        Tokenizer.WriteTo(writer);
+    }
+
+    /// <summary>gguf-py's Metadata.load: generation_config.json's top_k, top_p, min_p and temperature as
+    /// general.sampling.* (an unreadable file is skipped, as there).</summary>
+    private static List<(string, object)> Sampling(string path)
+    {
+        var keys = new List<(string, object)>();
+        if (!File.Exists(path)) return keys;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return keys;
+            var root = doc.RootElement;
+            if (root.TryGetProperty("top_k", out var k) && k.TryGetInt32(out int topK)) keys.Add(("general.sampling.top_k", topK));
+            if (root.TryGetProperty("top_p", out var p) && p.ValueKind == JsonValueKind.Number) keys.Add(("general.sampling.top_p", p.GetSingle()));
+            if (root.TryGetProperty("min_p", out var m) && m.ValueKind == JsonValueKind.Number) keys.Add(("general.sampling.min_p", m.GetSingle()));
+            if (root.TryGetProperty("temperature", out var t) && t.ValueKind == JsonValueKind.Number) keys.Add(("general.sampling.temp", t.GetSingle()));
+        }
+        catch (JsonException)
+        {
+        }
+        return keys;
+    }
+
+    public void Dispose() => _checkpoint.Dispose();
+}
