@@ -20,6 +20,9 @@ public sealed class GgufTokenizerExport
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     public int? PaddingTokenId { get; init; }
+    /// <summary>The order the special ids are written in: SpecialVocab's, those named by tokenizer_config.json first
+    /// (bos, eos, pad), then those from config.json.</summary>
+    public IReadOnlyList<string> SpecialIdOrder { get; init; } = ["bos", "eos", "pad"];
     /// <summary>tokenizer_config.json's add_bos_token; false when it has none (Qwen never adds one).</summary>
     public bool AddBosToken { get; init; }
     /// <summary>tokenizer_config.json's add_eos_token, written only when it has one.</summary>
@@ -116,6 +119,8 @@ public sealed class GgufTokenizerExport
             BosTokenId = bos ?? (bosTokenId is int b && b >= 0 && b < vocabSize ? b : null),
             EosTokenId = eos ?? (eosTokenId is int e && e >= 0 && e < vocabSize ? e : null),
             PaddingTokenId = pad,
+            SpecialIdOrder = new[] { ("bos", bos), ("eos", eos), ("pad", pad) }.Where(k => k.Item2 != null)
+                .Concat(new[] { ("bos", bos), ("eos", eos), ("pad", pad) }.Where(k => k.Item2 == null)).Select(k => k.Item1).ToArray(),
             AddBosToken = addBos ?? false,
             AddEosToken = addEos,
         };
@@ -183,9 +188,17 @@ public sealed class GgufTokenizerExport
         writer.SetArray(GgufNames.Keys.Tokens, GgufArray.Of(Tokens));
         writer.SetArray(GgufNames.Keys.TokenType, GgufArray.Of(TokenTypes));
         writer.SetArray(GgufNames.Keys.Merges, GgufArray.Of(Merges));
-        if (BosTokenId is int bos) writer.SetUInt32(GgufNames.Keys.BosTokenId, (uint)bos);
-        if (EosTokenId is int eos) writer.SetUInt32(GgufNames.Keys.EosTokenId, (uint)eos);
-        if (PaddingTokenId is int pad) writer.SetUInt32(GgufNames.Keys.PaddingTokenId, (uint)pad);
+        foreach (string kind in SpecialIdOrder)
+        {
+            var (key, id) = kind switch
+            {
+                "bos" => (GgufNames.Keys.BosTokenId, BosTokenId),
+                "eos" => (GgufNames.Keys.EosTokenId, EosTokenId),
+                "pad" => (GgufNames.Keys.PaddingTokenId, PaddingTokenId),
+                _ => throw new InvalidOperationException($"Unknown special token kind {kind}."),
+            };
+            if (id is int value) writer.SetUInt32(key, (uint)value);
+        }
         writer.SetBool(GgufNames.Keys.AddBosToken, AddBosToken);
         if (AddEosToken is bool addEos) writer.SetBool(GgufNames.Keys.AddEosToken, addEos);
         if (ChatTemplate != null) writer.SetString(GgufNames.Keys.ChatTemplate, ChatTemplate);

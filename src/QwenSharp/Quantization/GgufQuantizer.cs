@@ -35,6 +35,8 @@ public static unsafe class GgufQuantizer
     /// <summary>Writes a planned model to <paramref name="output"/>, creating its folder; a failed write leaves no file.</summary>
     internal static void Write(GgufWriter writer, string output)
     {
+        if (Directory.Exists(output))
+            throw new ArgumentException($"The output {output} is a folder; give the path of the .gguf file to write.");
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir != null) Directory.CreateDirectory(dir);
         try

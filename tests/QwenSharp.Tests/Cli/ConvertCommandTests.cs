@@ -67,6 +67,7 @@ public class ConvertCommandTests
         Refused("is the input folder", "convert", folder, Path.Combine(folder, "."));
         Refused("is the input file", "convert", folder, shard);
         Refused("is the input file", "convert", folder, dir.File("shard-link"));
+        Refused("is a folder; give the path of the .gguf file", "convert", folder, dir.Path);
         Refused("does not exist", "convert", dir.File("nope"), dir.File("o.gguf"));
         Refused("convert takes <hf folder> <out.gguf>", "convert", folder);
         Assert.Equal(before, File.ReadAllBytes(shard));
