@@ -92,17 +92,52 @@ public sealed class HfFolder : IDisposable
         writer.SetString(GgufNames.Keys.GeneralArchitecture, GgufNames.Architecture);
         writer.SetString(GgufNames.Keys.GeneralType, "model");
         foreach (var (key, value) in _sampling) writer.Set(key, value);
-        var name = HfModelName.ForFolder(Folder, _nameOrPath, ParameterCount);
-        writer.SetString(GgufNames.Keys.GeneralName, name.Name);
-        if (name.Version != null) writer.SetString(GgufNames.Keys.GeneralVersion, name.Version);
-        if (name.Organization != null) writer.SetString(GgufNames.Keys.GeneralOrganization, name.Organization);
-        if (name.Finetune != null) writer.SetString(GgufNames.Keys.GeneralFinetune, name.Finetune);
-        if (name.Basename != null) writer.SetString(GgufNames.Keys.GeneralBasename, name.Basename);
-        if (name.SizeLabel != null) writer.SetString(GgufNames.Keys.GeneralSizeLabel, name.SizeLabel);
+        WriteAuthorship(writer);
         GgufNames.WriteConfig(Config, writer);
         writer.SetUInt32(GgufNames.Keys.GeneralFileType, (uint)fileType);
         writer.SetUInt32(GgufNames.Keys.GeneralQuantizationVersion, GgufQuantizer.QuantizationVersion);
         Tokenizer.WriteTo(writer);
+    }
+
+    /// <summary>
+    /// set_gguf_meta_model's keys, each from the model card first (<see cref="HfModelCard"/>), then from config.json's
+    /// _name_or_path and the folder's name (<see cref="HfModelName.ForFolder"/>).
+    /// </summary>
+    private void WriteAuthorship(GgufWriter writer)
+    {
+        var card = HfModelCard.Read(Folder);
+        long count = ParameterCount;
+        var id = HfModelName.ForFolder(Folder, _nameOrPath, count);
+        void Put(string key, string? value) { if (value != null) writer.SetString(key, value); }
+        Put(GgufNames.Keys.GeneralName, card.Get("name", "model_name") ?? id.Name);
+        Put("general.author", card.Get("author", "model_author", "model_creator"));
+        Put(GgufNames.Keys.GeneralVersion, card.Get("version", "model_version") ?? id.Version);
+        Put(GgufNames.Keys.GeneralOrganization, card.Get("organization", "model_organization") ?? id.Organization);
+        Put(GgufNames.Keys.GeneralFinetune, card.Get("finetune", "model_finetune") ?? id.Finetune);
+        Put(GgufNames.Keys.GeneralBasename, card.Get("basename", "model_basename", "model_type") ?? id.Basename);
+        Put("general.description", card.Get("description", "model_description"));
+        Put(GgufNames.Keys.GeneralSizeLabel, card.Get("size_label", "model_size_label") ?? id.SizeLabel);
+        Put("general.license", card.License);
+        Put("general.license.name", card.Get("license_name"));
+        Put("general.license.link", card.Get("license_link"));
+        Put("general.source.url", card.Get("url", "model_url"));
+        Put("general.source.doi", card.Get("doi", "model_doi"));
+        Put("general.source.uuid", card.Get("uuid", "model_uuid"));
+        Put("general.source.repo_url", card.Get("repo_url", "model_repo_url"));
+        foreach (var (kind, present, sources) in new[] { ("base_model", card.HasBaseModels, card.BaseModels(count)), ("dataset", card.HasDatasets, card.Datasets(count)) })
+        {
+            if (!present) continue;
+            writer.SetUInt32($"general.{kind}.count", (uint)sources.Count);
+            for (int i = 0; i < sources.Count; i++)
+            {
+                Put($"general.{kind}.{i}.name", sources[i].Name);
+                Put($"general.{kind}.{i}.version", sources[i].Version);
+                Put($"general.{kind}.{i}.organization", sources[i].Organization);
+                Put($"general.{kind}.{i}.repo_url", sources[i].RepoUrl);
+            }
+        }
+        if (card.Tags is { } tags) writer.SetArray("general.tags", GgufArray.Of(tags.ToArray()));
+        if (card.Languages is { } languages) writer.SetArray("general.languages", GgufArray.Of(languages.ToArray()));
     }
 
     /// <summary>gguf-py's Metadata.load: generation_config.json's top_k, top_p, min_p and temperature as

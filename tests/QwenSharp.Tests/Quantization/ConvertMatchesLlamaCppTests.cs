@@ -114,6 +114,9 @@ public class ConvertMatchesLlamaCppTests(ITestOutputHelper output)
         using var dir = Fixtures.TempDir();
         string folder = dir.File("Qwen2-Tiny-Instruct"), gguf = dir.File("tiny.gguf");
         RandomModel.WriteFolder(config, folder, GgmlType.BF16, 3, Fixtures.TokenizerFolder, Fixtures.Config("qwen2-7b-instruct.generation_config.json"));
+        // Qwen2.5-0.5B-Instruct's model card front matter.
+        File.WriteAllText(Path.Combine(folder, "README.md"), "---\nlicense: apache-2.0\nlicense_link: https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/LICENSE\n"
+            + "language:\n- en\npipeline_tag: text-generation\nbase_model: Qwen/Qwen2.5-0.5B\ntags:\n- chat\nlibrary_name: transformers\n---\n\n# Qwen2.5-0.5B-Instruct\n");
         Assert.Equal(QuantizeFileType.F16, GgufConverter.Run(folder, gguf, QuantizeFileType.F16, threads: 2));
 
         using (var file = GgufFile.Open(gguf))
@@ -124,7 +127,9 @@ public class ConvertMatchesLlamaCppTests(ITestOutputHelper output)
             string[] head =
             [
                 "general.architecture", "general.type", "general.sampling.top_k", "general.sampling.top_p", "general.sampling.temp",
-                "general.name", "general.finetune", "general.basename", "general.size_label",
+                "general.name", "general.finetune", "general.basename", "general.size_label", "general.license", "general.license.link",
+                "general.base_model.count", "general.base_model.0.name", "general.base_model.0.organization", "general.base_model.0.repo_url",
+                "general.tags", "general.languages",
                 "qwen2.block_count", "qwen2.context_length", "qwen2.embedding_length", "qwen2.feed_forward_length",
                 "qwen2.attention.head_count", "qwen2.attention.head_count_kv", "qwen2.rope.freq_base",
                 "qwen2.attention.layer_norm_rms_epsilon", "general.file_type", "general.quantization_version",
@@ -168,6 +173,8 @@ public class ConvertMatchesLlamaCppTests(ITestOutputHelper output)
         Assert.Equal(template, weights.NativeHandle.GetTemplate(null, strict: false));
         Assert.Equal("Qwen2 Tiny Instruct", weights.Metadata["general.name"]);
         Assert.Equal("1000000.000000", weights.Metadata["qwen2.rope.freq_base"]);
+        Assert.Equal("apache-2.0", weights.Metadata["general.license"]);
+        Assert.Equal("Qwen2.5 0.5B", weights.Metadata["general.base_model.0.name"]);
 
         var fromFolder = Qwen2Tokenizer.FromFolder(folder);
         Qwen2Tokenizer fromGguf;
