@@ -1,5 +1,4 @@
 using QwenSharp.Formats;
-using QwenSharp.Model;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Quantization;
@@ -42,13 +41,21 @@ public sealed class QuantizeSource : IDisposable
     private static QuantizeSource OpenFolder(string folder)
     {
         var hf = HfFolder.Open(folder);
-        // The metadata the converter would have written; the quantizer then sets file_type and quantization_version.
-        var writer = new GgufWriter();
-        hf.WriteMetadata(writer, hf.GuessedFileType);
-        return new QuantizeSource(hf, writer.Keys.Select(k => (k, writer.Get(k))).ToList(), hf.Tensors, vectorsToF32: true)
+        try
         {
-            Files = hf.Files.ToList(),
-        };
+            // The metadata the converter would have written; the quantizer then sets file_type and quantization_version.
+            var writer = new GgufWriter();
+            hf.WriteMetadata(writer, hf.GuessedFileType);
+            return new QuantizeSource(hf, writer.Keys.Select(k => (k, writer.Get(k))).ToList(), hf.Tensors, vectorsToF32: true)
+            {
+                Files = hf.Files.ToList(),
+            };
+        }
+        catch
+        {
+            hf.Dispose();
+            throw;
+        }
     }
 
     public void Dispose() => _owner.Dispose();
