@@ -21,7 +21,7 @@ public static unsafe class GgufQuantizer
     public const uint QuantizationVersion = 2;
 
     /// <summary>llama-quantize removes these (LLM_KV_SPLIT_*): its output is never split.</summary>
-    public static readonly string[] SplitKeys = ["split.no", "split.count", "split.tensors.count"];
+    public static IReadOnlyList<string> SplitKeys { get; } = ["split.no", "split.count", "split.tensors.count"];
 
     /// <summary>Quantizes <paramref name="input"/>, a GGUF file or a Hugging Face folder (<see cref="QuantizeSource"/>).</summary>
     public static void Run(string input, string output, QuantizeOptions options, Action<QuantizeProgress>? progress = null)

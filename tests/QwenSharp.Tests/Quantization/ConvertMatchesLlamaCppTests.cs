@@ -95,6 +95,13 @@ public class ConvertMatchesLlamaCppTests(ITestOutputHelper output)
             Assert.Equal("yarn", file.Metadata.GetString("qwen2.rope.scaling.type"));
             Assert.Equal(4f, file.Metadata.GetFloat32("qwen2.rope.scaling.factor"));
             Assert.Equal(32u, file.Metadata.GetUInt32("qwen2.rope.scaling.original_context_length"));
+            // And llama.cpp reads them (its logits above ran past the original context with them).
+            NativeLogConfig.llama_log_set((level, message) => { });
+            using var weights = LLamaWeights.LoadFromFile(new ModelParams(gguf) { GpuLayerCount = 0 });
+            Assert.Equal("yarn", weights.Metadata["qwen2.rope.scaling.type"]);
+            Assert.Equal("4.000000", weights.Metadata["qwen2.rope.scaling.factor"]);
+            Assert.Equal("32", weights.Metadata["qwen2.rope.scaling.original_context_length"]);
+            Assert.Equal(128, weights.ContextSize);
         }
     }
 
