@@ -52,10 +52,9 @@ public sealed class QuantizeCommand : ICliCommand
         var clock = Stopwatch.StartNew();
         try
         {
-            GgufQuantizer.Run(input, output, options, p => stderr.WriteLine(
-                $"[{p.Index + 1,4}/{p.Count}] {p.Name,-36} {p.From,-5} -> {p.To,-5} {p.Bytes / 1048576.0,9:F2} MiB"));
+            GgufQuantizer.Run(input, output, options, QuantizeProgressPrinter.For(stderr).Report);
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or FormatException or NotSupportedException or DirectoryNotFoundException)
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or FormatException or NotSupportedException or DirectoryNotFoundException or System.Text.Json.JsonException)
         {
             throw new CliException(e.Message);
         }

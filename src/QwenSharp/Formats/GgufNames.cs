@@ -19,6 +19,13 @@ public static class GgufNames
         public const string GeneralName = "general.name";
         public const string GeneralAlignment = GgufFile.AlignmentKey;
         public const string GeneralFileType = "general.file_type";
+        public const string GeneralQuantizationVersion = "general.quantization_version";
+        public const string GeneralType = "general.type";
+        public const string GeneralBasename = "general.basename";
+        public const string GeneralFinetune = "general.finetune";
+        public const string GeneralVersion = "general.version";
+        public const string GeneralOrganization = "general.organization";
+        public const string GeneralSizeLabel = "general.size_label";
         public const string ContextLength = Architecture + ".context_length";
         public const string EmbeddingLength = Architecture + ".embedding_length";
         public const string BlockCount = Architecture + ".block_count";
@@ -177,21 +184,20 @@ public static class GgufNames
         value is > 0 and <= int.MaxValue ? (int)value : throw new FormatException($"{m.Origin}: metadata key {key} is {value}; it must be a positive 32-bit count.");
 
     /// <summary>
-    /// Writes the qwen2.* hyper-parameters of <paramref name="config"/> as convert_hf_to_gguf.py does (YaRN as
-    /// rope.scaling.type/factor/original_context_length; beta_fast/slow only when not the defaults 32/1).
-    /// Tokenizer keys are the caller's (see <see cref="Keys"/>).
+    /// Writes the qwen2.* hyper-parameters of <paramref name="config"/> in the order convert_hf_to_gguf.py's
+    /// TextModel.set_gguf_parameters writes them (block count first; YaRN as rope.scaling.type/factor/
+    /// original_context_length before the rope base; beta_fast/slow only when not the defaults 32/1).
+    /// Tokenizer keys and general.file_type are the caller's (see <see cref="Keys"/>).
     /// </summary>
     public static void WriteConfig(Qwen2Config config, GgufWriter writer)
     {
         writer.SetString(Keys.GeneralArchitecture, Architecture);
+        writer.SetUInt32(Keys.BlockCount, (uint)config.NumHiddenLayers);
         writer.SetUInt32(Keys.ContextLength, (uint)config.MaxPositionEmbeddings);
         writer.SetUInt32(Keys.EmbeddingLength, (uint)config.HiddenSize);
-        writer.SetUInt32(Keys.BlockCount, (uint)config.NumHiddenLayers);
         writer.SetUInt32(Keys.FeedForwardLength, (uint)config.IntermediateSize);
         writer.SetUInt32(Keys.HeadCount, (uint)config.NumAttentionHeads);
         writer.SetUInt32(Keys.HeadCountKv, (uint)config.NumKeyValueHeads);
-        writer.SetFloat32(Keys.RopeFreqBase, (float)config.RopeTheta);
-        writer.SetFloat32(Keys.RmsEpsilon, (float)config.RmsNormEps);
         if (config.RopeScaling is { } s)
         {
             writer.SetString(Keys.RopeScalingType, s.Type);
@@ -200,5 +206,7 @@ public static class GgufNames
             if (s.BetaFast != 32) writer.SetFloat32(Keys.RopeScalingYarnBetaFast, (float)s.BetaFast);
             if (s.BetaSlow != 1) writer.SetFloat32(Keys.RopeScalingYarnBetaSlow, (float)s.BetaSlow);
         }
+        writer.SetFloat32(Keys.RopeFreqBase, (float)config.RopeTheta);
+        writer.SetFloat32(Keys.RmsEpsilon, (float)config.RmsNormEps);
     }
 }

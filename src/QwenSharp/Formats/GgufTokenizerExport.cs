@@ -20,11 +20,20 @@ public sealed class GgufTokenizerExport
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     public int? PaddingTokenId { get; init; }
+    /// <summary>The order the special ids are written in: SpecialVocab's, those named by tokenizer_config.json first
+    /// (bos, eos, pad), then those from config.json.</summary>
+    public IReadOnlyList<string> SpecialIdOrder { get; init; } = ["bos", "eos", "pad"];
+    /// <summary>tokenizer_config.json's add_bos_token; false when it has none (Qwen never adds one).</summary>
+    public bool AddBosToken { get; init; }
+    /// <summary>tokenizer_config.json's add_eos_token, written only when it has one.</summary>
+    public bool? AddEosToken { get; init; }
 
     /// <summary>
-    /// Reads tokenizer.json (+ tokenizer_config.json for the chat template) from <paramref name="folder"/>, keeping
-    /// the ids below <paramref name="vocabSize"/> and the merges whose tokens all survive (a random model with a
-    /// smaller vocabulary gets a consistent prefix of the real tokenizer).
+    /// Reads tokenizer.json (+ tokenizer_config.json, chat_template.jinja) from <paramref name="folder"/> as
+    /// convert_hf_to_gguf.py's get_vocab_base and gguf-py's SpecialVocab do, keeping the ids below
+    /// <paramref name="vocabSize"/> and the merges whose tokens all survive (a random model with a smaller
+    /// vocabulary gets a consistent prefix of the real tokenizer). Special ids come from tokenizer_config.json's
+    /// bos/eos/pad tokens first, then from config.json's ids (<paramref name="eosTokenId"/>, <paramref name="bosTokenId"/>).
     /// </summary>
     public static GgufTokenizerExport FromHuggingFace(string folder, int vocabSize, int? eosTokenId, int? bosTokenId)
     {
@@ -42,13 +51,19 @@ public sealed class GgufTokenizerExport
             int id = entry.Value.GetInt32();
             if (id < vocabSize) { tokens[id] = entry.Name; types[id] = Normal; }
         }
+        var addedIds = new List<(string Content, int Id)>();
         if (doc.RootElement.TryGetProperty("added_tokens", out var added))
             foreach (var t in added.EnumerateArray())
             {
                 int id = t.GetProperty("id").GetInt32();
+                string content = t.GetProperty("content").GetString()!;
+                addedIds.Add((content, id));
                 if (id >= vocabSize) continue;
-                tokens[id] = t.GetProperty("content").GetString();
-                types[id] = t.TryGetProperty("special", out var s) && s.GetBoolean() ? Control : UserDefined;
+                bool special = t.TryGetProperty("special", out var s) && s.GetBoolean();
+                // get_vocab_base: special added tokens, and those that look like control tokens, are CONTROL;
+                // the others are USER_DEFINED with SentencePiece's '▁' pre-normalized to a space.
+                tokens[id] = special || LooksSpecial(content) ? content : content.Replace('\u2581', ' ');
+                types[id] = special || LooksSpecial(content) ? Control : UserDefined;
             }
         for (int i = 0; i < vocabSize; i++)
             if (tokens[i] == null) { tokens[i] = $"[PAD{i}]"; types[i] = Unused; }
@@ -57,9 +72,14 @@ public sealed class GgufTokenizerExport
         var merges = new List<string>();
         foreach (var m in model.GetProperty("merges").EnumerateArray())
         {
-            // tokenizers writes merges as "a b" (older) or ["a", "b"] (0.20+).
+            // tokenizers writes merges as "a b" (older) or ["a", "b"] (0.20+); SpecialVocab writes a space inside a
+            // part of the newer form as U+0120, as the byte-level alphabet spells it.
             string left, right;
-            if (m.ValueKind == JsonValueKind.Array) { left = m[0].GetString()!; right = m[1].GetString()!; }
+            if (m.ValueKind == JsonValueKind.Array)
+            {
+                left = m[0].GetString()!.Replace(' ', '\u0120');
+                right = m[1].GetString()!.Replace(' ', '\u0120');
+            }
             else
             {
                 string s = m.GetString()!;
@@ -71,24 +91,59 @@ public sealed class GgufTokenizerExport
         }
 
         string? template = null;
+        bool? addBos = null, addEos = null;
+        int? bos = null, eos = null, pad = null;
         string configPath = Path.Combine(folder, "tokenizer_config.json");
         if (File.Exists(configPath))
         {
             using var config = JsonDocument.Parse(File.ReadAllBytes(configPath));
-            if (config.RootElement.TryGetProperty("chat_template", out var ct) && ct.ValueKind == JsonValueKind.String)
+            var root = config.RootElement;
+            if (root.TryGetProperty("chat_template", out var ct) && ct.ValueKind == JsonValueKind.String)
                 template = ct.GetString();
+            addBos = Bool(root, "add_bos_token");
+            addEos = Bool(root, "add_eos_token");
+            int? IdOf(string key) => TokenContent(root, key) is { } content && addedIds.FirstOrDefault(a => a.Content == content) is { Content: not null } a
+                && a.Id < vocabSize ? a.Id : null;
+            bos = IdOf("bos_token");
+            eos = IdOf("eos_token");
+            pad = IdOf("pad_token");
         }
-        int? endOfText = Array.IndexOf(tokens, "<|endoftext|>") is >= 0 and var e ? e : null;
+        string jinja = Path.Combine(folder, "chat_template.jinja");
+        if (template == null && File.Exists(jinja)) template = File.ReadAllText(jinja);
         return new GgufTokenizerExport
         {
             Tokens = tokens!,
             TokenTypes = types,
             Merges = merges.ToArray(),
             ChatTemplate = template,
-            EosTokenId = eosTokenId is int eos && eos < vocabSize ? eos : endOfText,
-            BosTokenId = bosTokenId is int bos && bos < vocabSize ? bos : endOfText,
-            PaddingTokenId = endOfText,
+            BosTokenId = bos ?? (bosTokenId is int b && b >= 0 && b < vocabSize ? b : null),
+            EosTokenId = eos ?? (eosTokenId is int e && e >= 0 && e < vocabSize ? e : null),
+            PaddingTokenId = pad,
+            SpecialIdOrder = new[] { ("bos", bos), ("eos", eos), ("pad", pad) }.Where(k => k.Item2 != null)
+                .Concat(new[] { ("bos", bos), ("eos", eos), ("pad", pad) }.Where(k => k.Item2 == null)).Select(k => k.Item1).ToArray(),
+            AddBosToken = addBos ?? false,
+            AddEosToken = addEos,
         };
+    }
+
+    /// <summary>convert_hf_to_gguf.py's does_token_look_special for byte-level vocabularies: "&lt;|…|&gt;",
+    /// "&lt;｜…｜&gt;", "&lt;unused…&gt;", "&lt;pad&gt;", "&lt;mask&gt;", "&lt;2mass&gt;", "[@BOS@]".</summary>
+    public static bool LooksSpecial(string token) =>
+        token is "<pad>" or "<mask>" or "<2mass>" or "[@BOS@]"
+        || (token.StartsWith("<|", StringComparison.Ordinal) && token.EndsWith("|>", StringComparison.Ordinal))
+        || (token.StartsWith("<\uFF5C", StringComparison.Ordinal) && token.EndsWith("\uFF5C>", StringComparison.Ordinal))
+        || (token.StartsWith("<unused", StringComparison.Ordinal) && token.EndsWith('>'));
+
+    private static bool? Bool(JsonElement root, string key) =>
+        root.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+
+    // A tokenizer_config.json token entry is a string or an object with a "content" string.
+    private static string? TokenContent(JsonElement root, string key)
+    {
+        if (!root.TryGetProperty(key, out var v)) return null;
+        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String) return c.GetString();
+        return null;
     }
 
     /// <summary>
@@ -133,10 +188,19 @@ public sealed class GgufTokenizerExport
         writer.SetArray(GgufNames.Keys.Tokens, GgufArray.Of(Tokens));
         writer.SetArray(GgufNames.Keys.TokenType, GgufArray.Of(TokenTypes));
         writer.SetArray(GgufNames.Keys.Merges, GgufArray.Of(Merges));
-        if (BosTokenId is int bos) writer.SetUInt32(GgufNames.Keys.BosTokenId, (uint)bos);
-        if (EosTokenId is int eos) writer.SetUInt32(GgufNames.Keys.EosTokenId, (uint)eos);
-        if (PaddingTokenId is int pad) writer.SetUInt32(GgufNames.Keys.PaddingTokenId, (uint)pad);
-        writer.SetBool(GgufNames.Keys.AddBosToken, false);
+        foreach (string kind in SpecialIdOrder)
+        {
+            var (key, id) = kind switch
+            {
+                "bos" => (GgufNames.Keys.BosTokenId, BosTokenId),
+                "eos" => (GgufNames.Keys.EosTokenId, EosTokenId),
+                "pad" => (GgufNames.Keys.PaddingTokenId, PaddingTokenId),
+                _ => throw new InvalidOperationException($"Unknown special token kind {kind}."),
+            };
+            if (id is int value) writer.SetUInt32(key, (uint)value);
+        }
+        writer.SetBool(GgufNames.Keys.AddBosToken, AddBosToken);
+        if (AddEosToken is bool addEos) writer.SetBool(GgufNames.Keys.AddEosToken, addEos);
         if (ChatTemplate != null) writer.SetString(GgufNames.Keys.ChatTemplate, ChatTemplate);
     }
 

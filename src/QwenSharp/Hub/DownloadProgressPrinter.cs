@@ -77,6 +77,6 @@ public sealed class DownloadProgressPrinter(TextWriter writer, bool redraw) : IP
         return u == 0 ? $"{bytes} B" : v.ToString(v < 10 ? "0.00" : v < 100 ? "0.0" : "0", CultureInfo.InvariantCulture) + " " + units[u];
     }
 
-    private static string Duration(TimeSpan t) =>
+    public static string Duration(TimeSpan t) =>
         t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : $"{t.Minutes}:{t.Seconds:00}";
 }

@@ -4,12 +4,14 @@ using QwenSharp.Tensors;
 
 namespace QwenSharp.Quantization;
 
-/// <summary>One tensor done: its index, the count, its name, the type chosen, and the bytes written.</summary>
-public readonly record struct QuantizeProgress(int Index, int Count, string Name, GgmlType From, GgmlType To, long Bytes);
+/// <summary>One tensor written: its index, the count, its name, its type before and after, the bytes written, and
+/// the time since the run started.</summary>
+public readonly record struct QuantizeProgress(int Index, int Count, string Name, GgmlType From, GgmlType To, long Bytes, TimeSpan Elapsed);
 
 /// <summary>
 /// Rewrites a GGUF model in another file type as llama-quantize does (llama_model_quantize): every metadata key
-/// copied in order, then <c>general.quantization_version</c> and <c>general.file_type</c> set; tensors in
+/// copied in order, then <c>general.quantization_version</c> and <c>general.file_type</c> set, and the split keys
+/// of a multi-file model removed (the output is one file); tensors in
 /// llama.cpp's loader order (<see cref="LlamaCppTensorOrder"/>), each either copied as it is or converted row by row with ggml's reference quantizers
 /// (<see cref="Quantize.Row"/>), so the data is byte-identical to llama.cpp's without an importance matrix.
 /// </summary>
@@ -17,16 +19,24 @@ public static unsafe class GgufQuantizer
 {
     /// <summary>ggml's GGML_QNT_VERSION: the block layouts of the quantized types.</summary>
     public const uint QuantizationVersion = 2;
-    public const string QuantizationVersionKey = "general.quantization_version";
-    public const string FileTypeKey = "general.file_type";
+
+    /// <summary>llama-quantize removes these (LLM_KV_SPLIT_*): its output is never split.</summary>
+    public static IReadOnlyList<string> SplitKeys { get; } = ["split.no", "split.count", "split.tensors.count"];
 
     /// <summary>Quantizes <paramref name="input"/>, a GGUF file or a Hugging Face folder (<see cref="QuantizeSource"/>).</summary>
     public static void Run(string input, string output, QuantizeOptions options, Action<QuantizeProgress>? progress = null)
     {
-        if (string.Equals(Path.GetFullPath(input), Path.GetFullPath(output), StringComparison.Ordinal))
-            throw new ArgumentException($"The output {output} is the input; write the quantized model to another file.");
+        OutputPath.EnsureNotInput(input, output);
         using var source = QuantizeSource.Open(input);
-        var writer = Plan(source, options, progress);
+        OutputPath.EnsureNotInput(input, output, source.Files);
+        Write(Plan(source, options, progress), output);
+    }
+
+    /// <summary>Writes a planned model to <paramref name="output"/>, creating its folder; a failed write leaves no file.</summary>
+    internal static void Write(GgufWriter writer, string output)
+    {
+        if (Directory.Exists(output))
+            throw new ArgumentException($"The output {output} is a folder; give the path of the .gguf file to write.");
         string? dir = Path.GetDirectoryName(Path.GetFullPath(output));
         if (dir != null) Directory.CreateDirectory(dir);
         try
@@ -46,15 +56,17 @@ public static unsafe class GgufQuantizer
         var writer = new GgufWriter();
         foreach (var (key, value) in source.Metadata) writer.Set(key, value);
         // gguf.cpp's setters remove a key and append it, so these two end the metadata whatever the input held.
-        writer.Remove(QuantizationVersionKey);
-        writer.SetUInt32(QuantizationVersionKey, QuantizationVersion);
-        writer.Remove(FileTypeKey);
-        writer.SetUInt32(FileTypeKey, (uint)options.FileType);
+        writer.Remove(GgufNames.Keys.GeneralQuantizationVersion);
+        writer.SetUInt32(GgufNames.Keys.GeneralQuantizationVersion, QuantizationVersion);
+        writer.Remove(GgufNames.Keys.GeneralFileType);
+        writer.SetUInt32(GgufNames.Keys.GeneralFileType, (uint)options.FileType);
+        foreach (string key in SplitKeys) writer.Remove(key);
 
         var names = source.Tensors.Select(t => t.Name).ToList();
         var tensors = source.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
         var choice = new TensorTypeChoice(options, names);
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+        var clock = new System.Diagnostics.Stopwatch();
         for (int i = 0; i < tensors.Count; i++)
         {
             var (name, t) = tensors[i];
@@ -66,12 +78,20 @@ public static unsafe class GgufQuantizer
             int index = i;
             writer.AddTensor(name, type, t.Shape, s =>
             {
-                if (type == t.Type) Copy(t, s);
-                else Convert(t, type, s, threads);
-                progress?.Invoke(new QuantizeProgress(index, tensors.Count, name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows));
+                clock.Start(); // at the first tensor's data, after the header
+                WriteData(t, type, s, threads);
+                progress?.Invoke(new QuantizeProgress(index, tensors.Count, name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows, clock.Elapsed));
             });
         }
         return writer;
+    }
+
+    /// <summary>Writes <paramref name="t"/>'s data in <paramref name="type"/>: copied when it already is, else
+    /// converted row by row.</summary>
+    internal static void WriteData(TensorView t, GgmlType type, Stream s, int threads)
+    {
+        if (type == t.Type) Copy(t, s);
+        else Convert(t, type, s, threads);
     }
 
     private static void Copy(TensorView t, Stream s)

@@ -113,6 +113,92 @@ public class QuantizeMatchesLlamaCppTests
         }
     }
 
+    /// <summary>
+    /// Every key quantization does not change survives with its value and type, in order: an input carrying keys of
+    /// every GGUF value type and arrays of each, a file_type and quantization_version in the middle (as the converter
+    /// writes them), and split keys (which llama-quantize drops), quantized by both; key lists and values must agree.
+    /// </summary>
+    [Fact]
+    public void KeepsEveryOtherKeyAsLlamaCppDoes()
+    {
+        using var dir = Fixtures.TempDir();
+        string plain = dir.File("plain.gguf"), input = dir.File("in.gguf"), ours = dir.File("ours.gguf"), theirs = dir.File("llama.gguf");
+        RandomModel.WriteGguf(Aligned with { NumHiddenLayers = 1 }, plain, GgmlType.F16, 2, GgufTokenizerExport.BytesOnly(512));
+        using (var source = GgufFile.Open(plain))
+        {
+            var w = new GgufWriter();
+            foreach (string key in source.Metadata.Keys)
+            {
+                w.Set(key, source.Metadata.GetValue(key));
+                if (key == GgufNames.Keys.RmsEpsilon)
+                    w.SetUInt32(GgufNames.Keys.GeneralFileType, 1).SetUInt32(GgufNames.Keys.GeneralQuantizationVersion, 2);
+            }
+            w.Set("split.no", (ushort)0).Set("split.count", (ushort)1).Set("split.tensors.count", source.Tensors.Count());
+            w.Set("test.u8", (byte)200).Set("test.i8", (sbyte)-100).Set("test.u16", (ushort)60000).Set("test.i16", (short)-30000)
+                .Set("test.u32", 4000000000u).Set("test.i32", -2000000000).Set("test.f32", 1.5f).Set("test.bool", true)
+                .Set("test.string", "héllo").Set("test.u64", 18000000000000000000UL).Set("test.i64", -9000000000000000000L).Set("test.f64", 0.25)
+                .Set("test.array.i32", GgufArray.Of([1, -2, 3])).Set("test.array.f32", GgufArray.Of([0.5f, -1f]))
+                .Set("test.array.string", GgufArray.Of(["a", "", "ü"])).Set("test.array.bool", GgufArray.Of([true, false]))
+                .Set("test.array.u8", GgufArray.Of(new byte[] { 1, 255 })).Set("test.array.i64", GgufArray.Of([-1L, 1L << 40]))
+                .Set("test.array.f64", GgufArray.Of([1e-300, 2.5])).Set("general.description", "kept as it is");
+            foreach (var t in source.Tensors)
+            {
+                var bytes = Bytes(t).ToArray();
+                w.AddTensor(t.Name, t.Type, t.Shape, s => s.Write(bytes));
+            }
+            w.Write(input);
+        }
+
+        GgufQuantizer.Run(input, ours, new QuantizeOptions(QuantizeFileType.Q8_0) { Threads = 2 });
+        NativeApi.llama_empty_call();
+        NativeLogConfig.llama_log_set((level, message) => { });
+        var p = LLamaModelQuantizeParams.Default();
+        p.nthread = 2;
+        p.ftype = LLamaFtype.MOSTLY_Q8_0;
+        Assert.Equal(0u, NativeApi.llama_model_quantize(input, theirs, ref p));
+
+        using var a = GgufFile.Open(ours);
+        using var b = GgufFile.Open(theirs);
+        using var before = GgufFile.Open(input);
+        Assert.Equal(b.Metadata.Keys, a.Metadata.Keys);
+        foreach (string key in b.Metadata.Keys)
+            Assert.True(SameValue(b.Metadata.GetValue(key), a.Metadata.GetValue(key)), $"metadata {key} differs");
+        // Stated from llama_model_quantize, independently of the oracle: the two set keys end the list, split keys go.
+        Assert.Equal([GgufNames.Keys.GeneralQuantizationVersion, GgufNames.Keys.GeneralFileType], a.Metadata.Keys.TakeLast(2));
+        Assert.Equal(7u, a.Metadata.GetUInt32(GgufNames.Keys.GeneralFileType));
+        Assert.DoesNotContain("split.count", a.Metadata.Keys);
+        Assert.Equal(before.Metadata.Keys.Where(k => !k.StartsWith("split.") && k is not (GgufNames.Keys.GeneralFileType or GgufNames.Keys.GeneralQuantizationVersion)),
+            a.Metadata.Keys.SkipLast(2));
+    }
+
+    [Fact]
+    public void RefusesTheInputThroughARelativePathOrASymbolicLink()
+    {
+        using var dir = Fixtures.TempDir();
+        string input = dir.File("in.gguf");
+        RandomModel.WriteGguf(Aligned with { NumHiddenLayers = 1 }, input, GgmlType.F16, 1, GgufTokenizerExport.BytesOnly(512));
+        var before = File.ReadAllBytes(input);
+        Directory.CreateDirectory(dir.File("sub"));
+        File.CreateSymbolicLink(dir.File("link.gguf"), input);
+        Directory.CreateSymbolicLink(dir.File("dirlink"), dir.Path);
+        File.CreateSymbolicLink(dir.File("sub/relative-link.gguf"), "../in.gguf");
+        string[] spellings =
+        [
+            Path.Combine(dir.Path, "sub", "..", "in.gguf"), dir.File("link.gguf"), Path.Combine(dir.File("dirlink"), "in.gguf"),
+            Path.Combine(dir.File("dirlink"), "link.gguf"), dir.File("sub/relative-link.gguf"),
+            Path.GetRelativePath(Environment.CurrentDirectory, input),
+        ];
+        foreach (string output in spellings)
+        {
+            var e = Assert.Throws<ArgumentException>(() => GgufQuantizer.Run(input, output, new QuantizeOptions(QuantizeFileType.Q8_0)));
+            Assert.Contains("is the input", e.Message);
+            Assert.Contains(output, e.Message);
+            // And the other way round: the input through a link, the output plain.
+            Assert.Throws<ArgumentException>(() => GgufQuantizer.Run(output, input, new QuantizeOptions(QuantizeFileType.Q8_0)));
+        }
+        Assert.Equal(before, File.ReadAllBytes(input));
+    }
+
     [Fact]
     public void TheMixtureIsLlamaCppsForQ4KM()
     {
