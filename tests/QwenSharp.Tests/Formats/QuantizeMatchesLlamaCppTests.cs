@@ -38,7 +38,7 @@ public class QuantizeMatchesLlamaCppTests
         {
             foreach (var t in QuantizeFileTypes.All)
                 data.Add(shape, t.ToString(), "");
-            foreach (var t in new[] { "Q4_K_M", "Q5_K_S", "Q4_0" })
+            foreach (var t in new[] { "Q4_K_M", "Q5_K_S", "Q4_0", "Q3_K_M", "IQ4_XS" })
             {
                 data.Add(shape, t, "pure");
                 data.Add(shape, t, "leave-output");
@@ -142,7 +142,7 @@ public class QuantizeMatchesLlamaCppTests
         var e = Assert.Throws<ArgumentException>(() => GgufQuantizer.Run(input, input, new QuantizeOptions(QuantizeFileType.Q8_0)));
         Assert.Contains("is the input", e.Message);
         Assert.Equal(length, new FileInfo(input).Length);
-        Assert.Contains("not supported yet", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("IQ4_XS")).Message);
+        Assert.Contains("not supported yet", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("IQ3_S")).Message);
         Assert.Contains("not a quantization type", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("Q9_9")).Message);
         Assert.Equal(QuantizeFileType.Q4_K_M, QuantizeFileTypes.Parse("q4_k"));
         Assert.Equal(QuantizeFileType.Q5_K_M, QuantizeFileTypes.Parse("Q5_K"));

@@ -8,13 +8,13 @@ public class QuantizeTests
     public static TheoryData<GgmlType> QuantizableTypes => new()
     {
         GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-        GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
     };
 
     public static TheoryData<GgmlType> DequantizableTypes => new()
     {
         GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
     };
 
     [Theory]
@@ -24,7 +24,8 @@ public class QuantizeTests
         foreach (int seed in new[] { 1, 2 })
         {
             var x = TestData.Normal(4096, seed, scale: seed == 1 ? 1f : 0.02f);
-            var expected = GgmlOracle.QuantizeRef(type, x);
+            // The block types as llama-quantize converts them (ggml_quantize_chunk, no importance matrix).
+            var expected = type is GgmlType.F16 or GgmlType.BF16 ? GgmlOracle.QuantizeRef(type, x) : GgmlOracle.QuantizeChunk(type, x, 4);
             var actual = new byte[expected.Length];
             Quantize.Row(type, x, actual);
             for (int i = 0; i < expected.Length; i++)
@@ -57,6 +58,10 @@ public class QuantizeTests
     [InlineData(GgmlType.Q4_1, 8e-2)]
     [InlineData(GgmlType.Q4_K, 8e-2)]
     [InlineData(GgmlType.Q4_0, 1e-1)]
+    [InlineData(GgmlType.IQ4_NL, 8e-2)]
+    [InlineData(GgmlType.IQ4_XS, 8e-2)]
+    [InlineData(GgmlType.Q3_K, 1.6e-1)]
+    [InlineData(GgmlType.Q2_K, 3.5e-1)]
     public unsafe void RoundTripErrorIsWithinTheFormatsResolution(GgmlType type, double maxRelativeRms)
     {
         var x = TestData.Normal(8192, 4, edgeBlocks: false);
