@@ -14,7 +14,9 @@ namespace QwenSharp.Tests.Formats;
 /// with the same ggml types and byte-identical data, and the same metadata. Two shapes: one where every row is a
 /// whole number of 256-value blocks and output.weight is its own tensor, one Qwen2-0.5B-like (rows of 320 and
 /// 608 values, tied embeddings) that exercises the 32-block fallbacks and the token embedding treated as output.
-/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways.
+/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways; the aligned shape has 2
+/// query heads per key/value head, the unaligned one 5 (llama.cpp's attn_v rules for Q2_K and IQ4_* change at 4);
+/// an 80-layer one checks the rule llama.cpp keeps for 70B models.
 /// </summary>
 public class QuantizeMatchesLlamaCppTests
 {
@@ -30,6 +32,9 @@ public class QuantizeMatchesLlamaCppTests
         Origin = "unaligned", HiddenSize = 320, IntermediateSize = 608, NumAttentionHeads = 5, NumKeyValueHeads = 1,
         TieWordEmbeddings = true,
     };
+
+    /// <summary>80 layers: llama.cpp's Qwen2 loader calls that a 70B model, whose attn_v gets Q5_K in place of Q3_K/Q4_K.</summary>
+    private static readonly Qwen2Config Deep = Aligned with { Origin = "deep", IntermediateSize = 256, NumHiddenLayers = 80 };
 
     public static TheoryData<string, string, string> Cases()
     {
@@ -47,6 +52,8 @@ public class QuantizeMatchesLlamaCppTests
             data.Add(shape, "Q4_K_M", "tensor-types");
             data.Add(shape, "Q4_0", "requantize");
         }
+        data.Add("deep", "Q2_K", "");
+        data.Add("deep", "Q3_K_M", "");
         return data;
     }
 
@@ -66,9 +73,10 @@ public class QuantizeMatchesLlamaCppTests
         // The aligned model starts from F16 (the usual input), the unaligned one from F32.
         // The unaligned one carries the real Qwen2 tokenizer (its first 512 ids, their merges, the chat template),
         // so copying large string arrays is compared too.
-        RandomModel.WriteGguf(shape == "aligned" ? Aligned : Unaligned, input,
-            shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5,
-            shape == "aligned" ? GgufTokenizerExport.BytesOnly(512) : GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null));
+        bool unaligned = shape == "unaligned";
+        RandomModel.WriteGguf(shape switch { "aligned" => Aligned, "deep" => Deep, _ => Unaligned }, input,
+            unaligned ? GgmlType.F32 : GgmlType.F16, 5,
+            unaligned ? GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null) : GgufTokenizerExport.BytesOnly(512));
 
         bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
         if (flags == "requantize")
