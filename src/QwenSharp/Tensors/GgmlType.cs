@@ -62,6 +62,10 @@ public static class GgmlTypeInfo
 
     public static bool IsKnown(GgmlType type) => Enum.IsDefined(type);
 
+    /// <summary>The weight formats a model file may hold here, for messages.</summary>
+    public static string WeightTypeList =>
+        "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
+
     /// <summary>ggml's name for a type id (ggml.h's enum ggml_type), also for the types this runtime does not read,
     /// so that a refusal can say which format a file holds; null for an id ggml does not define.</summary>
     public static string? GgmlName(uint id) => id switch
