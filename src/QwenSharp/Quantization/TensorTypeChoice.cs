@@ -1,4 +1,3 @@
-using QwenSharp.Formats;
 using QwenSharp.Tensors;
 
 namespace QwenSharp.Quantization;
@@ -15,24 +14,6 @@ public sealed record QuantizeOptions(QuantizeFileType FileType)
     /// <summary>output.weight is copied as it is.</summary>
     public bool LeaveOutputTensor { get; init; }
     public bool AllowRequantize { get; init; }
-}
-
-/// <summary>What llama.cpp's choices read from the model's hyperparameters: query heads per key/value head
-/// (llama_hparams::n_gqa, 0 when there are no key/value heads) and the layer count, from which llama.cpp's Qwen2
-/// loader names the model size (80 layers: its "70B" type, whose attn_v gets more bits).</summary>
-public sealed record QuantizeModelInfo(int HeadsPerKvHead, int Layers)
-{
-    public static QuantizeModelInfo Unknown { get; } = new(1, 0);
-
-    public static QuantizeModelInfo FromMetadata(IReadOnlyList<(string Key, object Value)> metadata)
-    {
-        long? Get(string key) => metadata.FirstOrDefault(kv => kv.Key == key).Value is IConvertible v && v is not string
-            ? Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) : null;
-        long heads = Get(GgufNames.Keys.HeadCount) ?? 0;
-        long kvHeads = Get(GgufNames.Keys.HeadCountKv) ?? heads;
-        long layers = Get(GgufNames.Keys.BlockCount) ?? 0;
-        return new QuantizeModelInfo(kvHeads > 0 ? (int)Math.Clamp(heads / kvHeads, 0, int.MaxValue) : 0, (int)Math.Clamp(layers, 0, int.MaxValue));
-    }
 }
 
 /// <summary>

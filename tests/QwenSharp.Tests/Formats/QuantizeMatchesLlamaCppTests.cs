@@ -141,6 +141,49 @@ public class QuantizeMatchesLlamaCppTests
     }
 
     [Fact]
+    public void TheMixturesOfQ3KMAndQ2KAreLlamaCpps()
+    {
+        // From llama.cpp's rules: Q3_K_M gives attn_v Q5_K for its first 2 layers and Q4_K after, ffn_down Q5_K for the
+        // first sixteenth of the layers (none of 8) and Q4_K after, attn_output Q4_K; Q2_K gives attn_v Q3_K, or Q4_K
+        // with 4 or more query heads per key/value head, and ffn_down and attn_output Q3_K.
+        var names = new List<string> { "token_embd.weight", "output.weight" };
+        for (int i = 0; i < 8; i++) names.AddRange([$"blk.{i}.attn_q.weight", $"blk.{i}.attn_v.weight", $"blk.{i}.attn_output.weight", $"blk.{i}.ffn_down.weight"]);
+        var q3 = new TensorTypeChoice(new QuantizeOptions(QuantizeFileType.Q3_K_M), names, new QuantizeModelInfo(2, 8));
+        Assert.Equal(GgmlType.Q3_K, q3.Choose("token_embd.weight", GgmlType.F16, [512, 256]));
+        Assert.Equal(GgmlType.Q6_K, q3.Choose("output.weight", GgmlType.F16, [512, 256]));
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(GgmlType.Q3_K, q3.Choose($"blk.{i}.attn_q.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(i < 2 ? GgmlType.Q5_K : GgmlType.Q4_K, q3.Choose($"blk.{i}.attn_v.weight", GgmlType.F16, [128, 256]));
+            Assert.Equal(GgmlType.Q4_K, q3.Choose($"blk.{i}.attn_output.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(GgmlType.Q4_K, q3.Choose($"blk.{i}.ffn_down.weight", GgmlType.F16, [256, 768]));
+        }
+        foreach (var (gqa, attnV) in new[] { (2, GgmlType.Q3_K), (4, GgmlType.Q4_K), (7, GgmlType.Q4_K) })
+        {
+            var q2 = new TensorTypeChoice(new QuantizeOptions(QuantizeFileType.Q2_K), names, new QuantizeModelInfo(gqa, 8));
+            Assert.Equal(attnV, q2.Choose("blk.0.attn_v.weight", GgmlType.F16, [128, 256]));
+            Assert.Equal(GgmlType.Q3_K, q2.Choose("blk.0.attn_output.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(GgmlType.Q3_K, q2.Choose("blk.0.ffn_down.weight", GgmlType.F16, [256, 768]));
+            Assert.Equal(GgmlType.Q2_K, q2.Choose("blk.0.attn_q.weight", GgmlType.F16, [256, 256]));
+            // Rows of 320 are not whole 256-blocks: Q2_K and Q3_K fall back to Q4_0.
+            Assert.Equal(GgmlType.Q4_0, q2.Choose("blk.1.attn_q.weight", GgmlType.F16, [320, 320]));
+        }
+    }
+
+    [Fact]
+    public void ModelInfoIsReadAsLlamaCppReadsIt()
+    {
+        Assert.Equal(new QuantizeModelInfo(7, 28), QuantizeModelInfo.FromMetadata(
+            [(GgufNames.Keys.HeadCount, 28u), (GgufNames.Keys.HeadCountKv, 4u), (GgufNames.Keys.BlockCount, 28u)]));
+        // No head_count_kv: as many key/value heads as query heads; none: n_gqa is 0.
+        Assert.Equal(new QuantizeModelInfo(1, 2), QuantizeModelInfo.FromMetadata([(GgufNames.Keys.HeadCount, 14u), (GgufNames.Keys.BlockCount, 2u)]));
+        Assert.Equal(0, QuantizeModelInfo.FromMetadata([(GgufNames.Keys.HeadCount, 14u), (GgufNames.Keys.HeadCountKv, 0u)]).HeadsPerKvHead);
+        // Per-layer arrays: layer 0's.
+        Assert.Equal(5, QuantizeModelInfo.FromMetadata(
+            [(GgufNames.Keys.HeadCount, GgufArray.Of([10u, 20u])), (GgufNames.Keys.HeadCountKv, GgufArray.Of([2u, 2u]))]).HeadsPerKvHead);
+    }
+
+    [Fact]
     public void RefusesTheInputAsOutputAndUnknownTypes()
     {
         using var dir = Fixtures.TempDir();
