@@ -111,6 +111,44 @@ public class QuantizeTests
         }
     }
 
+    /// <summary>The IQ4 quantizers' eight-at-a-time nearest-level search against best_index_int8's bisection
+    /// (<see cref="Quantize.BestIq4Index"/>): the grid's levels, the midpoints between them and one ulp either side,
+    /// values beyond both ends, zeros, infinities, NaN and random values.</summary>
+    [Fact]
+    public unsafe void Iq4LevelSearchMatchesTheBisection()
+    {
+        var grid = Iq4NlGrid.Values;
+        var values = new List<float> { 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -1000f, 1000f, -127.5f, 113.5f };
+        for (int k = 0; k < 16; k++)
+        {
+            values.Add(grid[k]);
+            if (k == 15) continue;
+            float mid = (grid[k] + grid[k + 1]) / 2f;
+            values.AddRange([mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid)]);
+        }
+        var rng = new Random(9);
+        while (values.Count % 32 != 0 || values.Count < 4096) values.Add((float)(rng.NextDouble() * 300 - 150));
+        var x = values.ToArray();
+        byte* L = stackalloc byte[32];
+        float* q = stackalloc float[32];
+        foreach (float id in new[] { 1f, 0.37f, -2.5f })
+        {
+            fixed (float* px = x)
+            {
+                for (int g = 0; g < x.Length; g += 32)
+                {
+                    Quantize.Iq4Levels(px + g, id, L, q);
+                    for (int j = 0; j < 32; j++)
+                    {
+                        int expected = Quantize.BestIq4Index(id * x[g + j]);
+                        Assert.True(expected == L[j], $"id {id}, x {x[g + j]}: level {L[j]}, the bisection gives {expected}.");
+                        Assert.Equal((float)grid[expected], q[j]);
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Fp16AndBf16RoundToNearestEven()
     {
