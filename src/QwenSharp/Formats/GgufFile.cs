@@ -139,7 +139,9 @@ public sealed unsafe class GgufFile : IDisposable
                 throw new FormatException($"{path} lists tensor {name} twice.");
             var type = (GgmlType)typeId;
             if (!GgmlTypeInfo.IsKnown(type))
-                throw new FormatException($"{path}: tensor {name} has type id {typeId}, which is not a ggml type this runtime reads.");
+                throw new FormatException(GgmlTypeInfo.GgmlName(typeId) is { } ggmlName
+                    ? $"{path}: tensor {name} has type {ggmlName} (type id {typeId}), which this runtime does not read; it reads {GgmlTypeInfo.WeightTypeList}."
+                    : $"{path}: tensor {name} has type id {typeId}, which is not a ggml type this runtime reads.");
             long bytes = TensorBytes(path, name, type, ne);
             if (offset % alignment != 0)
                 throw new FormatException($"{path}: tensor {name} starts at data offset {offset}, not a multiple of the alignment {alignment}.");

@@ -7,8 +7,8 @@ namespace QwenSharp.Kernels;
 /// <summary>
 /// Converts activations into the format each weight type is multiplied against, as llama.cpp's CPU backend does
 /// (the <c>vec_dot_type</c> and <c>from_float</c> of ggml-cpu's type traits, x86 build):
-/// F32 → F32; F16 → F16 (round to nearest even); BF16 → BF16; Q4_0, Q5_0, Q8_0 → Q8_0; Q4_1, Q5_1 → Q8_1;
-/// the K-quants → Q8_K.
+/// F32 → F32; F16 → F16 (round to nearest even); BF16 → BF16; Q4_0, Q5_0, Q8_0, IQ4_NL → Q8_0; Q4_1, Q5_1 → Q8_1;
+/// the K-quants and IQ4_XS → Q8_K.
 /// Q8_0/Q8_1 follow ggml-cpu's AVX quantize_row_q8_0/_q8_1 (not the _ref): scale 127/amax applied by
 /// multiplication and rounding half to even; Q8_K is quantize_row_q8_K_ref (scale -127/max, nearest_int).
 /// </summary>
@@ -20,9 +20,9 @@ public static unsafe class ActivationQuantizer
         GgmlType.F32 => GgmlType.F32,
         GgmlType.F16 => GgmlType.F16,
         GgmlType.BF16 => GgmlType.BF16,
-        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
+        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.IQ4_NL => GgmlType.Q8_0,
         GgmlType.Q4_1 or GgmlType.Q5_1 => GgmlType.Q8_1,
-        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS => GgmlType.Q8_K,
         _ => throw new NotSupportedException($"No matrix multiplication for {weightType} weights."),
     };
 

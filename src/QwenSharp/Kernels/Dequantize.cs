@@ -33,6 +33,8 @@ public static unsafe partial class Dequantize
                 case GgmlType.Q4_K: for (int b = 0; b < n / 256; b++) Q4_K((BlockQ4_K*)src + b, y + b * 256); break;
                 case GgmlType.Q5_K: for (int b = 0; b < n / 256; b++) Q5_K((BlockQ5_K*)src + b, y + b * 256); break;
                 case GgmlType.Q6_K: for (int b = 0; b < n / 256; b++) Q6_K((BlockQ6_K*)src + b, y + b * 256); break;
+                case GgmlType.IQ4_NL: for (int b = 0; b < n / 32; b++) IQ4_NL((BlockIQ4_NL*)src + b, y + b * 32); break;
+                case GgmlType.IQ4_XS: for (int b = 0; b < n / 256; b++) IQ4_XS((BlockIQ4_XS*)src + b, y + b * 256); break;
                 default: throw new NotSupportedException($"Dequantizing {type} is not supported.");
             }
         }

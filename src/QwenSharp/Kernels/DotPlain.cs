@@ -21,6 +21,8 @@ internal static unsafe class DotPlain
         GgmlType.Q5_1 => Q5_1((BlockQ5_1*)w, (BlockQ8_1*)a, n / 32),
         GgmlType.Q8_0 => Q8_0((BlockQ8_0*)w, (BlockQ8_0*)a, n / 32),
         GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => KQuant(weightType, w, (BlockQ8_K*)a, n / 256),
+        GgmlType.IQ4_NL => IQ4_NL((BlockIQ4_NL*)w, (BlockQ8_0*)a, n / 32),
+        GgmlType.IQ4_XS => IQ4_XS((BlockIQ4_XS*)w, (BlockQ8_K*)a, n / 256),
         _ => throw new NotSupportedException($"No dot product for {weightType} weights."),
     };
 
@@ -154,6 +156,44 @@ internal static unsafe class DotPlain
                 msum += mins[g] * bsums[g];
             }
             sum += y[b].D * (d * isum - dmin * msum);
+        }
+        return sum;
+    }
+
+    /// <summary>IQ4_NL · Q8_0 (ggml_vec_dot_iq4_nl_q8_0): the grid levels times the 8-bit activations, per block of 32.</summary>
+    public static float IQ4_NL(BlockIQ4_NL* x, BlockQ8_0* y, int nb)
+    {
+        var grid = Iq4NlGrid.Values;
+        float sum = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* qs = (byte*)&x[b].Qs;
+            sbyte* q8 = (sbyte*)&y[b].Qs;
+            int sumi = 0;
+            for (int j = 0; j < 16; j++) sumi += q8[j] * grid[qs[j] & 0x0F] + q8[j + 16] * grid[qs[j] >> 4];
+            sum += HalfToSingle(y[b].D) * HalfToSingle(x[b].D) * sumi;
+        }
+        return sum;
+    }
+
+    /// <summary>IQ4_XS · Q8_K (ggml_vec_dot_iq4_xs_q8_K): per group of 32 the integer sum times d·y.d·(scale − 32).</summary>
+    public static float IQ4_XS(BlockIQ4_XS* x, BlockQ8_K* y, int nb)
+    {
+        var grid = Iq4NlGrid.Values;
+        float sum = 0;
+        for (int b = 0; b < nb; b++)
+        {
+            float d4d8 = HalfToSingle(x[b].D) * y[b].D;
+            byte* qs = (byte*)&x[b].Qs;
+            sbyte* q8 = (sbyte*)&y[b].Qs;
+            for (int ib = 0; ib < 8; ib++)
+            {
+                int sumi = 0;
+                for (int j = 0; j < 16; j++) sumi += q8[j] * grid[qs[j] & 0x0F] + q8[j + 16] * grid[qs[j] >> 4];
+                sum += d4d8 * (Dequantize.Iq4XsScale(&x[b], ib) - 32) * sumi;
+                qs += 16;
+                q8 += 32;
+            }
         }
         return sum;
     }

@@ -4,8 +4,9 @@ using static QwenSharp.Kernels.FloatFormats;
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// Float → block formats, byte for byte as ggml's reference quantizers (quantize_row_*_ref in ggml-quants.c,
-/// without an importance matrix): what llama-quantize and the GGUF writer produce for weights.
+/// Float → block formats, byte for byte as ggml's quantizers without an importance matrix (quantize_row_*_ref in
+/// ggml-quants.c; for IQ4_NL and IQ4_XS the quantize_iq4_* that ggml_quantize_chunk calls, whose scale search the
+/// _ref rows skip): what llama-quantize and the GGUF writer produce for weights.
 /// Activations for the integer dot products use <see cref="ActivationQuantizer"/>, which follows ggml-cpu instead.
 /// </summary>
 public static unsafe partial class Quantize
@@ -33,7 +34,11 @@ public static unsafe partial class Quantize
                 case GgmlType.Q4_K: for (int b = 0; b < n / 256; b++) Q4_K(x + b * 256, (BlockQ4_K*)y + b); break;
                 case GgmlType.Q5_K: for (int b = 0; b < n / 256; b++) Q5_K(x + b * 256, (BlockQ5_K*)y + b); break;
                 case GgmlType.Q6_K: for (int b = 0; b < n / 256; b++) Q6_K(x + b * 256, (BlockQ6_K*)y + b); break;
-                default: throw new NotSupportedException($"Quantizing to {type} is not supported (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K).");
+                case GgmlType.Q2_K: for (int b = 0; b < n / 256; b++) Q2_K(x + b * 256, (BlockQ2_K*)y + b); break;
+                case GgmlType.Q3_K: for (int b = 0; b < n / 256; b++) Q3_K(x + b * 256, (BlockQ3_K*)y + b); break;
+                case GgmlType.IQ4_NL: for (int b = 0; b < n / 32; b++) IQ4_NL(x + b * 32, (BlockIQ4_NL*)y + b); break;
+                case GgmlType.IQ4_XS: for (int b = 0; b < n / 256; b++) IQ4_XS(x + b * 256, (BlockIQ4_XS*)y + b); break;
+                default: throw new NotSupportedException($"Quantizing to {type} is not supported (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).");
             }
         }
     }

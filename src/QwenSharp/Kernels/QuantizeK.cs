@@ -3,7 +3,7 @@ using static QwenSharp.Kernels.FloatFormats;
 
 namespace QwenSharp.Kernels;
 
-// K-quant reference quantizers: quantize_row_q4_K_ref, q5_K_ref, q6_K_ref with their search helpers
+// K-quant reference quantizers: quantize_row_q4_K_ref, q5_K_ref, q6_K_ref (Q2_K and Q3_K: QuantizeK23.cs) with their search helpers
 // make_qkx2_quants (scale + min, weighted least squares over a few candidate scales) and make_qx_quants
 // (symmetric, rmse_type 1). No importance matrix.
 public static unsafe partial class Quantize
@@ -100,8 +100,10 @@ public static unsafe partial class Quantize
         }
     }
 
+    /// <summary>make_qkx2_quants: the error is weighted squared (Q4_K, Q5_K) or, with <paramref name="useMad"/>,
+    /// weighted absolute (Q2_K).</summary>
     private static float MakeQkx2Quants(int n, int nmax, float* x, float* weights, byte* L, float* theMin,
-        byte* laux, float rmin, float rdelta, int nstep)
+        byte* laux, float rmin, float rdelta, int nstep, bool useMad = false)
     {
         float min = x[0], max = x[0];
         float sumW = weights[0], sumX = sumW * x[0];
@@ -128,7 +130,7 @@ public static unsafe partial class Quantize
             int l = NearestInt(iscale * (x[i] - min));
             L[i] = (byte)Math.Max(0, Math.Min(nmax, l));
             float diff = scale * L[i] + min - x[i];
-            bestError += weights[i] * (diff * diff);
+            bestError += weights[i] * (useMad ? MathF.Abs(diff) : diff * diff);
         }
         for (int s = 0; s <= nstep; s++)
         {
@@ -157,7 +159,7 @@ public static unsafe partial class Quantize
                 for (int i = 0; i < n; i++)
                 {
                     float diff = thisScale * laux[i] + thisMin - x[i];
-                    curError += weights[i] * (diff * diff);
+                    curError += weights[i] * (useMad ? MathF.Abs(diff) : diff * diff);
                 }
                 if (curError < bestError)
                 {

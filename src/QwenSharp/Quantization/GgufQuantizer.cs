@@ -64,7 +64,7 @@ public static unsafe class GgufQuantizer
 
         var names = source.Tensors.Select(t => t.Name).ToList();
         var tensors = source.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
-        var choice = new TensorTypeChoice(options, names);
+        var choice = new TensorTypeChoice(options, names, QuantizeModelInfo.FromMetadata(source.Metadata));
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         var clock = new System.Diagnostics.Stopwatch();
         for (int i = 0; i < tensors.Count; i++)

@@ -15,11 +15,17 @@ public enum QuantizeFileType : uint
     Q8_0 = 7,
     Q5_0 = 8,
     Q5_1 = 9,
+    Q2_K = 10,
+    Q3_K_S = 11,
+    Q3_K_M = 12,
+    Q3_K_L = 13,
     Q4_K_S = 14,
     Q4_K_M = 15,
     Q5_K_S = 16,
     Q5_K_M = 17,
     Q6_K = 18,
+    IQ4_NL = 25,
+    IQ4_XS = 30,
     BF16 = 32,
 }
 
@@ -27,8 +33,7 @@ public static class QuantizeFileTypes
 {
     /// <summary>The types llama-quantize knows that are not written here yet.</summary>
     private static readonly string[] NotYet =
-        ["Q2_K", "Q2_K_S", "Q3_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "IQ4_NL", "IQ4_XS", "IQ3_XXS", "IQ3_XS",
-         "IQ3_S", "IQ3_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M", "TQ1_0", "TQ2_0", "MXFP4_MOE", "COPY"];
+        ["Q2_K_S", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M", "TQ1_0", "TQ2_0", "MXFP4_MOE", "COPY"];
 
     public static IReadOnlyList<QuantizeFileType> All { get; } = Enum.GetValues<QuantizeFileType>();
 
@@ -38,7 +43,8 @@ public static class QuantizeFileTypes
     public static QuantizeFileType Parse(string text)
     {
         string upper = text.Trim().ToUpperInvariant();
-        // llama-quantize's aliases: Q4_K and Q5_K are its _M mixtures.
+        // llama-quantize's aliases: Q3_K, Q4_K and Q5_K are its _M mixtures.
+        if (upper == "Q3_K") return QuantizeFileType.Q3_K_M;
         if (upper == "Q4_K") return QuantizeFileType.Q4_K_M;
         if (upper == "Q5_K") return QuantizeFileType.Q5_K_M;
         foreach (var t in All)
@@ -59,9 +65,13 @@ public static class QuantizeFileTypes
         QuantizeFileType.Q5_0 => GgmlType.Q5_0,
         QuantizeFileType.Q5_1 => GgmlType.Q5_1,
         QuantizeFileType.Q8_0 => GgmlType.Q8_0,
+        QuantizeFileType.Q2_K => GgmlType.Q2_K,
+        QuantizeFileType.Q3_K_S or QuantizeFileType.Q3_K_M or QuantizeFileType.Q3_K_L => GgmlType.Q3_K,
         QuantizeFileType.Q4_K_S or QuantizeFileType.Q4_K_M => GgmlType.Q4_K,
         QuantizeFileType.Q5_K_S or QuantizeFileType.Q5_K_M => GgmlType.Q5_K,
         QuantizeFileType.Q6_K => GgmlType.Q6_K,
+        QuantizeFileType.IQ4_NL => GgmlType.IQ4_NL,
+        QuantizeFileType.IQ4_XS => GgmlType.IQ4_XS,
         _ => throw new ArgumentOutOfRangeException(nameof(ftype), ftype, null),
     };
 
@@ -69,8 +79,8 @@ public static class QuantizeFileTypes
     public static GgmlType ParseTensorType(string text)
     {
         foreach (var t in Enum.GetValues<GgmlType>())
-            if (string.Equals(t.ToString(), text.Trim(), StringComparison.OrdinalIgnoreCase) && t is not (GgmlType.Q8_1 or GgmlType.Q8_K or GgmlType.Q2_K or GgmlType.Q3_K))
+            if (string.Equals(t.ToString(), text.Trim(), StringComparison.OrdinalIgnoreCase) && t is not (GgmlType.Q8_1 or GgmlType.Q8_K))
                 return t;
-        throw new ArgumentException($"{text} is not a tensor type written here; supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K.");
+        throw new ArgumentException($"{text} is not a tensor type written here; supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS.");
     }
 }

@@ -18,15 +18,16 @@ public sealed record QuantizeOptions(QuantizeFileType FileType)
 
 /// <summary>
 /// Chooses each tensor's type the way llama.cpp's llama-quant.cpp does for a dense (non-MoE, non-Falcon) model
-/// such as Qwen2: which tensors may be quantized (tensor_allows_quantization), the mixtures of the _S/_M types
-/// (llama_tensor_get_type_impl: more bits for some attn_v and ffn_down layers, Q6_K for the output matrix), and
-/// the fallback to a 32-value block type when a row is not a whole number of 256-value blocks
+/// such as Qwen2: which tensors may be quantized (tensor_allows_quantization), the mixtures of the _S/_M/_L types
+/// (llama_tensor_get_type_impl: more bits for some attn_v, ffn_down and attn_output layers, Q6_K for the output
+/// matrix), and the fallback to a 32-value block type when a row is not a whole number of 256-value blocks
 /// (tensor_type_fallback). Stateful like llama.cpp's quantize_state: the attn_v and ffn_down counters advance in
 /// file order, so call <see cref="Choose"/> once per tensor, in order.
 /// </summary>
 public sealed class TensorTypeChoice
 {
     private readonly QuantizeOptions _options;
+    private readonly QuantizeModelInfo _model;
     private readonly GgmlType _default;
     private readonly bool _hasOutput;
     private readonly int _attentionV;
@@ -34,9 +35,10 @@ public sealed class TensorTypeChoice
     private int _attentionVSeen;
     private int _ffnDownSeen;
 
-    public TensorTypeChoice(QuantizeOptions options, IReadOnlyList<string> tensorNames)
+    public TensorTypeChoice(QuantizeOptions options, IReadOnlyList<string> tensorNames, QuantizeModelInfo? model = null)
     {
         _options = options;
+        _model = model ?? QuantizeModelInfo.Unknown;
         _default = QuantizeFileTypes.DefaultType(options.FileType);
         _hasOutput = tensorNames.Contains("output.weight");
         _attentionV = tensorNames.Count(n => n.Contains("attn_v.weight", StringComparison.Ordinal));
@@ -79,34 +81,69 @@ public sealed class TensorTypeChoice
             if (columns % GgmlTypeInfo.BlockSize(type) != 0) return GgmlType.Q8_0;
             return type != GgmlType.Q8_0 ? GgmlType.Q6_K : type;
         }
+        if (name == "token_embd.weight") return type;
         if (name.Contains("attn_v.weight", StringComparison.Ordinal))
         {
-            if (ftype is QuantizeFileType.Q4_K_M or QuantizeFileType.Q5_K_M && UseMoreBits(_attentionVSeen, _attentionV))
-                type = GgmlType.Q6_K;
-            else if (ftype == QuantizeFileType.Q4_K_S && _attentionVSeen < 4)
-                type = GgmlType.Q5_K;
+            type = AttentionV(ftype, type, _attentionVSeen, _attentionV);
             _attentionVSeen++;
             return type;
         }
         if (name.Contains("ffn_down", StringComparison.Ordinal))
         {
-            int layer = _ffnDownSeen, layers = _ffnDown;
-            if (ftype == QuantizeFileType.Q4_K_M && UseMoreBits(layer, layers)) type = GgmlType.Q6_K;
-            else if (ftype == QuantizeFileType.Q5_K_M && UseMoreBits(layer, layers)) type = GgmlType.Q6_K;
-            else if (ftype == QuantizeFileType.Q4_K_S && layer < layers / 8) type = GgmlType.Q5_K;
+            type = FfnDown(ftype, type, _ffnDownSeen, _ffnDown);
             _ffnDownSeen++;
             return type;
+        }
+        if (name.Contains("attn_output.weight", StringComparison.Ordinal))
+        {
+            return ftype switch
+            {
+                QuantizeFileType.Q2_K => GgmlType.Q3_K,
+                QuantizeFileType.Q3_K_M => GgmlType.Q4_K,
+                QuantizeFileType.Q3_K_L => GgmlType.Q5_K,
+                _ => type,
+            };
         }
         return type;
     }
 
-    /// <summary>A K-quant needs whole 256-value blocks per row; llama.cpp falls back to the nearest 32-block type,
-    /// and to F16 when even 32 does not divide the row.</summary>
+    private GgmlType AttentionV(QuantizeFileType ftype, GgmlType type, int layer, int layers)
+    {
+        bool manyHeadsPerKv = _model.HeadsPerKvHead >= 4;
+        if (ftype == QuantizeFileType.Q2_K) type = manyHeadsPerKv ? GgmlType.Q4_K : GgmlType.Q3_K;
+        else if (ftype == QuantizeFileType.Q3_K_M) type = layer < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+        else if (ftype == QuantizeFileType.Q3_K_L) type = GgmlType.Q5_K;
+        else if (ftype is QuantizeFileType.IQ4_NL or QuantizeFileType.IQ4_XS && manyHeadsPerKv) type = GgmlType.Q5_K;
+        else if (ftype is QuantizeFileType.Q4_K_M or QuantizeFileType.Q5_K_M && UseMoreBits(layer, layers)) type = GgmlType.Q6_K;
+        else if (ftype == QuantizeFileType.Q4_K_S && layer < 4) type = GgmlType.Q5_K;
+        // llama.cpp's "70B" models (80 layers for Qwen2) share each v projection among many heads: more bits there.
+        if (_model.Layers == 80 && type is GgmlType.Q3_K or GgmlType.Q4_K) type = GgmlType.Q5_K;
+        return type;
+    }
+
+    private static GgmlType FfnDown(QuantizeFileType ftype, GgmlType type, int layer, int layers) => ftype switch
+    {
+        QuantizeFileType.Q2_K => GgmlType.Q3_K,
+        // Q3_K_M's Q3_K for layers outside use_more_bits applies to Falcon only.
+        QuantizeFileType.Q3_K_M => layer < layers / 16 ? GgmlType.Q5_K : GgmlType.Q4_K,
+        QuantizeFileType.Q3_K_L => GgmlType.Q5_K,
+        QuantizeFileType.Q4_K_M => UseMoreBits(layer, layers) ? GgmlType.Q6_K : type,
+        // Without an importance matrix the IQ4 types give the first eighth of the layers Q5_K.
+        QuantizeFileType.IQ4_NL or QuantizeFileType.IQ4_XS => layer < layers / 8 ? GgmlType.Q5_K : type,
+        QuantizeFileType.Q5_K_M => UseMoreBits(layer, layers) ? GgmlType.Q6_K : type,
+        QuantizeFileType.Q4_K_S => layer < layers / 8 ? GgmlType.Q5_K : type,
+        _ => type,
+    };
+
+    /// <summary>A 256-block type needs whole blocks per row; llama.cpp falls back to a 32-block type, and to F16 when
+    /// even 32 does not divide the row.</summary>
     private static GgmlType Fallback(GgmlType type, long columns)
     {
         if (columns % GgmlTypeInfo.BlockSize(type) == 0) return type;
         var fallback = type switch
         {
+            GgmlType.IQ4_XS => GgmlType.IQ4_NL,
+            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
             GgmlType.Q4_K => GgmlType.Q5_0,
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,

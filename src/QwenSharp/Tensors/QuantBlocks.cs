@@ -119,6 +119,27 @@ public struct BlockQ8_K
     public Shorts16 BSums;
 }
 
+/// <summary>IQ4_NL: value = d * kvalues_iq4nl[nibble], a fixed non-linear grid of 16 int8 levels; nibbles laid out
+/// as Q4_0's (low nibbles values 0..15, high 16..31).</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct BlockIQ4_NL
+{
+    public ushort D;
+    public Bytes16 Qs;
+}
+
+/// <summary>IQ4_XS: 8 groups of 32 on IQ4_NL's grid, each with a 6-bit scale (low 4 bits in scales_l, two per byte;
+/// high 2 bits in scales_h, two per group); value = d * (scale - 32) * kvalues_iq4nl[nibble].</summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct BlockIQ4_XS
+{
+    public ushort D;
+    public ushort ScalesH;
+    public Bytes4 ScalesL;
+    public Bytes128 Qs;
+}
+
+[InlineArray(4)] public struct Bytes4 { private byte _e; }
 [InlineArray(12)] public struct Bytes12 { private byte _e; }
 [InlineArray(16)] public struct Bytes16 { private byte _e; }
 [InlineArray(32)] public struct Bytes32 { private byte _e; }

@@ -40,7 +40,7 @@ public class QuantizeCommandTests
     }
 
     [Theory]
-    [InlineData("IQ4_XS", "not supported yet")]
+    [InlineData("IQ2_XXS", "not supported yet")]
     [InlineData("Q7_0", "not a quantization type")]
     public void RefusesATypeByName(string type, string message)
     {

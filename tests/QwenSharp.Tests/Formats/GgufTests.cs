@@ -175,6 +175,13 @@ public unsafe class GgufTests
             { "version", new RawGguf().Header(1, 0, 0).ToArray(), "version 1" },
             { "big-endian", new RawGguf().Header(0x03000000, 0, 0).ToArray(), "big-endian" },
             { "type id", One().Tensor("blk.0.attn_q.weight", [32], 99, 0).AlignTo(32).Zeros(64).ToArray(), "tensor blk.0.attn_q.weight has type id 99" },
+            // ggml types without a reader here (the IQ1-IQ3 grids, the ternary TQ types, MXFP4) are named.
+            { "iq2_xxs", One().Tensor("blk.0.attn_q.weight", [256], 16, 0).AlignTo(32).Zeros(128).ToArray(), "tensor blk.0.attn_q.weight has type IQ2_XXS (type id 16), which this runtime does not read" },
+            { "iq3_s", One().Tensor("blk.1.ffn_up.weight", [256], 21, 0).AlignTo(32).Zeros(128).ToArray(), "tensor blk.1.ffn_up.weight has type IQ3_S" },
+            { "iq1_m", One().Tensor("output.weight", [256], 29, 0).AlignTo(32).Zeros(128).ToArray(), "tensor output.weight has type IQ1_M" },
+            { "tq1_0", One().Tensor("token_embd.weight", [256], 34, 0).AlignTo(32).Zeros(128).ToArray(), "tensor token_embd.weight has type TQ1_0" },
+            { "tq2_0", One().Tensor("w", [256], 35, 0).AlignTo(32).Zeros(128).ToArray(), "tensor w has type TQ2_0" },
+            { "mxfp4", One().Tensor("w", [32], 39, 0).AlignTo(32).Zeros(64).ToArray(), "tensor w has type MXFP4 (type id 39)" },
             { "unaligned", One().Tensor("w", [4], 0, 8).AlignTo(32).Zeros(64).ToArray(), "tensor w starts at data offset 8" },
             { "past end", One().Tensor("w", [64], 0, 0).AlignTo(32).Zeros(100).ToArray(), "tensor w (256 bytes at data offset 0) runs past the end" },
             { "overlap", new RawGguf().Header(3, 2, 0).Tensor("a", [16], 0, 0).Tensor("b", [16], 0, 32).AlignTo(32).Zeros(128).ToArray(), "tensor b (bytes 32..96) overlaps tensor a" },

@@ -14,7 +14,9 @@ namespace QwenSharp.Tests.Formats;
 /// with the same ggml types and byte-identical data, and the same metadata. Two shapes: one where every row is a
 /// whole number of 256-value blocks and output.weight is its own tensor, one Qwen2-0.5B-like (rows of 320 and
 /// 608 values, tied embeddings) that exercises the 32-block fallbacks and the token embedding treated as output.
-/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways.
+/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways; the aligned shape has 2
+/// query heads per key/value head, the unaligned one 5 (llama.cpp's attn_v rules for Q2_K and IQ4_* change at 4);
+/// an 80-layer one checks the rule llama.cpp keeps for 70B models.
 /// </summary>
 public class QuantizeMatchesLlamaCppTests
 {
@@ -31,6 +33,9 @@ public class QuantizeMatchesLlamaCppTests
         TieWordEmbeddings = true,
     };
 
+    /// <summary>80 layers: llama.cpp's Qwen2 loader calls that a 70B model, whose attn_v gets Q5_K in place of Q3_K/Q4_K.</summary>
+    private static readonly Qwen2Config Deep = Aligned with { Origin = "deep", IntermediateSize = 256, NumHiddenLayers = 80 };
+
     public static TheoryData<string, string, string> Cases()
     {
         var data = new TheoryData<string, string, string>();
@@ -38,7 +43,7 @@ public class QuantizeMatchesLlamaCppTests
         {
             foreach (var t in QuantizeFileTypes.All)
                 data.Add(shape, t.ToString(), "");
-            foreach (var t in new[] { "Q4_K_M", "Q5_K_S", "Q4_0" })
+            foreach (var t in new[] { "Q4_K_M", "Q5_K_S", "Q4_0", "Q3_K_M", "IQ4_XS" })
             {
                 data.Add(shape, t, "pure");
                 data.Add(shape, t, "leave-output");
@@ -47,6 +52,8 @@ public class QuantizeMatchesLlamaCppTests
             data.Add(shape, "Q4_K_M", "tensor-types");
             data.Add(shape, "Q4_0", "requantize");
         }
+        data.Add("deep", "Q2_K", "");
+        data.Add("deep", "Q3_K_M", "");
         return data;
     }
 
@@ -66,9 +73,10 @@ public class QuantizeMatchesLlamaCppTests
         // The aligned model starts from F16 (the usual input), the unaligned one from F32.
         // The unaligned one carries the real Qwen2 tokenizer (its first 512 ids, their merges, the chat template),
         // so copying large string arrays is compared too.
-        RandomModel.WriteGguf(shape == "aligned" ? Aligned : Unaligned, input,
-            shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5,
-            shape == "aligned" ? GgufTokenizerExport.BytesOnly(512) : GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null));
+        bool unaligned = shape == "unaligned";
+        RandomModel.WriteGguf(shape switch { "aligned" => Aligned, "deep" => Deep, _ => Unaligned }, input,
+            unaligned ? GgmlType.F32 : GgmlType.F16, 5,
+            unaligned ? GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null) : GgufTokenizerExport.BytesOnly(512));
 
         bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
         if (flags == "requantize")
@@ -219,6 +227,49 @@ public class QuantizeMatchesLlamaCppTests
     }
 
     [Fact]
+    public void TheMixturesOfQ3KMAndQ2KAreLlamaCpps()
+    {
+        // From llama.cpp's rules: Q3_K_M gives attn_v Q5_K for its first 2 layers and Q4_K after, ffn_down Q5_K for the
+        // first sixteenth of the layers (none of 8) and Q4_K after, attn_output Q4_K; Q2_K gives attn_v Q3_K, or Q4_K
+        // with 4 or more query heads per key/value head, and ffn_down and attn_output Q3_K.
+        var names = new List<string> { "token_embd.weight", "output.weight" };
+        for (int i = 0; i < 8; i++) names.AddRange([$"blk.{i}.attn_q.weight", $"blk.{i}.attn_v.weight", $"blk.{i}.attn_output.weight", $"blk.{i}.ffn_down.weight"]);
+        var q3 = new TensorTypeChoice(new QuantizeOptions(QuantizeFileType.Q3_K_M), names, new QuantizeModelInfo(2, 8));
+        Assert.Equal(GgmlType.Q3_K, q3.Choose("token_embd.weight", GgmlType.F16, [512, 256]));
+        Assert.Equal(GgmlType.Q6_K, q3.Choose("output.weight", GgmlType.F16, [512, 256]));
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(GgmlType.Q3_K, q3.Choose($"blk.{i}.attn_q.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(i < 2 ? GgmlType.Q5_K : GgmlType.Q4_K, q3.Choose($"blk.{i}.attn_v.weight", GgmlType.F16, [128, 256]));
+            Assert.Equal(GgmlType.Q4_K, q3.Choose($"blk.{i}.attn_output.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(GgmlType.Q4_K, q3.Choose($"blk.{i}.ffn_down.weight", GgmlType.F16, [256, 768]));
+        }
+        foreach (var (gqa, attnV) in new[] { (2, GgmlType.Q3_K), (4, GgmlType.Q4_K), (7, GgmlType.Q4_K) })
+        {
+            var q2 = new TensorTypeChoice(new QuantizeOptions(QuantizeFileType.Q2_K), names, new QuantizeModelInfo(gqa, 8));
+            Assert.Equal(attnV, q2.Choose("blk.0.attn_v.weight", GgmlType.F16, [128, 256]));
+            Assert.Equal(GgmlType.Q3_K, q2.Choose("blk.0.attn_output.weight", GgmlType.F16, [256, 256]));
+            Assert.Equal(GgmlType.Q3_K, q2.Choose("blk.0.ffn_down.weight", GgmlType.F16, [256, 768]));
+            Assert.Equal(GgmlType.Q2_K, q2.Choose("blk.0.attn_q.weight", GgmlType.F16, [256, 256]));
+            // Rows of 320 are not whole 256-blocks: Q2_K and Q3_K fall back to Q4_0.
+            Assert.Equal(GgmlType.Q4_0, q2.Choose("blk.1.attn_q.weight", GgmlType.F16, [320, 320]));
+        }
+    }
+
+    [Fact]
+    public void ModelInfoIsReadAsLlamaCppReadsIt()
+    {
+        Assert.Equal(new QuantizeModelInfo(7, 28), QuantizeModelInfo.FromMetadata(
+            [(GgufNames.Keys.HeadCount, 28u), (GgufNames.Keys.HeadCountKv, 4u), (GgufNames.Keys.BlockCount, 28u)]));
+        // No head_count_kv: as many key/value heads as query heads; none: n_gqa is 0.
+        Assert.Equal(new QuantizeModelInfo(1, 2), QuantizeModelInfo.FromMetadata([(GgufNames.Keys.HeadCount, 14u), (GgufNames.Keys.BlockCount, 2u)]));
+        Assert.Equal(0, QuantizeModelInfo.FromMetadata([(GgufNames.Keys.HeadCount, 14u), (GgufNames.Keys.HeadCountKv, 0u)]).HeadsPerKvHead);
+        // Per-layer arrays: layer 0's.
+        Assert.Equal(5, QuantizeModelInfo.FromMetadata(
+            [(GgufNames.Keys.HeadCount, GgufArray.Of([10u, 20u])), (GgufNames.Keys.HeadCountKv, GgufArray.Of([2u, 2u]))]).HeadsPerKvHead);
+    }
+
+    [Fact]
     public void RefusesTheInputAsOutputAndUnknownTypes()
     {
         using var dir = Fixtures.TempDir();
@@ -228,7 +279,7 @@ public class QuantizeMatchesLlamaCppTests
         var e = Assert.Throws<ArgumentException>(() => GgufQuantizer.Run(input, input, new QuantizeOptions(QuantizeFileType.Q8_0)));
         Assert.Contains("is the input", e.Message);
         Assert.Equal(length, new FileInfo(input).Length);
-        Assert.Contains("not supported yet", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("IQ4_XS")).Message);
+        Assert.Contains("not supported yet", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("IQ3_S")).Message);
         Assert.Contains("not a quantization type", Assert.Throws<ArgumentException>(() => QuantizeFileTypes.Parse("Q9_9")).Message);
         Assert.Equal(QuantizeFileType.Q4_K_M, QuantizeFileTypes.Parse("q4_k"));
         Assert.Equal(QuantizeFileType.Q5_K_M, QuantizeFileTypes.Parse("Q5_K"));

@@ -20,6 +20,10 @@ public class QuantizedModelRunsTests(ITestOutputHelper output)
     [InlineData("k256", "Q6_K")]
     [InlineData("odd", "Q8_0")]
     [InlineData("odd", "Q4_0")]
+    [InlineData("k256", "IQ4_XS")]
+    [InlineData("odd", "IQ4_NL")]
+    [InlineData("k256", "Q3_K_M")]
+    [InlineData("k256", "Q2_K")]
     public void OursAndLlamaCppRunTheQuantizedFileAlike(string shape, string typeName)
     {
         using var dir = Fixtures.TempDir();

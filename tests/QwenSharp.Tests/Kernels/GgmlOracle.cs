@@ -59,6 +59,21 @@ internal static unsafe class GgmlOracle
         return dst;
     }
 
+    /// <summary>ggml_quantize_chunk without an importance matrix: what llama_model_quantize calls for each chunk of
+    /// rows (quantize_q4_0 … quantize_iq4_xs; for most types the _ref rows, for IQ4_NL/IQ4_XS a fuller search).</summary>
+    public static byte[] QuantizeChunk(GgmlType type, float[] x, int rows)
+    {
+        int cols = x.Length / rows;
+        var dst = new byte[GgmlTypeInfo.RowBytes(type, cols) * rows];
+        fixed (float* px = x)
+        fixed (byte* pd = dst)
+        {
+            var f = (delegate* unmanaged<int, float*, void*, long, long, long, float*, nuint>)Base("ggml_quantize_chunk");
+            f((int)type, px, pd, 0, rows, cols, null);
+        }
+        return dst;
+    }
+
     /// <summary>ggml's dequantize_row_* (or fp16/bf16 → fp32).</summary>
     public static float[] Dequantize(GgmlType type, byte[] src, int n)
     {

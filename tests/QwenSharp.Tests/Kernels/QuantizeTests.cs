@@ -8,13 +8,13 @@ public class QuantizeTests
     public static TheoryData<GgmlType> QuantizableTypes => new()
     {
         GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-        GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
     };
 
     public static TheoryData<GgmlType> DequantizableTypes => new()
     {
         GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
-        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
     };
 
     [Theory]
@@ -24,7 +24,8 @@ public class QuantizeTests
         foreach (int seed in new[] { 1, 2 })
         {
             var x = TestData.Normal(4096, seed, scale: seed == 1 ? 1f : 0.02f);
-            var expected = GgmlOracle.QuantizeRef(type, x);
+            // The block types as llama-quantize converts them (ggml_quantize_chunk, no importance matrix).
+            var expected = type is GgmlType.F16 or GgmlType.BF16 ? GgmlOracle.QuantizeRef(type, x) : GgmlOracle.QuantizeChunk(type, x, 4);
             var actual = new byte[expected.Length];
             Quantize.Row(type, x, actual);
             for (int i = 0; i < expected.Length; i++)
@@ -57,6 +58,10 @@ public class QuantizeTests
     [InlineData(GgmlType.Q4_1, 8e-2)]
     [InlineData(GgmlType.Q4_K, 8e-2)]
     [InlineData(GgmlType.Q4_0, 1e-1)]
+    [InlineData(GgmlType.IQ4_NL, 8e-2)]
+    [InlineData(GgmlType.IQ4_XS, 8e-2)]
+    [InlineData(GgmlType.Q3_K, 1.6e-1)]
+    [InlineData(GgmlType.Q2_K, 3.5e-1)]
     public unsafe void RoundTripErrorIsWithinTheFormatsResolution(GgmlType type, double maxRelativeRms)
     {
         var x = TestData.Normal(8192, 4, edgeBlocks: false);
@@ -103,6 +108,44 @@ public class QuantizeTests
         {
             Assert.Equal(3f, y[l]);            // 1·1·3 − 0.5·0
             Assert.Equal(9.5f, y[32 + l]);     // 1·2·5 − 0.5·1
+        }
+    }
+
+    /// <summary>The IQ4 quantizers' eight-at-a-time nearest-level search against best_index_int8's bisection
+    /// (<see cref="Quantize.BestIq4Index"/>): the grid's levels, the midpoints between them and one ulp either side,
+    /// values beyond both ends, zeros, infinities, NaN and random values.</summary>
+    [Fact]
+    public unsafe void Iq4LevelSearchMatchesTheBisection()
+    {
+        var grid = Iq4NlGrid.Values;
+        var values = new List<float> { 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -1000f, 1000f, -127.5f, 113.5f };
+        for (int k = 0; k < 16; k++)
+        {
+            values.Add(grid[k]);
+            if (k == 15) continue;
+            float mid = (grid[k] + grid[k + 1]) / 2f;
+            values.AddRange([mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid)]);
+        }
+        var rng = new Random(9);
+        while (values.Count % 32 != 0 || values.Count < 4096) values.Add((float)(rng.NextDouble() * 300 - 150));
+        var x = values.ToArray();
+        byte* L = stackalloc byte[32];
+        float* q = stackalloc float[32];
+        foreach (float id in new[] { 1f, 0.37f, -2.5f })
+        {
+            fixed (float* px = x)
+            {
+                for (int g = 0; g < x.Length; g += 32)
+                {
+                    Quantize.Iq4Levels(px + g, id, L, q);
+                    for (int j = 0; j < 32; j++)
+                    {
+                        int expected = Quantize.BestIq4Index(id * x[g + j]);
+                        Assert.True(expected == L[j], $"id {id}, x {x[g + j]}: level {L[j]}, the bisection gives {expected}.");
+                        Assert.Equal((float)grid[expected], q[j]);
+                    }
+                }
+            }
         }
     }
 

@@ -20,6 +20,8 @@ public class QuantBlocksTests
         Assert.Equal(GgmlTypeInfo.BlockBytes(GgmlType.Q5_K), Unsafe.SizeOf<BlockQ5_K>());
         Assert.Equal(GgmlTypeInfo.BlockBytes(GgmlType.Q6_K), Unsafe.SizeOf<BlockQ6_K>());
         Assert.Equal(GgmlTypeInfo.BlockBytes(GgmlType.Q8_K), Unsafe.SizeOf<BlockQ8_K>());
+        Assert.Equal(GgmlTypeInfo.BlockBytes(GgmlType.IQ4_NL), Unsafe.SizeOf<BlockIQ4_NL>());
+        Assert.Equal(GgmlTypeInfo.BlockBytes(GgmlType.IQ4_XS), Unsafe.SizeOf<BlockIQ4_XS>());
     }
 
     [Fact]
@@ -30,6 +32,9 @@ public class QuantBlocksTests
         Assert.Equal(128 + 64 + 16, (int)((byte*)&q6.D - (byte*)&q6));
         var q8k = new BlockQ8_K();
         Assert.Equal(4 + 256, (int)((byte*)&q8k.BSums - (byte*)&q8k));
+        // block_iq4_xs { d; scales_h; scales_l[4]; qs[128] }.
+        var xs = new BlockIQ4_XS();
+        Assert.Equal(2 + 2 + 4, (int)((byte*)&xs.Qs - (byte*)&xs));
         var q5 = new BlockQ5_K();
         Assert.Equal(2 + 2 + 12, (int)((byte*)&q5.Qh - (byte*)&q5));
     }
