@@ -13,8 +13,7 @@ namespace QwenSharp.Model;
 /// gathered and run through its gate/up/down as one matrix product over its tokens, and the results are added back
 /// weighted. So each expert's weights are read once per step whatever the batch, and a decode step reads only the
 /// experts its tokens chose (llama.cpp's mul_mat_id does the same grouping on the CPU).</para>
-/// <para><b>Ties.</b> Experts of equal probability are chosen lowest index first, as llama.cpp's top-k
-/// (std::partial_sort over ascending indices with a strict greater-than) keeps the earlier of two equal values.</para>
+/// <para><b>Ties.</b> Among experts of equal probability the ones llama.cpp's top-k keeps are kept (see <see cref="TopK"/>).</para>
 /// </summary>
 public sealed class MoeFeedForward
 {
@@ -27,6 +26,7 @@ public sealed class MoeFeedForward
     private float[] _weight = [];     // [T, top_k] routing weights
     private readonly int[] _start;    // [num_experts + 1] each expert's first gathered row
     private readonly int[] _fill;     // [num_experts] rows placed so far
+    private readonly int[] _order;    // [num_experts] the experts sorted, for top-k
     private int[] _rowToken = [];     // [T * top_k] the token each gathered row came from, grouped by expert
     private float[] _rowWeight = [];  // [T * top_k] its routing weight
     private float[] _rows = [];       // [T * top_k, hidden] gathered inputs, then the experts' outputs
@@ -45,6 +45,7 @@ public sealed class MoeFeedForward
         _normalize = config.NormTopkProb ?? false;
         _start = new int[_experts + 1];
         _fill = new int[_experts];
+        _order = new int[_experts];
     }
 
     /// <summary>dst [T, hidden] = the block's output for the normalised rows <paramref name="xn"/> [T, hidden].</summary>
@@ -92,30 +93,13 @@ public sealed class MoeFeedForward
     private void Route(Span<float> logits, Span<int> chosen, Span<float> weight)
     {
         Softmax.InPlace(logits);
-        int k = chosen.Length;
-        for (int j = 0; j < k; j++)
-        {
-            // The next best: highest probability, lowest index among equals.
-            int best = -1;
-            for (int e = 0; e < logits.Length; e++)
-            {
-                if (Taken(chosen[..j], e)) continue;
-                if (best < 0 || logits[e] > logits[best]) best = e;
-            }
-            chosen[j] = best;
-            weight[j] = logits[best];
-        }
+        TopK.Select(logits, chosen, _order);
+        for (int j = 0; j < chosen.Length; j++) weight[j] = logits[chosen[j]];
         if (_normalize)
         {
             float sum = TensorPrimitives.Sum(weight);
             TensorPrimitives.Divide(weight, sum, weight);
         }
-    }
-
-    private static bool Taken(ReadOnlySpan<int> chosen, int expert)
-    {
-        foreach (int c in chosen) if (c == expert) return true;
-        return false;
     }
 
     /// <summary>Counting sort of the (token, expert) pairs by expert: _start, _rowToken and _rowWeight.</summary>

@@ -120,6 +120,49 @@ public class MoeModelTests
         Assert.Contains("model.layers.0.mlp.gate.weight has shape [6, 96]", e.Message);
     }
 
+    /// <summary>
+    /// Exact ties in the router: expert e &lt; 16 gets the router row of expert e % 3, so those experts score in three tied
+    /// groups and 3 experts per token cut through a group. Which members llama.cpp takes follows its argsort (std::sort
+    /// of the indices, <see cref="TopK"/>): an insertion sort for 8 experts (lower indices first), an introsort for 20
+    /// (not simply the lower indices). The logits show whether ours took the same experts (another expert's output moves
+    /// them far beyond the F32 bound). Experts 16 and up are not tied: llama.cpp's softmax takes exp of whole SIMD blocks
+    /// with a vector exp and of the rest with the C library's, so equal logits on both sides of position 16 do not give
+    /// equal probabilities there (20 experts tied as e % 3 all through fail this test for that reason alone).
+    /// </summary>
+    [Theory]
+    [InlineData("moe", 8)]
+    [InlineData("moe-odd", 20)]
+    public unsafe void TiedExpertsAreChosenAsLlamaCppChooses(string shape, int experts)
+    {
+        using var dir = Fixtures.TempDir();
+        string path = dir.File("tied.gguf");
+        var c = TinyModels.Config(shape) with { NumExperts = experts, NumExpertsPerTok = 3 };
+        RandomModel.WriteGguf(c, dir.File("source.gguf"), GgmlType.F32, 7, GgufTokenizerExport.BytesOnly(c.VocabSize));
+        using (var source = GgufFile.Open(dir.File("source.gguf")))
+        {
+            var writer = new GgufWriter();
+            foreach (string key in source.Metadata.Keys) writer.Set(key, source.Metadata.GetValue(key));
+            foreach (var t in source.Tensors)
+            {
+                var bytes = new ReadOnlySpan<byte>(t.Pointer, checked((int)t.ByteLength)).ToArray();
+                int row = bytes.Length / experts;
+                if (t.Name.EndsWith("ffn_gate_inp.weight", StringComparison.Ordinal))
+                    for (int e = 3; e < Math.Min(experts, 16); e++) bytes.AsSpan(e % 3 * row, row).CopyTo(bytes.AsSpan(e * row));
+                writer.AddTensor(t.Name, t.Type, t.Shape, s => s.Write(bytes));
+            }
+            writer.Write(path);
+        }
+
+        using var model = ModelFiles.Load(path);
+        var tokens = TinyModels.Tokens(64, c.VocabSize, seed: 4);
+        var ours = TinyModels.Logits(model, tokens);
+        float[][] reference;
+        using (var llama = new Oracles.LlamaCpp(path, contextSize: 128))
+            reference = llama.Logits(tokens);
+        var (diff, scale) = TinyModels.Compare(ours, reference);
+        Assert.True(diff <= 1e-4 * scale, $"max|Δ| {diff:E3} exceeds 1e-4·{scale:F3}");
+    }
+
     private static void AssertClose(float[] expected, ReadOnlySpan<float> actual)
     {
         for (int v = 0; v < expected.Length; v++)
