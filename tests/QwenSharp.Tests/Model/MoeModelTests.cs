@@ -47,6 +47,24 @@ public class MoeModelTests
         for (int i = 1; i < b.Length; i++) AssertClose(aloneB[i], rest.AsSpan((i - 1) * vocab, vocab));
     }
 
+    /// <summary>The expert pass allocates once, for the largest step it has seen, and then never per step.</summary>
+    [Fact]
+    public void TheExpertPassAllocatesNothingAfterWarmUp()
+    {
+        using var model = ModelFiles.Load(TinyModels.Gguf("moe", GgmlType.Q8_0));
+        int hidden = model.Config.HiddenSize;
+        var moe = new MoeFeedForward(model.Config);
+        var block = model.Weights.layers[0].mlp!;
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, 8 * hidden).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var y = new float[8 * hidden];
+        moe.Apply(block, x, y, 8);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int tokens = 1; tokens <= 8; tokens++)
+            moe.Apply(block, x.AsSpan(0, tokens * hidden), y.AsSpan(0, tokens * hidden), tokens);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>convert_hf_to_gguf.py's layout: general.architecture qwen2moe, the expert keys, and per layer one stack per
     /// projection with ggml ne [n_embd, n_ff_exp, n_expert] (gate, up) and [n_ff_exp, n_embd, n_expert] (down), the router
     /// ffn_gate_inp F32 [n_embd, n_expert], the shared expert's gate a vector ffn_gate_inp_shexp [n_embd].</summary>
