@@ -53,7 +53,8 @@ public static unsafe class GgufQuantizer
 
         var names = source.Tensors.Select(t => t.Name).ToList();
         var tensors = source.Tensors.OrderBy(t => t.Name, LlamaCppTensorOrder.Instance).ToList();
-        var choice = new TensorTypeChoice(options, names);
+        var (experts, layers) = ExpertsAndLayers(source.Metadata);
+        var choice = new TensorTypeChoice(options, names, experts, layers);
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         for (int i = 0; i < tensors.Count; i++)
         {
@@ -72,6 +73,14 @@ public static unsafe class GgufQuantizer
             });
         }
         return writer;
+    }
+
+    /// <summary>{arch}.expert_count and {arch}.block_count, as llama.cpp's hparams hold them (0 where absent).</summary>
+    private static (int Experts, int Layers) ExpertsAndLayers(IReadOnlyList<(string Key, object Value)> metadata)
+    {
+        string? arch = metadata.FirstOrDefault(kv => kv.Key == GgufNames.Keys.GeneralArchitecture).Value as string;
+        int Get(string suffix) => metadata.FirstOrDefault(kv => kv.Key == arch + "." + suffix).Value is uint v ? (int)Math.Min(v, int.MaxValue) : 0;
+        return arch == null ? (0, 0) : (Get("expert_count"), Get("block_count"));
     }
 
     private static void Copy(TensorView t, Stream s)

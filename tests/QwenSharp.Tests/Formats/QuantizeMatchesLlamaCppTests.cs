@@ -14,7 +14,8 @@ namespace QwenSharp.Tests.Formats;
 /// with the same ggml types and byte-identical data, and the same metadata. Two shapes: one where every row is a
 /// whole number of 256-value blocks and output.weight is its own tensor, one Qwen2-0.5B-like (rows of 320 and
 /// 608 values, tied embeddings) that exercises the 32-block fallbacks and the token embedding treated as output.
-/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways.
+/// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways. Two Qwen2-MoE shapes
+/// add stacked expert tensors, the F32 router and llama.cpp's 8-expert rules.
 /// </summary>
 public class QuantizeMatchesLlamaCppTests
 {
@@ -31,6 +32,16 @@ public class QuantizeMatchesLlamaCppTests
         TieWordEmbeddings = true,
     };
 
+    // Qwen2-MoE: with exactly 8 experts llama.cpp applies Mixtral's rules (attn_v/attn_k Q8_0, attn_output Q5_K); with 6,
+    // not. The second one's experts have rows of 160 (down) and its shared expert of 224: K-quant fallbacks in 3-D stacks.
+    private static readonly Qwen2Config Moe8 = Aligned with
+    {
+        Origin = "moe8", Architectures = [Qwen2Config.MoeArchitecture], ModelType = "qwen2_moe", NumExperts = 8, NumExpertsPerTok = 2,
+        MoeIntermediateSize = 256, SharedExpertIntermediateSize = 512, DecoderSparseStep = 1, NormTopkProb = false,
+    };
+
+    private static readonly Qwen2Config Moe6 = Moe8 with { Origin = "moe6", NumExperts = 6, MoeIntermediateSize = 160, SharedExpertIntermediateSize = 224 };
+
     public static TheoryData<string, string, string> Cases()
     {
         var data = new TheoryData<string, string, string>();
@@ -46,6 +57,12 @@ public class QuantizeMatchesLlamaCppTests
             // --output-tensor-type Q8_0 --token-embedding-type Q4_1, and a Q8_0 input requantized.
             data.Add(shape, "Q4_K_M", "tensor-types");
             data.Add(shape, "Q4_0", "requantize");
+        }
+        foreach (var shape in new[] { "moe8", "moe6" })
+        {
+            foreach (var t in QuantizeFileTypes.All)
+                data.Add(shape, t.ToString(), "");
+            data.Add(shape, "Q4_K_M", "pure");
         }
         return data;
     }
@@ -66,9 +83,9 @@ public class QuantizeMatchesLlamaCppTests
         // The aligned model starts from F16 (the usual input), the unaligned one from F32.
         // The unaligned one carries the real Qwen2 tokenizer (its first 512 ids, their merges, the chat template),
         // so copying large string arrays is compared too.
-        RandomModel.WriteGguf(shape == "aligned" ? Aligned : Unaligned, input,
-            shape == "aligned" ? GgmlType.F16 : GgmlType.F32, 5,
-            shape == "aligned" ? GgufTokenizerExport.BytesOnly(512) : GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null));
+        var config = shape switch { "aligned" => Aligned, "unaligned" => Unaligned, "moe8" => Moe8, _ => Moe6 };
+        RandomModel.WriteGguf(config, input, shape is "unaligned" or "moe6" ? GgmlType.F32 : GgmlType.F16, 5,
+            shape == "unaligned" ? GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null) : GgufTokenizerExport.BytesOnly(512));
 
         bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
         if (flags == "requantize")
