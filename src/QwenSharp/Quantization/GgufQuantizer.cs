@@ -58,17 +58,19 @@ public static unsafe class GgufQuantizer
         int threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
         for (int i = 0; i < tensors.Count; i++)
         {
-            var (name, t) = tensors[i];
+            var t = tensors[i];
+            string name = t.Name;
             var type = choice.Choose(name, t.Type, t.Shape);
-            // A converter stores vectors (norms, biases) as F32 whatever the checkpoint's float type.
-            if (source.VectorsToF32 && t.Shape.Length == 1) type = GgmlType.F32;
+            // A converter stores vectors (norms, biases) and MoE routers as F32 whatever the checkpoint's float type.
+            if (source.VectorsToF32 && (t.Shape.Length == 1 || name.EndsWith("ffn_gate_inp.weight", StringComparison.Ordinal))) type = GgmlType.F32;
             if (type != t.Type && TensorTypeChoice.IsBlockType(t.Type) && !options.AllowRequantize)
                 throw new ArgumentException($"Tensor {name} is already {t.Type}; requantizing it to {type} loses precision twice (give --allow-requantize to do it anyway).");
             int index = i;
             writer.AddTensor(name, type, t.Shape, s =>
             {
-                if (type == t.Type) Copy(t, s);
-                else Convert(t, type, s, threads);
+                foreach (var part in t.Parts)
+                    if (type == t.Type) Copy(part, s);
+                    else Convert(part, type, s, threads);
                 progress?.Invoke(new QuantizeProgress(index, tensors.Count, name, t.Type, type, GgmlTypeInfo.RowBytes(type, t.Columns) * t.Rows));
             });
         }

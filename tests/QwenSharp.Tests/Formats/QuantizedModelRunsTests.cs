@@ -20,6 +20,8 @@ public class QuantizedModelRunsTests(ITestOutputHelper output)
     [InlineData("k256", "Q6_K")]
     [InlineData("odd", "Q8_0")]
     [InlineData("odd", "Q4_0")]
+    [InlineData("moe", "Q4_K_M")]
+    [InlineData("moe", "Q5_0")]
     public void OursAndLlamaCppRunTheQuantizedFileAlike(string shape, string typeName)
     {
         using var dir = Fixtures.TempDir();
