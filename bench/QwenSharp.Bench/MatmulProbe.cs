@@ -17,7 +17,10 @@ public sealed class MatmulProbe : IBenchmark
         int tokens = args.Length > 2 ? int.Parse(args[2]) : 1;
         using var model = ModelFiles.Load(args[0]);
         var l = model.Weights.layers[0];
-        foreach (var w in new[] { l.q_proj, l.k_proj, l.o_proj, l.gate_proj, l.down_proj, model.Weights.lm_head })
+        // A sparse MoE layer's MLP matrices: its first expert's.
+        var gate = l.gate_proj ?? l.mlp!.experts_gate_proj[0];
+        var down = l.down_proj ?? l.mlp!.experts_down_proj[0];
+        foreach (var w in new[] { l.q_proj, l.k_proj, l.o_proj, gate, down, model.Weights.lm_head })
         {
             var x = new float[w.Columns * tokens];
             var y = new float[w.Rows * tokens];

@@ -101,7 +101,7 @@ public sealed class BenchCommand : ICliCommand
     public static ModelInfo Describe(Qwen2Model model, string path)
     {
         long bytes = ModelFiles.WeightBytes(path);
-        return new ModelInfo($"qwen2 {model.Config.SizeLabel} {model.Weights.layers[0].gate_proj.Type}", Path.GetFileName(path.TrimEnd('/')), bytes, model.Config.ParameterCount);
+        return new ModelInfo($"qwen2 {model.Config.SizeLabel} {model.Weights.MlpType}", Path.GetFileName(path.TrimEnd('/')), bytes, model.Config.ParameterCount);
     }
 
     public static void WriteMarkdown(IEnumerable<BenchResult> results, TextWriter w)

@@ -22,7 +22,7 @@ public sealed class LoadedModelBackend(LoadedModel model, string modelName) : IM
         bool gguf = QwenSharp.Model.ModelFiles.IsGguf(model.Path);
         long bytes = QwenSharp.Model.ModelFiles.WeightBytes(model.Path);
         return new BackendModelInfo("qwen2", gguf ? "gguf" : "safetensors", size,
-            model.Model.Weights.layers[0].gate_proj.Type.ToString(), bytes, model.Template?.Source ?? "");
+            model.Model.Weights.MlpType.ToString(), bytes, model.Template?.Source ?? "");
     }
 
     public string RenderChat(string messagesJson, string? toolsJson, bool addGenerationPrompt, IReadOnlyDictionary<string, JsonElement>? extraVariables)

@@ -97,19 +97,25 @@ public sealed record MemoryPlan
         return plan;
     }
 
-    /// <summary>The forward pass's buffers for a step of <paramref name="tokens"/> tokens (activations, a logits row per
-    /// sequence, quantized activation copies) and each thread's attention scratch for one context (scores, a tile's
+    /// <summary>The forward pass's buffers for a step of <paramref name="tokens"/> tokens (activations, a MoE layer's
+    /// routing and expert rows, a logits row per sequence, quantized activation copies) and each thread's attention scratch for one context (scores, a tile's
     /// transposed queries, a KV head's rows widened to f32): an estimate from the shapes, rounded up by a quarter.</summary>
     public static long Scratch(Qwen2Config c, int tokens, int sequences, int context, int threads)
     {
         long q = (long)c.NumAttentionHeads * c.HeadDim, kv = c.KeyValueSize;
-        long perToken = 4 * c.HiddenSize + 2 * q + 2 * kv + 2L * c.IntermediateSize + c.HeadDim;
+        long perToken = 4 * c.HiddenSize + 2 * q + 2 * kv + 2L * c.IntermediateSize + c.HeadDim + MoePerToken(c);
         long activations = (long)tokens * perToken * sizeof(float) + (long)tokens * Math.Max(c.HiddenSize, c.IntermediateSize) * 2;
         long logits = (long)Math.Max(sequences, 1) * c.VocabSize * sizeof(float);
         int group = c.NumAttentionHeads / Math.Max(c.NumKeyValueHeads, 1);
         long attention = (long)threads * ((long)Math.Max(16, group) * (context + c.HeadDim + 1) + 2L * context * c.HeadDim) * sizeof(float);
         return (activations + logits + attention) * 5 / 4;
     }
+
+    /// <summary>Values a token adds in a MoE layer's buffers (Model/MoeFeedForward.cs): its router scores, top-k choices and
+    /// weights, and per chosen expert its gathered row and gate/up activations; the shared expert's gate/up.</summary>
+    public static long MoePerToken(Qwen2Config c) => !c.IsMoe ? 0
+        : (c.NumExperts ?? 0) + (long)(c.NumExpertsPerTok ?? 0) * (c.HiddenSize + 2L * (c.MoeIntermediateSize ?? 0) + 4)
+          + 2L * (c.SharedExpertIntermediateSize ?? 0);
 
     /// <summary>MemAvailable from /proc/meminfo in bytes, or null where there is none (not Linux) or it cannot be read.</summary>
     public static long? AvailableMemory()

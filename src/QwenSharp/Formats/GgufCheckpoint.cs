@@ -6,6 +6,8 @@ namespace QwenSharp.Formats;
 /// A GGUF file as a weight source under Hugging Face tensor names (blk.0.attn_q.weight is served as
 /// model.layers.0.self_attn.q_proj.weight), so model code knows one naming only. Tensors outside the qwen2
 /// mapping keep their GGUF names, so a loader can report them. <see cref="File"/> gives the metadata.
+/// A stack of expert matrices (blk.N.ffn_up_exps.weight, [n_expert, rows, cols]) is served as one 2-D view per expert
+/// under the Hugging Face name of that expert's matrix, each a slice of the stack's bytes.
 /// </summary>
 public sealed unsafe class GgufCheckpoint : IWeightSource
 {
@@ -46,6 +48,17 @@ public sealed unsafe class GgufCheckpoint : IWeightSource
         var tensors = new Dictionary<string, TensorView>(StringComparer.Ordinal);
         foreach (var view in file.Tensors)
         {
+            if (GgufNames.TryExpertStack(view.Name, out int layer, out string projection) && view.Shape.Length == 3)
+            {
+                long experts = view.Shape[0], sliceBytes = view.ByteLength / Math.Max(experts, 1);
+                for (int e = 0; e < experts; e++)
+                {
+                    string expert = GgufNames.ExpertName(layer, e, projection);
+                    if (!tensors.TryAdd(expert, new TensorView(expert, view.Type, [view.Shape[1], view.Shape[2]], view.Pointer + e * sliceBytes, sliceBytes)))
+                        throw new FormatException($"{file.Path}: tensor {view.Name} and another tensor both map to {expert}.");
+                }
+                continue;
+            }
             string name = GgufNames.TryToHuggingFace(view.Name, out string hf) ? hf : view.Name;
             // The same bytes under the Hugging Face name, so messages from model code name what it asked for.
             if (!tensors.TryAdd(name, name == view.Name ? view : new TensorView(name, view.Type, view.Shape, view.Pointer, view.ByteLength)))

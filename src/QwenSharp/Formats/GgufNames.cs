@@ -11,6 +11,11 @@ namespace QwenSharp.Formats;
 public static class GgufNames
 {
     public const string Architecture = "qwen2";
+    /// <summary>llama.cpp's name for Qwen2MoeForCausalLM (LLM_ARCH_QWEN2MOE).</summary>
+    public const string MoeArchitecture = "qwen2moe";
+
+    /// <summary>The general.architecture a config is written under.</summary>
+    public static string ArchitectureOf(Qwen2Config config) => config.IsMoe ? MoeArchitecture : Architecture;
 
     /// <summary>Metadata keys (gguf-py's constants.py Keys).</summary>
     public static class Keys
@@ -42,6 +47,15 @@ public static class GgufNames
         public const string RopeScalingYarnBetaFast = Architecture + ".rope.scaling.yarn_beta_fast";
         public const string RopeScalingYarnBetaSlow = Architecture + ".rope.scaling.yarn_beta_slow";
         public const string VocabSize = Architecture + ".vocab_size";
+        // Mixture-of-experts keys, under the qwen2moe prefix (gguf-py's Keys.LLM.EXPERT_*).
+        public const string ExpertCount = MoeArchitecture + ".expert_count";
+        public const string ExpertUsedCount = MoeArchitecture + ".expert_used_count";
+        public const string ExpertFeedForwardLength = MoeArchitecture + ".expert_feed_forward_length";
+        public const string ExpertSharedFeedForwardLength = MoeArchitecture + ".expert_shared_feed_forward_length";
+
+        /// <summary>A qwen2.* key's name under another architecture's prefix (qwen2.block_count → qwen2moe.block_count).</summary>
+        public static string Under(string architecture, string key) =>
+            key.StartsWith(Architecture + ".", StringComparison.Ordinal) ? architecture + key[Architecture.Length..] : key;
 
         public const string TokenizerModel = "tokenizer.ggml.model";
         public const string TokenizerPre = "tokenizer.ggml.pre";
@@ -78,7 +92,76 @@ public static class GgufNames
         ("mlp.gate_proj.weight", "ffn_gate.weight"),
         ("mlp.up_proj.weight", "ffn_up.weight"),
         ("mlp.down_proj.weight", "ffn_down.weight"),
+        // Qwen2-MoE (convert_hf_to_gguf.py / gguf-py tensor_mapping.py): router, shared expert and its gate.
+        ("mlp.gate.weight", "ffn_gate_inp.weight"),
+        ("mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight"),
+        ("mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight"),
+        ("mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight"),
+        ("mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"),
     ];
+
+    /// <summary>The routed experts' projections: Hugging Face keeps one matrix per expert
+    /// (mlp.experts.E.gate_proj.weight), GGUF one stack per layer [n_expert, rows, cols] (blk.N.ffn_gate_exps.weight).</summary>
+    public static IReadOnlyList<(string Projection, string Stack)> ExpertStacks { get; } =
+    [
+        ("gate_proj", "ffn_gate_exps.weight"),
+        ("up_proj", "ffn_up_exps.weight"),
+        ("down_proj", "ffn_down_exps.weight"),
+    ];
+
+    /// <summary>The Hugging Face name of expert <paramref name="expert"/>'s <paramref name="projection"/> in a layer.</summary>
+    public static string ExpertName(int layer, int expert, string projection) =>
+        string.Create(CultureInfo.InvariantCulture, $"{HfLayerPrefix}{layer}.mlp.experts.{expert}.{projection}.weight");
+
+    /// <summary>Whether <paramref name="ggufName"/> is a stack of expert matrices (blk.3.ffn_up_exps.weight: layer 3, up_proj).</summary>
+    public static bool TryExpertStack(string ggufName, out int layer, out string projection)
+    {
+        layer = -1;
+        projection = "";
+        if (!TryLayer(ggufName, GgufLayerPrefix, out layer, out string suffix)) return false;
+        foreach (var (proj, stack) in ExpertStacks)
+            if (suffix == stack) { projection = proj; return true; }
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="hfName"/> is one expert's matrix (model.layers.3.mlp.experts.5.up_proj.weight →
+    /// blk.3.ffn_up_exps.weight, expert 5).</summary>
+    public static bool TryExpertMatrix(string hfName, out string stackName, out int expert)
+    {
+        stackName = "";
+        expert = -1;
+        if (!TryLayer(hfName, HfLayerPrefix, out int layer, out string suffix) || !suffix.StartsWith("mlp.experts.", StringComparison.Ordinal))
+            return false;
+        string rest = suffix["mlp.experts.".Length..];
+        int dot = rest.IndexOf('.');
+        if (dot <= 0 || !PlainNumber(rest.AsSpan(0, dot), out expert)) return false;
+        foreach (var (proj, stack) in ExpertStacks)
+            if (rest[(dot + 1)..] == proj + ".weight")
+            {
+                stackName = string.Create(CultureInfo.InvariantCulture, $"{GgufLayerPrefix}{layer}.{stack}");
+                return true;
+            }
+        return false;
+    }
+
+    private static bool TryLayer(string name, string prefix, out int layer, out string suffix)
+    {
+        layer = -1;
+        suffix = "";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return false;
+        int dot = name.IndexOf('.', prefix.Length);
+        if (dot < 0 || !PlainNumber(name.AsSpan(prefix.Length, dot - prefix.Length), out layer)) return false;
+        suffix = name[(dot + 1)..];
+        return true;
+    }
+
+    /// <summary>A plain decimal without sign or leading zeros, so that a name maps back to itself.</summary>
+    private static bool PlainNumber(ReadOnlySpan<char> number, out int value)
+    {
+        value = -1;
+        return number.Length > 0 && !(number.Length > 1 && number[0] == '0')
+            && int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
 
     private const string HfLayerPrefix = "model.layers.";
     private const string GgufLayerPrefix = "blk.";
@@ -128,56 +211,67 @@ public static class GgufNames
     {
         var m = file.Metadata;
         string arch = m.GetString(Keys.GeneralArchitecture);
-        if (arch != Architecture)
+        if (arch is not (Architecture or MoeArchitecture))
             throw new FormatException(Qwen2Config.UnsupportedArchitecture($"{arch} (GGUF general.architecture)", file.Path)
-                + $" A GGUF file must have general.architecture {Architecture}.");
+                + $" A GGUF file must have general.architecture {Architecture} or {MoeArchitecture}.");
+        bool moe = arch == MoeArchitecture;
+        string K(string key) => Keys.Under(arch, key);
 
-        int hidden = PositiveInt(m, Keys.EmbeddingLength, m.GetUInt32(Keys.EmbeddingLength));
-        int heads = PositiveInt(m, Keys.HeadCount, m.GetUInt32(Keys.HeadCount));
-        int kvHeads = m.TryGetUInt32(Keys.HeadCountKv, out uint kv) ? PositiveInt(m, Keys.HeadCountKv, kv) : heads;
-        int layers = PositiveInt(m, Keys.BlockCount, m.GetUInt32(Keys.BlockCount));
-        foreach (string key in new[] { Keys.KeyLength, Keys.ValueLength })
+        int hidden = PositiveInt(m, K(Keys.EmbeddingLength), m.GetUInt32(K(Keys.EmbeddingLength)));
+        int heads = PositiveInt(m, K(Keys.HeadCount), m.GetUInt32(K(Keys.HeadCount)));
+        int kvHeads = m.TryGetUInt32(K(Keys.HeadCountKv), out uint kv) ? PositiveInt(m, K(Keys.HeadCountKv), kv) : heads;
+        int layers = PositiveInt(m, K(Keys.BlockCount), m.GetUInt32(K(Keys.BlockCount)));
+        foreach (string key in new[] { K(Keys.KeyLength), K(Keys.ValueLength) })
             if (m.TryGetUInt32(key, out uint length) && length != hidden / heads)
                 throw new FormatException($"{file.Path}: {key} is {length}, but Qwen2 needs embedding_length / head_count = {hidden / heads}.");
 
         int vocab;
         if (file.TryGet("token_embd.weight", out var embedding) && embedding.Shape.Length == 2) vocab = checked((int)embedding.Shape[0]);
         else if (m.TryGetArray(Keys.Tokens, out var tokens)) vocab = tokens.Count;
-        else vocab = PositiveInt(m, Keys.VocabSize, m.GetUInt32(Keys.VocabSize));
+        else vocab = PositiveInt(m, K(Keys.VocabSize), m.GetUInt32(K(Keys.VocabSize)));
 
         return new Qwen2Config
         {
             Origin = file.Path,
-            Architectures = [Qwen2Config.SupportedArchitecture],
-            ModelType = Architecture,
+            Architectures = [moe ? Qwen2Config.MoeArchitecture : Qwen2Config.SupportedArchitecture],
+            ModelType = moe ? "qwen2_moe" : Architecture,
             VocabSize = vocab,
             HiddenSize = hidden,
-            IntermediateSize = PositiveInt(m, Keys.FeedForwardLength, m.GetUInt32(Keys.FeedForwardLength)),
+            IntermediateSize = PositiveInt(m, K(Keys.FeedForwardLength), m.GetUInt32(K(Keys.FeedForwardLength))),
             NumHiddenLayers = layers,
             NumAttentionHeads = heads,
             NumKeyValueHeads = kvHeads,
-            MaxPositionEmbeddings = PositiveInt(m, Keys.ContextLength, m.GetUInt32(Keys.ContextLength)),
+            MaxPositionEmbeddings = PositiveInt(m, K(Keys.ContextLength), m.GetUInt32(K(Keys.ContextLength))),
             MaxWindowLayers = layers,
             SlidingWindow = null,
-            RmsNormEps = m.GetFloat32(Keys.RmsEpsilon),
+            RmsNormEps = m.GetFloat32(K(Keys.RmsEpsilon)),
             // llama.cpp's default base when the key is absent.
-            RopeTheta = m.TryGetFloat32(Keys.RopeFreqBase, out float theta) ? theta : 10000.0,
-            RopeScaling = ReadRopeScaling(m),
+            RopeTheta = m.TryGetFloat32(K(Keys.RopeFreqBase), out float theta) ? theta : 10000.0,
+            RopeScaling = ReadRopeScaling(m, arch),
             TieWordEmbeddings = !file.Contains("output.weight"),
             BosTokenId = m.TryGetInt32(Keys.BosTokenId, out int bos) ? bos : null,
             EosTokenIds = m.TryGetInt32(Keys.EosTokenId, out int eos) ? [eos] : [],
             TorchDtype = null,
+            // llama.cpp's qwen2moe graph routes every layer through experts and never renormalises the top-k weights,
+            // so a GGUF file states neither decoder_sparse_step, mlp_only_layers nor norm_topk_prob.
+            NumExperts = moe ? PositiveInt(m, Keys.ExpertCount, m.GetUInt32(Keys.ExpertCount)) : null,
+            NumExpertsPerTok = moe ? PositiveInt(m, Keys.ExpertUsedCount, m.GetUInt32(Keys.ExpertUsedCount)) : null,
+            MoeIntermediateSize = moe ? PositiveInt(m, Keys.ExpertFeedForwardLength, m.GetUInt32(Keys.ExpertFeedForwardLength)) : null,
+            SharedExpertIntermediateSize = moe ? PositiveInt(m, Keys.ExpertSharedFeedForwardLength, m.GetUInt32(Keys.ExpertSharedFeedForwardLength)) : null,
+            DecoderSparseStep = moe ? 1 : null,
+            NormTopkProb = moe ? false : null,
         };
     }
 
-    private static RopeScaling? ReadRopeScaling(GgufMetadata m)
+    private static RopeScaling? ReadRopeScaling(GgufMetadata m, string arch)
     {
-        if (!m.TryGetString(Keys.RopeScalingType, out string type) || type == "none") return null;
+        string K(string key) => Keys.Under(arch, key);
+        if (!m.TryGetString(K(Keys.RopeScalingType), out string type) || type == "none") return null;
         return new RopeScaling(type,
-            m.TryGetFloat32(Keys.RopeScalingFactor, out float factor) ? factor : throw new FormatException($"{m.Origin} sets {Keys.RopeScalingType} {type} but has no {Keys.RopeScalingFactor}."),
-            m.TryGetUInt32(Keys.RopeScalingOriginalContext, out uint original) ? checked((int)original) : 0,
-            m.TryGetFloat32(Keys.RopeScalingYarnBetaFast, out float fast) ? fast : 32,
-            m.TryGetFloat32(Keys.RopeScalingYarnBetaSlow, out float slow) ? slow : 1);
+            m.TryGetFloat32(K(Keys.RopeScalingFactor), out float factor) ? factor : throw new FormatException($"{m.Origin} sets {K(Keys.RopeScalingType)} {type} but has no {K(Keys.RopeScalingFactor)}."),
+            m.TryGetUInt32(K(Keys.RopeScalingOriginalContext), out uint original) ? checked((int)original) : 0,
+            m.TryGetFloat32(K(Keys.RopeScalingYarnBetaFast), out float fast) ? fast : 32,
+            m.TryGetFloat32(K(Keys.RopeScalingYarnBetaSlow), out float slow) ? slow : 1);
     }
 
     private static int PositiveInt(GgufMetadata m, string key, uint value) =>
@@ -191,22 +285,39 @@ public static class GgufNames
     /// </summary>
     public static void WriteConfig(Qwen2Config config, GgufWriter writer)
     {
-        writer.SetString(Keys.GeneralArchitecture, Architecture);
-        writer.SetUInt32(Keys.BlockCount, (uint)config.NumHiddenLayers);
-        writer.SetUInt32(Keys.ContextLength, (uint)config.MaxPositionEmbeddings);
-        writer.SetUInt32(Keys.EmbeddingLength, (uint)config.HiddenSize);
-        writer.SetUInt32(Keys.FeedForwardLength, (uint)config.IntermediateSize);
-        writer.SetUInt32(Keys.HeadCount, (uint)config.NumAttentionHeads);
-        writer.SetUInt32(Keys.HeadCountKv, (uint)config.NumKeyValueHeads);
+        string arch = ArchitectureOf(config);
+        string K(string key) => Keys.Under(arch, key);
+        if (config.IsMoe)
+        {
+            if (config.NormTopkProb == true)
+                throw new ArgumentException("A Qwen2-MoE model with norm_topk_prob true cannot be written as GGUF: llama.cpp's qwen2moe never renormalises the top-k weights.");
+            if (Enumerable.Range(0, config.NumHiddenLayers).FirstOrDefault(l => !config.IsSparseLayer(l), -1) is int dense and >= 0)
+                throw new ArgumentException($"A Qwen2-MoE model whose layer {dense} has a dense MLP (mlp_only_layers, decoder_sparse_step) cannot be written as GGUF: llama.cpp's qwen2moe routes every layer through experts.");
+        }
+        writer.SetString(Keys.GeneralArchitecture, arch);
+        writer.SetUInt32(K(Keys.BlockCount), (uint)config.NumHiddenLayers);
+        writer.SetUInt32(K(Keys.ContextLength), (uint)config.MaxPositionEmbeddings);
+        writer.SetUInt32(K(Keys.EmbeddingLength), (uint)config.HiddenSize);
+        writer.SetUInt32(K(Keys.FeedForwardLength), (uint)config.IntermediateSize);
+        writer.SetUInt32(K(Keys.HeadCount), (uint)config.NumAttentionHeads);
+        writer.SetUInt32(K(Keys.HeadCountKv), (uint)config.NumKeyValueHeads);
         if (config.RopeScaling is { } s)
         {
-            writer.SetString(Keys.RopeScalingType, s.Type);
-            writer.SetFloat32(Keys.RopeScalingFactor, (float)s.Factor);
-            if (s.OriginalMaxPositionEmbeddings > 0) writer.SetUInt32(Keys.RopeScalingOriginalContext, (uint)s.OriginalMaxPositionEmbeddings);
-            if (s.BetaFast != 32) writer.SetFloat32(Keys.RopeScalingYarnBetaFast, (float)s.BetaFast);
-            if (s.BetaSlow != 1) writer.SetFloat32(Keys.RopeScalingYarnBetaSlow, (float)s.BetaSlow);
+            writer.SetString(K(Keys.RopeScalingType), s.Type);
+            writer.SetFloat32(K(Keys.RopeScalingFactor), (float)s.Factor);
+            if (s.OriginalMaxPositionEmbeddings > 0) writer.SetUInt32(K(Keys.RopeScalingOriginalContext), (uint)s.OriginalMaxPositionEmbeddings);
+            if (s.BetaFast != 32) writer.SetFloat32(K(Keys.RopeScalingYarnBetaFast), (float)s.BetaFast);
+            if (s.BetaSlow != 1) writer.SetFloat32(K(Keys.RopeScalingYarnBetaSlow), (float)s.BetaSlow);
         }
-        writer.SetFloat32(Keys.RopeFreqBase, (float)config.RopeTheta);
-        writer.SetFloat32(Keys.RmsEpsilon, (float)config.RmsNormEps);
+        writer.SetFloat32(K(Keys.RopeFreqBase), (float)config.RopeTheta);
+        writer.SetFloat32(K(Keys.RmsEpsilon), (float)config.RmsNormEps);
+        if (config.IsMoe)
+        {
+            // TextModel writes the expert counts after the norm epsilon; Qwen2MoeModel adds the two widths after that.
+            writer.SetUInt32(Keys.ExpertCount, (uint)config.NumExperts!.Value);
+            writer.SetUInt32(Keys.ExpertUsedCount, (uint)config.NumExpertsPerTok!.Value);
+            writer.SetUInt32(Keys.ExpertFeedForwardLength, (uint)config.MoeIntermediateSize!.Value);
+            writer.SetUInt32(Keys.ExpertSharedFeedForwardLength, (uint)config.SharedExpertIntermediateSize!.Value);
+        }
     }
 }

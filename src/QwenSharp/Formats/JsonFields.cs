@@ -75,6 +75,16 @@ internal readonly struct JsonFields
         return list;
     }
 
+    /// <summary>A list of integers (mlp_only_layers).</summary>
+    public IReadOnlyList<int>? IntList(string key)
+    {
+        if (Field(key) is not { } v) return null;
+        if (v.ValueKind != JsonValueKind.Array) throw Wrong(key, v, "a list of integers");
+        var list = new List<int>();
+        foreach (var item in v.EnumerateArray()) list.Add(AsInt(key, item));
+        return list;
+    }
+
     public JsonFields? Object(string key) => Field(key) is not { } v ? null
         : v.ValueKind == JsonValueKind.Object ? new JsonFields(v, Origin, Path + key + ".") : throw Wrong(key, v, "an object");
 }

@@ -11,7 +11,9 @@ namespace QwenSharp.Model;
 public sealed record Qwen2Config
 {
     public const string SupportedArchitecture = "Qwen2ForCausalLM";
-    public static IReadOnlyList<string> SupportedArchitectures { get; } = [SupportedArchitecture];
+    /// <summary>Qwen1.5-MoE and Qwen2-57B-A14B: Qwen2 attention with a mixture-of-experts MLP (transformers' modeling_qwen2_moe.py).</summary>
+    public const string MoeArchitecture = "Qwen2MoeForCausalLM";
+    public static IReadOnlyList<string> SupportedArchitectures { get; } = [SupportedArchitecture, MoeArchitecture];
 
     /// <summary>The file or folder the config was read from, for messages.</summary>
     public string Origin { get; init; } = "config";
@@ -44,17 +46,28 @@ public sealed record Qwen2Config
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? EosTokenId => EosTokenIds.Count > 0 ? EosTokenIds[0] : null;
 
-    // Qwen2-MoE fields (Qwen2MoeForCausalLM): read so the config parses and its refusal is precise.
+    // Qwen2-MoE fields (Qwen2MoeForCausalLM); null for a dense Qwen2. Defaults as transformers' Qwen2MoeConfig.
     public int? NumExperts { get; init; }
     public int? NumExpertsPerTok { get; init; }
     public int? MoeIntermediateSize { get; init; }
     public int? SharedExpertIntermediateSize { get; init; }
     public int? DecoderSparseStep { get; init; }
     public bool? NormTopkProb { get; init; }
+    /// <summary>Layers that keep the dense MLP (intermediate_size) in a MoE model.</summary>
+    public IReadOnlyList<int> MlpOnlyLayers { get; init; } = [];
     public bool? OutputRouterLogits { get; init; }
     public double? RouterAuxLossCoef { get; init; }
 
     public string Architecture => Architectures.Count > 0 ? Architectures[0] : ModelType ?? "(none)";
+    /// <summary>A Qwen2MoeForCausalLM: some or all layers route each token through experts.</summary>
+    public bool IsMoe => Architecture == MoeArchitecture;
+
+    /// <summary>
+    /// Whether <paramref name="layer"/> has the sparse MoE block, as Qwen2MoeDecoderLayer decides: not listed in
+    /// mlp_only_layers, num_experts &gt; 0, and (layer + 1) a multiple of decoder_sparse_step.
+    /// </summary>
+    public bool IsSparseLayer(int layer) =>
+        IsMoe && NumExperts > 0 && !MlpOnlyLayers.Contains(layer) && (layer + 1) % (DecoderSparseStep ?? 1) == 0;
     /// <summary>Size of one attention head: hidden_size / num_attention_heads (Qwen2 has no separate head_dim).</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
     /// <summary>Width of the K and V projections: num_key_value_heads × head_dim.</summary>
@@ -68,16 +81,26 @@ public sealed record Qwen2Config
         ? (int)Math.Min(int.MaxValue, (long)(s.OriginalMaxPositionEmbeddings * s.Factor))
         : MaxPositionEmbeddings;
 
-    /// <summary>Weights of the model: per layer q/o (hidden²), k/v (hidden × kv width), the three MLP matrices,
-    /// biases and norms; the embedding, and the LM head unless tied.</summary>
+    /// <summary>Weights of the model: per layer q/o (hidden²), k/v (hidden × kv width), biases and norms, and the MLP
+    /// (three matrices; in a sparse layer the router, every expert's three, the shared expert's three and its gate);
+    /// the embedding, and the LM head unless tied.</summary>
     public long ParameterCount
     {
         get
         {
-            long h = HiddenSize, kv = KeyValueSize, perLayer = 2 * h * h + 2 * h * kv + 3 * h * IntermediateSize + h + 2 * kv + 2 * h;
-            return perLayer * NumHiddenLayers + (TieWordEmbeddings ? 1 : 2) * (long)VocabSize * h + h;
+            long h = HiddenSize, kv = KeyValueSize, attention = 2 * h * h + 2 * h * kv + h + 2 * kv + 2 * h, total = 0;
+            for (int layer = 0; layer < NumHiddenLayers; layer++)
+                total += attention + (IsSparseLayer(layer)
+                    ? (long)NumExperts!.Value * (h + 3 * h * (MoeIntermediateSize ?? 0)) + 3 * h * (SharedExpertIntermediateSize ?? 0) + h
+                    : 3 * h * IntermediateSize);
+            return total + (TieWordEmbeddings ? 1 : 2) * (long)VocabSize * h + h;
         }
     }
+
+    /// <summary>Weights one token reads: as <see cref="ParameterCount"/> with only num_experts_per_tok experts per sparse layer
+    /// ("A14B" of Qwen2-57B-A14B).</summary>
+    public long ActiveParameterCount => !IsMoe ? ParameterCount : ParameterCount - Enumerable.Range(0, NumHiddenLayers)
+        .Count(IsSparseLayer) * (long)(NumExperts!.Value - NumExpertsPerTok!.Value) * 3 * HiddenSize * (MoeIntermediateSize ?? 0);
 
     /// <summary>"494M", "7.6B": the size as model cards and llama-bench print it.</summary>
     public string SizeLabel => ParameterCount >= 1_000_000_000 ? $"{ParameterCount / 1e9:F1}B" : $"{ParameterCount / 1e6:F0}M";
@@ -116,10 +139,13 @@ public sealed record Qwen2Config
             var r = new JsonFields(doc.RootElement, origin);
             int heads = r.Int("num_attention_heads") ?? 32;
             string? modelType = r.String("model_type");
+            var architectures = r.StringList("architectures") ?? (modelType == "qwen2" || modelType == null ? [SupportedArchitecture]
+                : modelType == "qwen2_moe" ? [MoeArchitecture] : [modelType]);
+            bool moe = architectures.Count > 0 && architectures[0] == MoeArchitecture;
             return new Qwen2Config
             {
                 Origin = origin,
-                Architectures = r.StringList("architectures") ?? (modelType == "qwen2" || modelType == null ? [SupportedArchitecture] : [modelType]),
+                Architectures = architectures,
                 ModelType = modelType,
                 VocabSize = r.Int("vocab_size") ?? 151936,
                 HiddenSize = r.Int("hidden_size") ?? 4096,
@@ -142,12 +168,13 @@ public sealed record Qwen2Config
                 TorchDtype = r.String("torch_dtype") ?? r.String("dtype"),
                 BosTokenId = r.Int("bos_token_id"),
                 EosTokenIds = r.IntOrIntList("eos_token_id") ?? [],
-                NumExperts = r.Int("num_experts"),
-                NumExpertsPerTok = r.Int("num_experts_per_tok"),
-                MoeIntermediateSize = r.Int("moe_intermediate_size"),
-                SharedExpertIntermediateSize = r.Int("shared_expert_intermediate_size"),
-                DecoderSparseStep = r.Int("decoder_sparse_step"),
-                NormTopkProb = r.Bool("norm_topk_prob"),
+                NumExperts = r.Int("num_experts") ?? (moe ? 60 : null),
+                NumExpertsPerTok = r.Int("num_experts_per_tok") ?? (moe ? 4 : null),
+                MoeIntermediateSize = r.Int("moe_intermediate_size") ?? (moe ? 1408 : null),
+                SharedExpertIntermediateSize = r.Int("shared_expert_intermediate_size") ?? (moe ? 5632 : null),
+                DecoderSparseStep = r.Int("decoder_sparse_step") ?? (moe ? 1 : null),
+                NormTopkProb = r.Bool("norm_topk_prob") ?? (moe ? false : null),
+                MlpOnlyLayers = r.IntList("mlp_only_layers") ?? [],
                 OutputRouterLogits = r.Bool("output_router_logits"),
                 RouterAuxLossCoef = r.Double("router_aux_loss_coef"),
             };
@@ -195,6 +222,12 @@ public sealed record Qwen2Config
             w.WriteNumber("max_position_embeddings", MaxPositionEmbeddings);
             w.WriteNumber("max_window_layers", MaxWindowLayers);
             if (ModelType != null) w.WriteString("model_type", ModelType);
+            if (IsMoe)
+            {
+                w.WriteStartArray("mlp_only_layers");
+                foreach (int layer in MlpOnlyLayers) w.WriteNumberValue(layer);
+                w.WriteEndArray();
+            }
             if (MoeIntermediateSize is { } moe) w.WriteNumber("moe_intermediate_size", moe);
             if (NormTopkProb is { } norm) w.WriteBoolean("norm_topk_prob", norm);
             w.WriteNumber("num_attention_heads", NumAttentionHeads);
@@ -255,6 +288,7 @@ public sealed record Qwen2Config
             throw new FormatException($"{Origin}: rms_norm_eps {RmsNormEps} must be a positive number.");
         if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta))
             throw new FormatException($"{Origin}: rope_theta {RopeTheta} must be a positive number.");
+        if (IsMoe) ValidateMoe();
         if (RopeScaling is { } s)
         {
             if (!s.IsYarn)
@@ -266,6 +300,21 @@ public sealed record Qwen2Config
             if (!(s.BetaFast > s.BetaSlow) || !(s.BetaSlow > 0))
                 throw new FormatException($"{Origin}: rope_scaling beta_fast {s.BetaFast} and beta_slow {s.BetaSlow} must satisfy beta_fast > beta_slow > 0.");
         }
+    }
+
+    private void ValidateMoe()
+    {
+        int experts = NumExperts ?? 0;
+        Positive(experts, "num_experts");
+        Positive(NumExpertsPerTok ?? 0, "num_experts_per_tok");
+        if (NumExpertsPerTok > experts)
+            throw new FormatException($"{Origin}: num_experts_per_tok {NumExpertsPerTok} exceeds num_experts {experts}.");
+        Positive(MoeIntermediateSize ?? 0, "moe_intermediate_size");
+        Positive(SharedExpertIntermediateSize ?? 0, "shared_expert_intermediate_size");
+        Positive(DecoderSparseStep ?? 0, "decoder_sparse_step");
+        foreach (int layer in MlpOnlyLayers)
+            if ((uint)layer >= (uint)NumHiddenLayers)
+                throw new FormatException($"{Origin}: mlp_only_layers lists layer {layer}, outside the model's {NumHiddenLayers} layers.");
     }
 
     /// <summary>The sentence for an architecture this runtime does not run, naming the supported ones.</summary>

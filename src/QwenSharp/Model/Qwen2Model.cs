@@ -15,6 +15,7 @@ public sealed class Qwen2Model : IDisposable
     private readonly IWeightSource _source;
     private readonly RopeFrequencies _rope;      // the config's: YaRN when rope_scaling says so, else plain
     private readonly RopeFrequencies _plainRope; // plain RoPE, for sequences that run without rope_scaling (RopeMode.Plain)
+    private readonly MoeFeedForward? _moe;
     private ForwardBuffers _buffers = new(0, 0);
 
     public Qwen2Model(IWeightSource source, Qwen2Config config)
@@ -23,6 +24,7 @@ public sealed class Qwen2Model : IDisposable
         _source = source;
         Config = config;
         Weights = Qwen2Weights.Load(source, config);
+        _moe = config.IsMoe ? new MoeFeedForward(config) : null;
         _rope = config.RopeScaling is { } s
             ? RopeFrequencies.Yarn(config.HeadDim, config.RopeTheta, s.Factor,
                 s.OriginalMaxPositionEmbeddings,
@@ -76,9 +78,13 @@ public sealed class Qwen2Model : IDisposable
             Linear(w.o_proj, attn, delta, T);                          // o_proj
             TensorPrimitives.Add(x, delta, x);                         // residual
             NormRows(x, w.post_attention_layernorm, xn);               // MLP norm
-            MatMul.MultiplySiblings(xn, T, w.gate_proj, gate, w.up_proj, up); // gate, up (one job)
-            SwiGlu.Apply(gate, up, gate);                              // silu(gate) · up
-            Linear(w.down_proj, gate, delta, T);                       // down
+            if (w.mlp != null) _moe!.Apply(w.mlp, xn, delta, T);       // sparse MoE MLP: routed + shared experts
+            else
+            {
+                MatMul.MultiplySiblings(xn, T, w.gate_proj!, gate, w.up_proj!, up); // gate, up (one job)
+                SwiGlu.Apply(gate, up, gate);                          // silu(gate) · up
+                Linear(w.down_proj!, gate, delta, T);                  // down
+            }
             TensorPrimitives.Add(x, delta, x);                         // residual
         }
 

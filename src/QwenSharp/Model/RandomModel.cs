@@ -15,7 +15,9 @@ public static class RandomModel
     /// them; matrices take the requested type, or a type whose block fits their row when it does not.</summary>
     public static GgmlType TensorType(RandomTensor tensor, GgmlType requested)
     {
-        if (tensor.Shape.Length == 1) return GgmlType.F32;
+        // The MoE router and the shared expert's gate stay F32 too: convert_hf_to_gguf.py keeps ffn_gate_inp F32 and
+        // llama-quantize leaves it (and the one-row ffn_gate_inp_shexp) unquantized.
+        if (tensor.Shape.Length == 1 || tensor.Rows == 1 || tensor.Name.EndsWith(".mlp.gate.weight", StringComparison.Ordinal)) return GgmlType.F32;
         long cols = tensor.Columns;
         if (cols % GgmlTypeInfo.BlockSize(requested) == 0) return requested;
         // llama.cpp falls back from K-quants to a 32-block type when a row is not a multiple of 256.
@@ -27,17 +29,34 @@ public static class RandomModel
         config.Validate();
         var weights = new RandomWeights(config, seed);
         var writer = new GgufWriter();
-        writer.SetString(GgufNames.Keys.GeneralArchitecture, GgufNames.Architecture);
-        writer.SetString(GgufNames.Keys.GeneralName, name ?? $"qwen2-random-{config.HiddenSize}x{config.NumHiddenLayers}");
+        string architecture = GgufNames.ArchitectureOf(config);
+        writer.SetString(GgufNames.Keys.GeneralArchitecture, architecture);
+        writer.SetString(GgufNames.Keys.GeneralName, name ?? $"{architecture}-random-{config.HiddenSize}x{config.NumHiddenLayers}");
         GgufNames.WriteConfig(config, writer);
         tokenizer.WriteTo(writer);
+        var byName = weights.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        // Vectors stay F32 in GGUF, but hold the values their F16/BF16 safetensors twin holds (a converter
+        // widens them losslessly), so both files describe the same model.
+        var roundThrough = type is GgmlType.F16 or GgmlType.BF16 ? type : GgmlType.F32;
         foreach (var t in weights.Tensors)
         {
             var tensorType = TensorType(t, type);
-            // Vectors stay F32 in GGUF, but hold the values their F16/BF16 safetensors twin holds (a converter
-            // widens them losslessly), so both files describe the same model.
-            var roundThrough = type is GgmlType.F16 or GgmlType.BF16 ? type : GgmlType.F32;
-            writer.AddTensor(GgufNames.ToGguf(t.Name), tensorType, t.Shape, s => WriteRows(weights, t, tensorType, s, roundThrough));
+            if (GgufNames.TryExpertMatrix(t.Name, out string stack, out int expert))
+            {
+                // convert_hf_to_gguf.py stacks a layer's experts into one [n_expert, rows, cols] tensor (ggml ne
+                // [cols, rows, n_expert]), expert 0 first; the stack is written where expert 0 comes.
+                if (expert != 0) continue;
+                var members = Enumerable.Range(0, config.NumExperts!.Value)
+                    .Select(e => byName[t.Name.Replace(".experts.0.", $".experts.{e}.", StringComparison.Ordinal)]).ToList();
+                writer.AddTensor(stack, tensorType, [members.Count, t.Shape[0], t.Shape[1]], s =>
+                {
+                    foreach (var m in members) WriteRows(weights, m, tensorType, s, roundThrough);
+                });
+                continue;
+            }
+            // The shared expert's gate is a [1, hidden] linear in Hugging Face and a vector [hidden] in llama.cpp.
+            long[] shape = t.Rows == 1 && t.Shape.Length == 2 ? [t.Columns] : t.Shape;
+            writer.AddTensor(GgufNames.ToGguf(t.Name), tensorType, shape, s => WriteRows(weights, t, tensorType, s, roundThrough));
         }
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);

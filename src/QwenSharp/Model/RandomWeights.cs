@@ -38,6 +38,23 @@ public sealed class RandomWeights
             yield return new(p + "self_attn.v_proj.bias", [kv], RandomInit.Bias);
             yield return new(p + "self_attn.o_proj.weight", [h, q], RandomInit.Linear);
             yield return new(p + "post_attention_layernorm.weight", [h], RandomInit.Norm);
+            if (c.IsSparseLayer(i))
+            {
+                // Qwen2MoeSparseMoeBlock in the order of its state dict: router, experts, shared expert, its gate.
+                int moe = c.MoeIntermediateSize!.Value, shared = c.SharedExpertIntermediateSize!.Value;
+                yield return new(p + "mlp.gate.weight", [c.NumExperts!.Value, h], RandomInit.Linear);
+                for (int e = 0; e < c.NumExperts.Value; e++)
+                {
+                    yield return new(Formats.GgufNames.ExpertName(i, e, "gate_proj"), [moe, h], RandomInit.Linear);
+                    yield return new(Formats.GgufNames.ExpertName(i, e, "up_proj"), [moe, h], RandomInit.Linear);
+                    yield return new(Formats.GgufNames.ExpertName(i, e, "down_proj"), [h, moe], RandomInit.Linear);
+                }
+                yield return new(p + "mlp.shared_expert.gate_proj.weight", [shared, h], RandomInit.Linear);
+                yield return new(p + "mlp.shared_expert.up_proj.weight", [shared, h], RandomInit.Linear);
+                yield return new(p + "mlp.shared_expert.down_proj.weight", [h, shared], RandomInit.Linear);
+                yield return new(p + "mlp.shared_expert_gate.weight", [1, h], RandomInit.Linear);
+                continue;
+            }
             yield return new(p + "mlp.gate_proj.weight", [inter, h], RandomInit.Linear);
             yield return new(p + "mlp.up_proj.weight", [inter, h], RandomInit.Linear);
             yield return new(p + "mlp.down_proj.weight", [h, inter], RandomInit.Linear);

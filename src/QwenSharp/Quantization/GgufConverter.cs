@@ -55,7 +55,8 @@ public static class GgufConverter
         var clock = new System.Diagnostics.Stopwatch();
         for (int i = 0; i < hf.Tensors.Count; i++)
         {
-            var (name, t) = hf.Tensors[i];
+            var t = hf.Tensors[i];
+            string name = t.Name;
             var type = TypeOf(name, t.Shape, matrixType);
             int index = i, count = hf.Tensors.Count;
             writer.AddTensor(name, type, t.Shape, s =>
@@ -77,6 +78,8 @@ public static class GgufConverter
     {
         if (shape.Length <= 1 || name.EndsWith("_norm.weight", StringComparison.Ordinal)) return GgmlType.F32;
         if (!name.EndsWith(".weight", StringComparison.Ordinal)) return GgmlType.F32;
+        // "Some tensor types are always in float32", the MoE router among them.
+        if (name.EndsWith(".ffn_gate_inp.weight", StringComparison.Ordinal)) return GgmlType.F32;
         return shape[^1] % GgmlTypeInfo.BlockSize(matrixType) == 0 ? matrixType : GgmlType.F16;
     }
 }

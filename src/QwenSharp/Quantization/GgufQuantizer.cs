@@ -69,10 +69,11 @@ public static unsafe class GgufQuantizer
         var clock = new System.Diagnostics.Stopwatch();
         for (int i = 0; i < tensors.Count; i++)
         {
-            var (name, t) = tensors[i];
+            var t = tensors[i];
+            string name = t.Name;
             var type = choice.Choose(name, t.Type, t.Shape);
-            // A converter stores vectors (norms, biases) as F32 whatever the checkpoint's float type.
-            if (source.VectorsToF32 && t.Shape.Length == 1) type = GgmlType.F32;
+            // A converter stores vectors (norms, biases) and MoE routers as F32 whatever the checkpoint's float type.
+            if (source.VectorsToF32 && (t.Shape.Length == 1 || name.EndsWith("ffn_gate_inp.weight", StringComparison.Ordinal))) type = GgmlType.F32;
             if (type != t.Type && TensorTypeChoice.IsBlockType(t.Type) && !options.AllowRequantize)
                 throw new ArgumentException($"Tensor {name} is already {t.Type}; requantizing it to {type} loses precision twice (give --allow-requantize to do it anyway).");
             int index = i;
@@ -86,12 +87,13 @@ public static unsafe class GgufQuantizer
         return writer;
     }
 
-    /// <summary>Writes <paramref name="t"/>'s data in <paramref name="type"/>: copied when it already is, else
-    /// converted row by row.</summary>
-    internal static void WriteData(TensorView t, GgmlType type, Stream s, int threads)
+    /// <summary>Writes <paramref name="t"/>'s data in <paramref name="type"/>, part after part: copied when it already
+    /// is, else converted row by row.</summary>
+    internal static void WriteData(QuantizeTensor t, GgmlType type, Stream s, int threads)
     {
-        if (type == t.Type) Copy(t, s);
-        else Convert(t, type, s, threads);
+        foreach (var part in t.Parts)
+            if (type == t.Type) Copy(part, s);
+            else Convert(part, type, s, threads);
     }
 
     private static void Copy(TensorView t, Stream s)

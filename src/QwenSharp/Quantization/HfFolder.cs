@@ -17,7 +17,7 @@ public sealed class HfFolder : IDisposable
     private readonly List<(string Key, object Value)> _sampling;
 
     private HfFolder(string folder, Qwen2Config config, GgufTokenizerExport tokenizer, SafetensorsCheckpoint checkpoint,
-        IReadOnlyList<(string, TensorView)> tensors, string? nameOrPath, List<(string, object)> sampling)
+        IReadOnlyList<QuantizeTensor> tensors, string? nameOrPath, List<(string, object)> sampling)
     {
         Folder = folder;
         Config = config;
@@ -31,11 +31,12 @@ public sealed class HfFolder : IDisposable
     public string Folder { get; }
     public Qwen2Config Config { get; }
     public GgufTokenizerExport Tokenizer { get; }
-    /// <summary>Tensors under their GGUF names, in the order the converter writes them.</summary>
-    public IReadOnlyList<(string Name, TensorView View)> Tensors { get; }
+    /// <summary>Tensors under their GGUF names, in the order the converter writes them (a MoE layer's expert stacks
+    /// where its last expert matrix is read).</summary>
+    public IReadOnlyList<QuantizeTensor> Tensors { get; }
     /// <summary>The safetensors files read (an output must not be one of them).</summary>
     public IEnumerable<string> Files => _checkpoint.Files.Select(f => f.Path);
-    public long ParameterCount => Tensors.Sum(t => t.View.ElementCount);
+    public long ParameterCount => Tensors.Sum(t => t.Rows * t.Columns);
 
     public static HfFolder Open(string folder)
     {
@@ -53,7 +54,8 @@ public sealed class HfFolder : IDisposable
         var checkpoint = SafetensorsCheckpoint.Open(folder);
         try
         {
-            var tensors = new List<(string, TensorView)>();
+            var tensors = new List<QuantizeTensor>();
+            var experts = new Dictionary<int, Dictionary<string, TensorView?[]>>();
             foreach (var file in checkpoint.Files.OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal))
                 foreach (string hfName in file.TensorNames.Order(StringComparer.Ordinal))
                 {
@@ -61,10 +63,21 @@ public sealed class HfFolder : IDisposable
                     if (hfName.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || hfName.EndsWith(".attention.masked_bias", StringComparison.Ordinal)
                         || hfName.EndsWith(".attention.bias", StringComparison.Ordinal)) continue;
                     if (config.TieWordEmbeddings && hfName == "lm_head.weight") continue;
+                    var view = checkpoint.Get(hfName);
+                    if (GgufNames.TryExpertMatrix(hfName, out string stack, out int expert))
+                    {
+                        AddExpert(folder, config, experts, tensors, hfName, stack, expert, view);
+                        continue;
+                    }
                     if (!GgufNames.TryToGguf(hfName, out string ggufName))
                         throw new FormatException($"{folder}: tensor {hfName} is not one of a Qwen2 model's tensors.");
-                    tensors.Add((ggufName, checkpoint.Get(hfName)));
+                    // The shared expert's gate is a [1, hidden] linear in transformers and a vector in llama.cpp.
+                    var shape = view.Shape is [1, long hidden] && hfName.EndsWith(".shared_expert_gate.weight", StringComparison.Ordinal) ? [hidden] : view.Shape;
+                    tensors.Add(new QuantizeTensor(ggufName, view.Type, shape, [view]));
                 }
+            foreach (var (layer, stacks) in experts)
+                foreach (var (stack, members) in stacks)
+                    throw new FormatException($"{folder}: {stack} lacks expert {Array.IndexOf(members, null)} (no tensor for it among the safetensors).");
             return new HfFolder(folder, config, tokenizer, checkpoint, tensors, nameOrPath, sampling);
         }
         catch
@@ -75,11 +88,36 @@ public sealed class HfFolder : IDisposable
     }
 
     /// <summary>
+    /// Collects one expert matrix; when a layer has all of them (num_experts × 3), adds its three stacks in the order
+    /// Qwen2MoeModel.modify_tensors yields them (down, gate, up), each [n_expert, rows, cols] with one view per expert.
+    /// </summary>
+    private static void AddExpert(string folder, Qwen2Config config, Dictionary<int, Dictionary<string, TensorView?[]>> experts,
+        List<QuantizeTensor> tensors, string hfName, string stack, int expert, TensorView view)
+    {
+        int count = config.NumExperts ?? 0;
+        if (expert >= count)
+            throw new FormatException($"{folder}: tensor {hfName} is expert {expert}, but num_experts is {count}.");
+        int layer = int.Parse(stack.AsSpan(4, stack.IndexOf('.', 4) - 4), System.Globalization.CultureInfo.InvariantCulture);
+        if (!experts.TryGetValue(layer, out var stacks)) experts[layer] = stacks = new Dictionary<string, TensorView?[]>(StringComparer.Ordinal);
+        if (!stacks.TryGetValue(stack, out var members)) stacks[stack] = members = new TensorView?[count];
+        members[expert] = view;
+        if (stacks.Count < 3 || stacks.Values.Any(m => m.Contains(null))) return;
+        foreach (var (name, parts) in stacks.OrderBy(kv => kv.Key, StringComparer.Ordinal)) // ffn_down_exps, ffn_gate_exps, ffn_up_exps
+        {
+            var first = parts[0]!;
+            if (parts.Any(m => m!.Type != first.Type || !m.Shape.SequenceEqual(first.Shape)))
+                throw new FormatException($"{folder}: the experts stacked into {name} differ in type or shape.");
+            tensors.Add(new QuantizeTensor(name, first.Type, [parts.Length, .. first.Shape], parts!));
+        }
+        experts.Remove(layer);
+    }
+
+    /// <summary>
     /// The file type convert_hf_to_gguf.py's --outtype auto picks: the type of the first matrix stored as bf16 or
     /// f16 (f32 matrices are passed over), and f16 when there is none.
     /// </summary>
     public QuantizeFileType GuessedFileType =>
-        Tensors.Where(t => t.View.Shape.Length >= 2).Select(t => t.View.Type).FirstOrDefault(t => t is GgmlType.BF16 or GgmlType.F16) == GgmlType.BF16
+        Tensors.Where(t => t.Shape.Length >= 2).Select(t => t.Type).FirstOrDefault(t => t is GgmlType.BF16 or GgmlType.F16) == GgmlType.BF16
             ? QuantizeFileType.BF16 : QuantizeFileType.F16;
 
     /// <summary>
@@ -89,7 +127,7 @@ public sealed class HfFolder : IDisposable
     /// </summary>
     public void WriteMetadata(GgufWriter writer, QuantizeFileType fileType)
     {
-        writer.SetString(GgufNames.Keys.GeneralArchitecture, GgufNames.Architecture);
+        writer.SetString(GgufNames.Keys.GeneralArchitecture, GgufNames.ArchitectureOf(Config));
         writer.SetString(GgufNames.Keys.GeneralType, "model");
         foreach (var (key, value) in _sampling) writer.Set(key, value);
         WriteAuthorship(writer);

@@ -5,15 +5,16 @@ namespace QwenSharp.Quantization;
 
 /// <summary>
 /// What a quantization reads: metadata in order and tensors under their GGUF names. A GGUF file gives its own; a
-/// Hugging Face folder gives what llama.cpp's converter would have written for it (<see cref="HfFolder"/>), with
-/// vectors stored as F32 as the converter stores them.
+/// Hugging Face folder gives what llama.cpp's converter would have written for it (<see cref="HfFolder"/>): vectors and
+/// MoE routers stored as F32, a MoE layer's per-expert matrices stacked into one [n_expert, rows, cols] tensor per
+/// projection and the shared expert's [1, hidden] gate as a vector.
 /// </summary>
 public sealed class QuantizeSource : IDisposable
 {
     private readonly IDisposable _owner;
 
     private QuantizeSource(IDisposable owner, IReadOnlyList<(string Key, object Value)> metadata,
-        IReadOnlyList<(string Name, TensorView View)> tensors, bool vectorsToF32)
+        IReadOnlyList<QuantizeTensor> tensors, bool vectorsToF32)
     {
         _owner = owner;
         Metadata = metadata;
@@ -22,7 +23,8 @@ public sealed class QuantizeSource : IDisposable
     }
 
     public IReadOnlyList<(string Key, object Value)> Metadata { get; }
-    public IReadOnlyList<(string Name, TensorView View)> Tensors { get; }
+    public IReadOnlyList<QuantizeTensor> Tensors { get; }
+    /// <summary>Vectors and MoE routers (ffn_gate_inp) are written as F32, as convert_hf_to_gguf.py writes them.</summary>
     public bool VectorsToF32 { get; }
     /// <summary>The files the tensors are mapped from (an output must not be one of them).</summary>
     public IReadOnlyList<string> Files { get; private init; } = [];
@@ -35,7 +37,7 @@ public sealed class QuantizeSource : IDisposable
         var gguf = GgufFile.Open(path);
         return new QuantizeSource(gguf,
             gguf.Metadata.Keys.Select(k => (k, gguf.Metadata.GetValue(k))).ToList(),
-            gguf.Tensors.Select(t => (t.Name, t)).ToList(), vectorsToF32: false) { Files = [path] };
+            gguf.Tensors.Select(t => new QuantizeTensor(t.Name, t.Type, t.Shape, [t])).ToList(), vectorsToF32: false) { Files = [path] };
     }
 
     private static QuantizeSource OpenFolder(string folder)
@@ -59,4 +61,12 @@ public sealed class QuantizeSource : IDisposable
     }
 
     public void Dispose() => _owner.Dispose();
+}
+
+/// <summary>One tensor of a quantization's input: type and shape (outermost first) and its bytes as one or more views
+/// laid end to end (a stack of expert matrices read from a Hugging Face folder is one view per expert).</summary>
+public sealed record QuantizeTensor(string Name, GgmlType Type, long[] Shape, IReadOnlyList<TensorView> Parts)
+{
+    public long Columns => Shape[^1];
+    public long Rows => Shape[..^1].Aggregate(1L, (a, b) => a * b);
 }

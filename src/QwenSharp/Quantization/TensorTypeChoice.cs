@@ -17,12 +17,15 @@ public sealed record QuantizeOptions(QuantizeFileType FileType)
 }
 
 /// <summary>
-/// Chooses each tensor's type the way llama.cpp's llama-quant.cpp does for a dense (non-MoE, non-Falcon) model
-/// such as Qwen2: which tensors may be quantized (tensor_allows_quantization), the mixtures of the _S/_M/_L types
-/// (llama_tensor_get_type_impl: more bits for some attn_v, ffn_down and attn_output layers, Q6_K for the output
-/// matrix), and the fallback to a 32-value block type when a row is not a whole number of 256-value blocks
+/// Chooses each tensor's type the way llama.cpp's llama-quant.cpp does for a Qwen2 or Qwen2-MoE (non-Falcon) model:
+/// which tensors may be quantized (tensor_allows_quantization: not vectors, norms, nor a MoE router ffn_gate_inp), the
+/// mixtures of the _S/_M/_L types (llama_tensor_get_type_impl: more bits for some attn_v, ffn_down and attn_output
+/// layers, Q6_K for the output matrix; with exactly 8 experts, Mixtral's rules for attn_v, attn_k and attn_output), and
+/// the fallback to a 32-value block type when a row is not a whole number of 256-value blocks
 /// (tensor_type_fallback). Stateful like llama.cpp's quantize_state: the attn_v and ffn_down counters advance in
-/// file order, so call <see cref="Choose"/> once per tensor, in order.
+/// file order, so call <see cref="Choose"/> once per tensor, in order. In a MoE model an ffn_down tensor's layer is
+/// read from its name (blk.N.), as llama.cpp's layer_info does when n_expert &gt; 1, so the routed and shared experts'
+/// ffn_down of a layer get the same type.
 /// </summary>
 public sealed class TensorTypeChoice
 {
@@ -59,11 +62,20 @@ public sealed class TensorTypeChoice
 
     private bool AllowsQuantization(string name, long[] shape)
     {
-        if (shape.Length < 2) return false;
+        if (GgmlDims(shape) < 2) return false;
         if (!name.EndsWith("weight", StringComparison.Ordinal)) return false;
         if (name.Contains("_norm.weight", StringComparison.Ordinal)) return false;
+        if (name.Contains("ffn_gate_inp.weight", StringComparison.Ordinal)) return false;
         if (_options.LeaveOutputTensor && name == "output.weight") return false;
         return true;
+    }
+
+    /// <summary>ggml_n_dims: dimensions up to the last one above 1 (a [1, hidden] tensor has one).</summary>
+    private static int GgmlDims(long[] shape)
+    {
+        int leadingOnes = 0;
+        while (leadingOnes < shape.Length - 1 && shape[leadingOnes] == 1) leadingOnes++;
+        return Math.Max(1, shape.Length - leadingOnes);
     }
 
     public static bool IsBlockType(GgmlType type) => type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16);
@@ -85,17 +97,24 @@ public sealed class TensorTypeChoice
         if (name.Contains("attn_v.weight", StringComparison.Ordinal))
         {
             type = AttentionV(ftype, type, _attentionVSeen, _attentionV);
+            if (_model.Experts == 8) type = GgmlType.Q8_0; // "for the 8-expert model, bumping this to Q8_0 trades just ~128MB"
             _attentionVSeen++;
             return type;
         }
+        if (name.Contains("attn_k.weight", StringComparison.Ordinal))
+            return _model.Experts == 8 ? GgmlType.Q8_0 : type;
         if (name.Contains("ffn_down", StringComparison.Ordinal))
         {
-            type = FfnDown(ftype, type, _ffnDownSeen, _ffnDown);
+            var (layer, layers) = FfnDownLayer(name);
+            type = FfnDown(ftype, type, layer, layers);
             _ffnDownSeen++;
             return type;
         }
         if (name.Contains("attn_output.weight", StringComparison.Ordinal))
         {
+            if (_model.Experts == 8)
+                return ftype is QuantizeFileType.Q2_K or QuantizeFileType.Q3_K_S or QuantizeFileType.Q3_K_M or QuantizeFileType.IQ4_NL
+                    or QuantizeFileType.Q4_K_S or QuantizeFileType.Q4_K_M or QuantizeFileType.IQ4_XS ? GgmlType.Q5_K : type;
             return ftype switch
             {
                 QuantizeFileType.Q2_K => GgmlType.Q3_K,
@@ -119,6 +138,19 @@ public sealed class TensorTypeChoice
         // llama.cpp's "70B" models (80 layers for Qwen2) share each v projection among many heads: more bits there.
         if (_model.Layers == 80 && type is GgmlType.Q3_K or GgmlType.Q4_K) type = GgmlType.Q5_K;
         return type;
+    }
+
+    /// <summary>llama.cpp's layer_info: the ffn_down counter and count, or, when n_expert &gt; 1, the layer named by the
+    /// tensor (blk.N.) out of the model's layers, so a MoE layer's routed and shared ffn_down get the same type.</summary>
+    private (int Layer, int Layers) FfnDownLayer(string name)
+    {
+        if (_model.Experts <= 1) return (_ffnDownSeen, _ffnDown);
+        int layers = _model.Layers, dot = name.IndexOf('.', 4);
+        if (!name.StartsWith("blk.", StringComparison.Ordinal) || dot < 0
+            || !int.TryParse(name.AsSpan(4, dot - 4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer)
+            || layer >= layers)
+            throw new ArgumentException($"Tensor {name}: its layer is not a block number below the model's {layers} layers.");
+        return (layer, layers);
     }
 
     private static GgmlType FfnDown(QuantizeFileType ftype, GgmlType type, int layer, int layers) => ftype switch

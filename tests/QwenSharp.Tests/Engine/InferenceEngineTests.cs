@@ -19,11 +19,13 @@ public class InferenceEngineTests
         return ids.ToArray();
     }
 
-    [Fact]
-    public async Task GreedyContinuationEqualsLlamaCpp()
+    [Theory]
+    [InlineData("odd")]
+    [InlineData("moe-odd")]
+    public async Task GreedyContinuationEqualsLlamaCpp(string shape)
     {
-        string path = TinyModels.Gguf("odd", GgmlType.F32);
-        var prompt = TinyModels.Tokens(12, TinyModels.Config("odd").VocabSize, seed: 21);
+        string path = TinyModels.Gguf(shape, GgmlType.F32);
+        var prompt = TinyModels.Tokens(12, TinyModels.Config(shape).VocabSize, seed: 21);
         int[] expected;
         using (var llama = new LlamaCpp(path, contextSize: 64))
             expected = llama.Greedy(prompt, 32);
@@ -31,10 +33,12 @@ public class InferenceEngineTests
         Assert.Equal(expected, await Run(model, prompt, Greedy));
     }
 
-    [Fact]
-    public async Task SixteenConcurrentRequestsEachEqualTheirSoloRun()
+    [Theory]
+    [InlineData("gqa7")]
+    [InlineData("moe")]
+    public async Task SixteenConcurrentRequestsEachEqualTheirSoloRun(string shape)
     {
-        using var model = LoadedModel.Load(TinyModels.Gguf("gqa7", GgmlType.Q8_0), new EngineOptions { KvCacheBytes = 16 << 20, MaxNumSeqs = 16 });
+        using var model = LoadedModel.Load(TinyModels.Gguf(shape, GgmlType.Q8_0), new EngineOptions { KvCacheBytes = 16 << 20, MaxNumSeqs = 16 });
         int vocab = model.Model.Config.VocabSize;
         // Half the prompts share a 20-token prefix, so the prefix cache is exercised too.
         var shared = TinyModels.Tokens(20, vocab, seed: 100);

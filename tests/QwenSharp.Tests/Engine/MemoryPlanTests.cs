@@ -115,4 +115,17 @@ public class MemoryPlanTests
         Assert.Contains("4096 tokens", e.Message);
         Assert.Contains("0.06 GiB available", e.Message);
     }
+
+    /// <summary>A MoE model's step needs its expert buffers on top of what the same attention and dense MLP need: for
+    /// Qwen2-57B-A14B per token 64 router scores, 8 gathered rows of 3584 with gate/up of 2560 each, the shared expert's
+    /// gate/up of 20480 (values of 4 bytes).</summary>
+    [Fact]
+    public void MoeScratchCountsTheExpertBuffers()
+    {
+        var moe = QwenSharp.Model.Qwen2Config.FromFile(Fixtures.Config("qwen2-57b-a14b-instruct.json"));
+        var dense = moe with { Architectures = [QwenSharp.Model.Qwen2Config.SupportedArchitecture] };
+        long extra = MemoryPlan.Scratch(moe, 512, 4, 4096, 2) - MemoryPlan.Scratch(dense, 512, 4, 4096, 2);
+        long buffers = 512L * (64 + 8 * (3584 + 2 * 2560) + 2 * 20480) * sizeof(float);
+        Assert.InRange(extra, buffers, buffers * 3 / 2);
+    }
 }

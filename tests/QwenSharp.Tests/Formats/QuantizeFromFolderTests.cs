@@ -21,19 +21,30 @@ public class QuantizeFromFolderTests
         TieWordEmbeddings = true, BosTokenId = 1000, EosTokenIds = [1001],
     };
 
-    [Theory]
-    [InlineData("F16", "Q4_K_M")]
-    [InlineData("BF16", "Q8_0")]
-    [InlineData("F16", "F16")]
-    public void AFolderQuantizesAsItsGgufTwin(string dtype, string typeName)
+    /// <summary>Qwen2-MoE: per-expert matrices become llama.cpp's stacks, the router F32, the shared expert's gate a vector.</summary>
+    private static readonly Qwen2Config Moe = Config with
     {
+        Origin = "moe", HiddenSize = 256, NumAttentionHeads = 4, TieWordEmbeddings = false, Architectures = [Qwen2Config.MoeArchitecture],
+        ModelType = "qwen2_moe", NumExperts = 6, NumExpertsPerTok = 2, MoeIntermediateSize = 160, SharedExpertIntermediateSize = 256,
+        DecoderSparseStep = 1, NormTopkProb = false,
+    };
+
+    [Theory]
+    [InlineData("F16", "Q4_K_M", false)]
+    [InlineData("BF16", "Q8_0", false)]
+    [InlineData("F16", "F16", false)]
+    [InlineData("BF16", "Q4_K_M", true)]
+    [InlineData("F16", "F16", true)]
+    public void AFolderQuantizesAsItsGgufTwin(string dtype, string typeName, bool moe)
+    {
+        var config = moe ? Moe : Config;
         var source = Enum.Parse<GgmlType>(dtype);
         var type = QuantizeFileTypes.Parse(typeName);
         using var dir = Fixtures.TempDir();
         string folder = dir.File("hf"), gguf = dir.File("twin.gguf");
-        RandomModel.WriteFolder(Config, folder, source, 9, Fixtures.TokenizerFolder, null);
-        RandomModel.WriteGguf(Config, gguf, source, 9,
-            GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, Config.VocabSize, Config.EosTokenId, Config.BosTokenId));
+        RandomModel.WriteFolder(config, folder, source, 9, Fixtures.TokenizerFolder, null);
+        RandomModel.WriteGguf(config, gguf, source, 9,
+            GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, config.VocabSize, config.EosTokenId, config.BosTokenId));
 
         GgufQuantizer.Run(folder, dir.File("from-folder.gguf"), new QuantizeOptions(type) { Threads = 2 });
         GgufQuantizer.Run(gguf, dir.File("from-gguf.gguf"), new QuantizeOptions(type) { Threads = 2 });
@@ -49,6 +60,7 @@ public class QuantizeFromFolderTests
         {
             var actual = a.Get(expected.Name);
             Assert.Equal((expected.Name, expected.Type), (actual.Name, actual.Type));
+            Assert.Equal(expected.Shape, actual.Shape);
             Assert.True(Bytes(expected).SequenceEqual(Bytes(actual)), $"{expected.Name} ({expected.Type}) data differs");
         }
     }

@@ -16,7 +16,8 @@ namespace QwenSharp.Tests.Formats;
 /// 608 values, tied embeddings) that exercises the 32-block fallbacks and the token embedding treated as output.
 /// 8 layers, so the attn_v/ffn_down "more bits" pattern of the _M types has layers both ways; the aligned shape has 2
 /// query heads per key/value head, the unaligned one 5 (llama.cpp's attn_v rules for Q2_K and IQ4_* change at 4);
-/// an 80-layer one checks the rule llama.cpp keeps for 70B models.
+/// an 80-layer one checks the rule llama.cpp keeps for 70B models; two Qwen2-MoE shapes
+/// add stacked expert tensors, the F32 router and llama.cpp's 8-expert rules.
 /// </summary>
 public class QuantizeMatchesLlamaCppTests
 {
@@ -35,6 +36,15 @@ public class QuantizeMatchesLlamaCppTests
 
     /// <summary>80 layers: llama.cpp's Qwen2 loader calls that a 70B model, whose attn_v gets Q5_K in place of Q3_K/Q4_K.</summary>
     private static readonly Qwen2Config Deep = Aligned with { Origin = "deep", IntermediateSize = 256, NumHiddenLayers = 80 };
+    // Qwen2-MoE: with exactly 8 experts llama.cpp applies Mixtral's rules (attn_v/attn_k Q8_0, attn_output Q5_K); with 6,
+    // not. The second one's experts have rows of 160 (down) and its shared expert of 224: K-quant fallbacks in 3-D stacks.
+    private static readonly Qwen2Config Moe8 = Aligned with
+    {
+        Origin = "moe8", Architectures = [Qwen2Config.MoeArchitecture], ModelType = "qwen2_moe", NumExperts = 8, NumExpertsPerTok = 2,
+        MoeIntermediateSize = 256, SharedExpertIntermediateSize = 512, DecoderSparseStep = 1, NormTopkProb = false,
+    };
+
+    private static readonly Qwen2Config Moe6 = Moe8 with { Origin = "moe6", NumExperts = 6, MoeIntermediateSize = 160, SharedExpertIntermediateSize = 224 };
 
     public static TheoryData<string, string, string> Cases()
     {
@@ -54,6 +64,12 @@ public class QuantizeMatchesLlamaCppTests
         }
         data.Add("deep", "Q2_K", "");
         data.Add("deep", "Q3_K_M", "");
+        foreach (var shape in new[] { "moe8", "moe6" })
+        {
+            foreach (var t in QuantizeFileTypes.All)
+                data.Add(shape, t.ToString(), "");
+            data.Add(shape, "Q4_K_M", "pure");
+        }
         return data;
     }
 
@@ -73,10 +89,9 @@ public class QuantizeMatchesLlamaCppTests
         // The aligned model starts from F16 (the usual input), the unaligned one from F32.
         // The unaligned one carries the real Qwen2 tokenizer (its first 512 ids, their merges, the chat template),
         // so copying large string arrays is compared too.
-        bool unaligned = shape == "unaligned";
-        RandomModel.WriteGguf(shape switch { "aligned" => Aligned, "deep" => Deep, _ => Unaligned }, input,
-            unaligned ? GgmlType.F32 : GgmlType.F16, 5,
-            unaligned ? GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null) : GgufTokenizerExport.BytesOnly(512));
+        var config = shape switch { "aligned" => Aligned, "unaligned" => Unaligned, "deep" => Deep, "moe8" => Moe8, _ => Moe6 };
+        RandomModel.WriteGguf(config, input, shape is "unaligned" or "moe6" ? GgmlType.F32 : GgmlType.F16, 5,
+            shape == "unaligned" ? GgufTokenizerExport.FromHuggingFace(Fixtures.TokenizerFolder, 512, null, null) : GgufTokenizerExport.BytesOnly(512));
 
         bool pure = flags == "pure", leaveOutput = flags == "leave-output", types = flags == "tensor-types";
         if (flags == "requantize")

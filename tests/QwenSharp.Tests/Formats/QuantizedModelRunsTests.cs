@@ -24,6 +24,8 @@ public class QuantizedModelRunsTests(ITestOutputHelper output)
     [InlineData("odd", "IQ4_NL")]
     [InlineData("k256", "Q3_K_M")]
     [InlineData("k256", "Q2_K")]
+    [InlineData("moe", "Q4_K_M")]
+    [InlineData("moe", "Q5_0")]
     public void OursAndLlamaCppRunTheQuantizedFileAlike(string shape, string typeName)
     {
         using var dir = Fixtures.TempDir();

@@ -60,11 +60,12 @@ public class Qwen2ConfigTests
     }
 
     [Fact]
-    public void MoeConfigParsesItsFieldsAndIsRefusedByName()
+    public void MoeConfigParsesItsFieldsAndValidates()
     {
         var c = Qwen2Config.FromFile(Fixtures.Config("qwen2-57b-a14b-instruct.json"));
         Assert.Equal(["Qwen2MoeForCausalLM"], c.Architectures);
         Assert.Equal("qwen2_moe", c.ModelType);
+        Assert.True(c.IsMoe);
         Assert.Equal(64, c.NumExperts);
         Assert.Equal(8, c.NumExpertsPerTok);
         Assert.Equal(2560, c.MoeIntermediateSize);
@@ -74,10 +75,39 @@ public class Qwen2ConfigTests
         Assert.False(c.OutputRouterLogits);
         Assert.Equal(0.001, c.RouterAuxLossCoef);
         Assert.Equal(151643, c.EosTokenId);
-        var e = Assert.Throws<FormatException>(c.Validate);
-        Assert.Contains("Qwen2MoeForCausalLM", e.Message);
-        Assert.Contains("Qwen2ForCausalLM", e.Message);
-        Assert.Contains("qwen2-57b-a14b-instruct.json", e.Message);
+        c.Validate();
+        Assert.All(Enumerable.Range(0, 28), l => Assert.True(c.IsSparseLayer(l)));
+        Assert.False(Qwen2Config.FromFile(Fixtures.Config("qwen2-7b-instruct.json")).IsSparseLayer(0));
+    }
+
+    /// <summary>Which layers are sparse, as Qwen2MoeDecoderLayer decides (not in mlp_only_layers, (layer+1) % step == 0).</summary>
+    [Theory]
+    [InlineData("""{"decoder_sparse_step":2}""", "0101")]
+    [InlineData("""{"mlp_only_layers":[0,2]}""", "0101")]
+    [InlineData("""{"decoder_sparse_step":3,"mlp_only_layers":[2]}""", "0000")]
+    [InlineData("""{}""", "1111")]
+    public void SparseLayersFollowStepAndMlpOnlyLayers(string fields, string expected)
+    {
+        string json = fields.TrimEnd('}') + (fields.Length > 2 ? "," : "") + "\"architectures\":[\"Qwen2MoeForCausalLM\"],\"num_hidden_layers\":4}";
+        var c = Qwen2Config.FromJson(json, "m/config.json");
+        c.Validate();
+        Assert.Equal(expected, string.Concat(Enumerable.Range(0, 4).Select(l => c.IsSparseLayer(l) ? '1' : '0')));
+    }
+
+    [Theory]
+    [InlineData("""{"num_experts":0}""", "num_experts is 0")]
+    [InlineData("""{"num_experts":4,"num_experts_per_tok":5}""", "num_experts_per_tok 5 exceeds num_experts 4")]
+    [InlineData("""{"moe_intermediate_size":-1}""", "moe_intermediate_size is -1")]
+    [InlineData("""{"shared_expert_intermediate_size":0}""", "shared_expert_intermediate_size is 0")]
+    [InlineData("""{"decoder_sparse_step":0}""", "decoder_sparse_step is 0")]
+    [InlineData("""{"mlp_only_layers":[32]}""", "mlp_only_layers lists layer 32")]
+    [InlineData("""{"mlp_only_layers":"all"}""", "mlp_only_layers")]
+    public void BadMoeFieldsAreRefusedInOneSentence(string fields, string expected)
+    {
+        string json = fields.TrimEnd('}') + ",\"architectures\":[\"Qwen2MoeForCausalLM\"]}";
+        var e = Assert.Throws<FormatException>(() => Qwen2Config.FromJson(json, "m/config.json").Validate());
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("m/config.json", e.Message);
     }
 
     [Theory]
@@ -123,11 +153,13 @@ public class Qwen2ConfigTests
     [InlineData("qwen2-0.5b-instruct.json")]
     [InlineData("qwen2-7b-instruct-yarn.json")]
     [InlineData("qwen2-57b-a14b-instruct.json")]
+    [InlineData("qwen1.5-moe-a2.7b.json")]
     public void ToJsonReadsBackTheSameConfig(string file)
     {
-        var c = Qwen2Config.FromFile(Fixtures.Config(file));
+        var c = Qwen2Config.FromFile(Fixtures.Config(file)) with { MlpOnlyLayers = [1, 5] };
         var back = Qwen2Config.FromJson(c.ToJson(), c.Origin);
-        Assert.Equal(c with { Architectures = [], EosTokenIds = [] }, back with { Architectures = [], EosTokenIds = [] });
+        Assert.Equal(c.IsMoe ? [1, 5] : [], back.MlpOnlyLayers);
+        Assert.Equal(c with { Architectures = [], EosTokenIds = [], MlpOnlyLayers = [] }, back with { Architectures = [], EosTokenIds = [], MlpOnlyLayers = [] });
         Assert.Equal(c.Architectures, back.Architectures);
         Assert.Equal(c.EosTokenIds, back.EosTokenIds);
     }

@@ -31,6 +31,11 @@ public class LlamaCppFidelityTests(ITestOutputHelper output)
         { "odd", GgmlType.Q8_0, 3e-2 },
         { "gqa7", GgmlType.Q4_0, 3e-2 },
         { "k256", GgmlType.Q4_K, 3e-2 },
+        // Qwen2-MoE (llama.cpp's qwen2moe graph): the router stays F32 in every file, as llama-quantize leaves it.
+        { "moe", GgmlType.F32, 1e-4 },
+        { "moe-odd", GgmlType.F32, 1e-4 },
+        { "moe", GgmlType.Q8_0, 3e-2 },
+        { "moe", GgmlType.Q4_K, 3e-2 },
     };
 
     [Theory]

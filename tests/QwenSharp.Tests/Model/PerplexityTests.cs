@@ -17,6 +17,8 @@ public class PerplexityTests(ITestOutputHelper output)
     [InlineData("odd", GgmlType.F16, 1e-3)]
     [InlineData("odd", GgmlType.Q8_0, 1e-2)]
     [InlineData("gqa7", GgmlType.Q4_0, 1e-2)]
+    [InlineData("moe", GgmlType.F32, 1e-3)]
+    [InlineData("moe", GgmlType.Q4_K, 1e-2)]
     public void CliPerplexityAgreesWithLlamaCpp(string shape, GgmlType type, double bound)
     {
         const int ctx = 32;

@@ -6,7 +6,7 @@ namespace QwenSharp.Tests.Model;
 
 /// <summary>
 /// Small random Qwen2 shapes that exercise every path of the forward pass (GQA ratios 1, 2, 7; tied and
-/// untied; odd sizes; YaRN), written on demand as GGUF or safetensors into one temporary folder per run.
+/// untied; odd sizes; YaRN; mixture of experts), written on demand as GGUF or safetensors into one temporary folder per run.
 /// </summary>
 public static class TinyModels
 {
@@ -38,7 +38,31 @@ public static class TinyModels
         },
         // A shape's twin without rope_scaling: the same weights (they depend on the sizes and the seed only).
         _ when shape.EndsWith("-norope", StringComparison.Ordinal) => Config(shape[..^"-norope".Length]) with { RopeScaling = null },
+        // Qwen2-MoE (untied, as llama.cpp's qwen2moe requires an output matrix): 8 experts, 4 per token, rows of 256 for
+        // K-quants in every expert and shared-expert matrix.
+        "moe" => Moe(Make(hidden: 256, heads: 4, kvHeads: 2, layers: 2, inter: 512, vocab: 300, tied: false), experts: 8, topK: 4, moe: 256, shared: 512),
+        // Odd sizes: 6 experts of 48, top 2, shared expert of 80, GQA 2, 3 layers.
+        "moe-odd" => Moe(Make(hidden: 96, heads: 6, kvHeads: 3, layers: 3, inter: 160, vocab: 397, tied: false), experts: 6, topK: 2, moe: 48, shared: 80),
+        // What only Hugging Face runs: renormalised top-k, a dense layer by mlp_only_layers and one by decoder_sparse_step 2.
+        "moe-hf" => Moe(Make(hidden: 64, heads: 4, kvHeads: 2, layers: 4, inter: 96, vocab: 320, tied: true), experts: 5, topK: 3, moe: 32, shared: 48) with
+        {
+            NormTopkProb = true,
+            DecoderSparseStep = 2,
+            MlpOnlyLayers = [3],
+        },
         _ => throw new ArgumentException(shape),
+    };
+
+    private static Qwen2Config Moe(Qwen2Config dense, int experts, int topK, int moe, int shared) => dense with
+    {
+        Architectures = [Qwen2Config.MoeArchitecture],
+        ModelType = "qwen2_moe",
+        NumExperts = experts,
+        NumExpertsPerTok = topK,
+        MoeIntermediateSize = moe,
+        SharedExpertIntermediateSize = shared,
+        DecoderSparseStep = 1,
+        NormTopkProb = false,
     };
 
     private static Qwen2Config Make(int hidden, int heads, int kvHeads, int layers, int inter, int vocab, bool tied) => new()

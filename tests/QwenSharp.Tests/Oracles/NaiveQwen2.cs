@@ -51,15 +51,49 @@ public static class NaiveQwen2
             var o = Linear(attn, Matrix(w.Get(p + "self_attn.o_proj.weight")), null);
             for (int t = 0; t < T; t++) for (int i = 0; i < H; i++) x[t][i] += o[t][i];
             xn = x.Select(r => Norm(r, Vector(w.Get(p + "post_attention_layernorm.weight")), c.RmsNormEps)).ToArray();
-            var gate = Linear(xn, Matrix(w.Get(p + "mlp.gate_proj.weight")), null);
-            var up = Linear(xn, Matrix(w.Get(p + "mlp.up_proj.weight")), null);
-            for (int t = 0; t < T; t++) for (int i = 0; i < gate[t].Length; i++) gate[t][i] = gate[t][i] / (1 + Math.Exp(-gate[t][i])) * up[t][i];
-            var down = Linear(gate, Matrix(w.Get(p + "mlp.down_proj.weight")), null);
+            var down = c.IsSparseLayer(l) ? SparseMoeBlock(w, c, p + "mlp.", xn) : Mlp(w, p + "mlp.", xn);
             for (int t = 0; t < T; t++) for (int i = 0; i < H; i++) x[t][i] += down[t][i];
         }
         var final = x.Select(r => Norm(r, Vector(w.Get("model.norm.weight")), c.RmsNormEps)).ToArray();
         var head = Matrix(w.Get(w.Contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight"));
         return Linear(final, head, null);
+    }
+
+    /// <summary>SwiGLU MLP: down(silu(gate(x)) · up(x)), under <paramref name="prefix"/> (mlp., mlp.shared_expert., mlp.experts.E.).</summary>
+    private static double[][] Mlp(IWeightSource w, string prefix, double[][] xn)
+    {
+        var gate = Linear(xn, Matrix(w.Get(prefix + "gate_proj.weight")), null);
+        var up = Linear(xn, Matrix(w.Get(prefix + "up_proj.weight")), null);
+        for (int t = 0; t < xn.Length; t++) for (int i = 0; i < gate[t].Length; i++) gate[t][i] = gate[t][i] / (1 + Math.Exp(-gate[t][i])) * up[t][i];
+        return Linear(gate, Matrix(w.Get(prefix + "down_proj.weight")), null);
+    }
+
+    /// <summary>
+    /// modeling_qwen2_moe.py's Qwen2MoeSparseMoeBlock: softmax of the router logits, top num_experts_per_tok (torch.topk:
+    /// the larger probability first), renormalised when norm_topk_prob; every expert run on every token here and only
+    /// the chosen ones kept, plus sigmoid(shared_expert_gate·x) × shared_expert(x).
+    /// </summary>
+    private static double[][] SparseMoeBlock(IWeightSource w, Qwen2Config c, string prefix, double[][] xn)
+    {
+        int E = c.NumExperts!.Value, k = c.NumExpertsPerTok!.Value;
+        var router = Linear(xn, Matrix(w.Get(prefix + "gate.weight")), null);
+        var outputs = Enumerable.Range(0, E).Select(e => Mlp(w, $"{prefix}experts.{e}.", xn)).ToArray();
+        var shared = Mlp(w, prefix + "shared_expert.", xn);
+        var sharedGate = Linear(xn, Matrix(w.Get(prefix + "shared_expert_gate.weight")), null);
+        var result = new double[xn.Length][];
+        for (int t = 0; t < xn.Length; t++)
+        {
+            double max = router[t].Max();
+            var probs = router[t].Select(v => Math.Exp(v - max)).ToArray();
+            double sum = probs.Sum();
+            var top = Enumerable.Range(0, E).OrderByDescending(e => probs[e]).ThenBy(e => e).Take(k).ToArray();
+            double norm = c.NormTopkProb == true ? top.Sum(e => probs[e] / sum) : 1;
+            double g = 1 / (1 + Math.Exp(-sharedGate[t][0]));
+            result[t] = shared[t].Select(v => v * g).ToArray();
+            foreach (int e in top)
+                for (int i = 0; i < result[t].Length; i++) result[t][i] += probs[e] / sum / norm * outputs[e][t][i];
+        }
+        return result;
     }
 
     private static void Rotate(double[] v, int heads, int hd, int pos, RopeFrequencies f)
