@@ -41,6 +41,45 @@ public class ConvertMatchesLlamaCppTests(ITestOutputHelper output)
         };
     }
 
+    /// <summary>A Qwen2-MoE folder (per-expert matrices, sharded): the converter stacks each layer's experts into
+    /// ffn_{down,gate,up}_exps as Qwen2MoeModel.modify_tensors does, keeps the router F32 and the shared expert's gate a
+    /// vector; llama.cpp runs the file as we run the folder.</summary>
+    [Theory]
+    [InlineData("F32", "f32", 1e-4)]
+    [InlineData("BF16", "bf16", 5e-3)]
+    public void AMoeFolderConvertsToAFileLlamaCppRunsAsWeRunTheFolder(string dtype, string outType, double bound)
+    {
+        var config = TinyModels.Config("moe") with { BosTokenId = 290, EosTokenIds = [291] };
+        var source = Enum.Parse<GgmlType>(dtype);
+        using var dir = Fixtures.TempDir();
+        string folder = dir.File("hf"), gguf = dir.File("out.gguf");
+        RandomModel.WriteFolder(config, folder, source, 11, Fixtures.TokenizerFolder, null, maxShardBytes: 256 << 10);
+        GgufConverter.Run(folder, gguf, GgufConverter.ParseOutType(outType), threads: 2);
+        using (var file = GgufFile.Open(gguf))
+        {
+            Assert.Equal("qwen2moe", file.Metadata.GetString("general.architecture"));
+            Assert.Equal((uint)config.NumExperts!.Value, file.Metadata.GetUInt32("qwen2moe.expert_count"));
+            var names = file.TensorNames.ToList();
+            int down = names.IndexOf("blk.0.ffn_down_exps.weight");
+            Assert.True(down >= 0, "blk.0.ffn_down_exps.weight is written");
+            Assert.Equal(["blk.0.ffn_down_exps.weight", "blk.0.ffn_gate_exps.weight", "blk.0.ffn_up_exps.weight"], names.Skip(down).Take(3));
+            Assert.DoesNotContain(names, n => n.Contains(".experts.", StringComparison.Ordinal));
+            Assert.Equal(new long[] { config.NumExperts.Value, config.HiddenSize, config.MoeIntermediateSize!.Value }, file.Get("blk.0.ffn_down_exps.weight").Shape);
+            Assert.Equal(GgmlType.F32, file.Get("blk.0.ffn_gate_inp.weight").Type);
+            Assert.Single(file.Get("blk.0.ffn_gate_inp_shexp.weight").Shape);
+        }
+
+        using var model = ModelFiles.Load(folder);
+        var tokens = TinyModels.Tokens(64, config.VocabSize);
+        var ours = TinyModels.Logits(model, tokens);
+        float[][] reference;
+        using (var llama = new LlamaCpp(gguf, contextSize: 128))
+            reference = llama.Logits(tokens);
+        var (diff, scale) = TinyModels.Compare(ours, reference);
+        output.WriteLine($"moe {dtype} -> {outType}: max|Δ| = {diff:E3}, max|logit| = {scale:F3}, relative {diff / scale:E3} (bound {bound:E1})");
+        Assert.True(diff <= bound * scale, $"moe {dtype} -> {outType}: max|Δ| {diff:E3} exceeds {bound:E1}·{scale:F3}");
+    }
+
     [Theory]
     [InlineData("plain", "F32", "f32", 1e-4)]
     [InlineData("plain", "F16", "f16", 2e-3)]
