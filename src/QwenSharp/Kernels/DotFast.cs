@@ -11,8 +11,8 @@ namespace QwenSharp.Kernels;
 /// Three shapes: <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="MaxTokens"/>
 /// tokens: each weight block is unpacked once and used for every token of the tile) and, for Q8_0/Q4_0/Q5_0,
 /// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: multi-token products where RowLaneGemm does not apply: CPUs without AVX-VNNI, formats it does not cover).
-/// IQ4_NL and IQ4_XS: DotFastIq4.cs; Q2_K and Q3_K: DotFastK23.cs. Formats without a kernel here (Q4_1, Q5_1), and
-/// CPUs without AVX2, use the plain twins.
+/// IQ4_NL and IQ4_XS: DotFastIq4.cs; Q2_K and Q3_K: DotFastK23.cs; Q4_1 and Q5_1: DotFastMin.cs. CPUs without AVX2
+/// use the plain twins.
 /// .NET 10 exposes vpdpbusd only at 256 bits (AvxVnni); on Zen 4 that is the same throughput as 512.
 /// </summary>
 internal static unsafe partial class DotFast
@@ -31,6 +31,8 @@ internal static unsafe partial class DotFast
             GgmlType.Q8_0 => &Q8_0One,
             GgmlType.Q4_0 => KernelTiers.Avx512 ? &Q4_0One512 : &Q4_0One,
             GgmlType.Q5_0 => &Q5_0One,
+            GgmlType.Q4_1 => &Q4_1One,
+            GgmlType.Q5_1 => &Q5_1One,
             GgmlType.Q2_K => &Q2_KOne,
             GgmlType.Q3_K => &Q3_KOne,
             GgmlType.Q4_K => &Q4_KOne,
@@ -52,6 +54,8 @@ internal static unsafe partial class DotFast
             GgmlType.Q8_0 => &Q8_0Many,
             GgmlType.Q4_0 => &Q4_0Many,
             GgmlType.Q5_0 => &Q5_0Many,
+            GgmlType.Q4_1 => &Q4_1Many,
+            GgmlType.Q5_1 => &Q5_1Many,
             GgmlType.Q2_K => &Q2_KMany,
             GgmlType.Q3_K => &Q3_KMany,
             GgmlType.Q4_K => &Q4_KMany,
