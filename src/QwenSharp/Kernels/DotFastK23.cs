@@ -96,13 +96,20 @@ internal static unsafe partial class DotFast
         return Vector256.Sum(acc) - off;
     }
 
-    /// <summary>Q3_K's 16 scales − 32 as int16.</summary>
+    /// <summary>Q3_K's 16 scales − 32 as int16: KQuantScales.UnpackQ3K's shuffle kept in registers (written to memory
+    /// and read back as one vector, the four words would stall on store forwarding, see Q4KScaleWords).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> Q3KScales(BlockQ3_K* x)
     {
-        Vector128<sbyte> raw;
-        KQuantScales.UnpackQ3K((byte*)&x->Scales, (sbyte*)&raw);
-        return Avx2.Subtract(Avx2.ConvertToVector256Int16(raw), Vector256.Create((short)32));
+        const uint kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+        byte* packed = (byte*)&x->Scales;
+        uint a0 = Unsafe.ReadUnaligned<uint>(packed), a1 = Unsafe.ReadUnaligned<uint>(packed + 4), tmp = Unsafe.ReadUnaligned<uint>(packed + 8);
+        var raw = Vector128.Create(
+            (a0 & kmask2) | ((tmp & kmask1) << 4),
+            (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4),
+            ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4),
+            ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4));
+        return Avx2.Subtract(Avx2.ConvertToVector256Int16(raw.AsByte()).AsInt16(), Vector256.Create((short)32));
     }
 
     /// <summary>Chunk <c>c</c>'s q3 (0..7) from its two low bits (<paramref name="low"/>, already shifted into place) and
