@@ -11,7 +11,7 @@ namespace QwenSharp.Kernels;
 /// Three shapes: <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="MaxTokens"/>
 /// tokens: each weight block is unpacked once and used for every token of the tile) and, for Q8_0/Q4_0/Q5_0,
 /// <c>Block</c> (2 rows · 4 tokens in registers, DotFastBlock.cs: multi-token products where RowLaneGemm does not apply: CPUs without AVX-VNNI, formats it does not cover).
-/// IQ4_NL and IQ4_XS: DotFastIq4.cs. Formats without a kernel here (Q4_1, Q5_1, Q2_K, Q3_K), and CPUs without AVX2,
+/// IQ4_NL and IQ4_XS: DotFastIq4.cs; Q2_K and Q3_K: DotFastK23.cs; Q4_1 and Q5_1: DotFastMin.cs. CPUs without AVX2
 /// use the plain twins.
 /// .NET 10 exposes vpdpbusd only at 256 bits (AvxVnni); on Zen 4 that is the same throughput as 512.
 /// </summary>
@@ -31,6 +31,10 @@ internal static unsafe partial class DotFast
             GgmlType.Q8_0 => &Q8_0One,
             GgmlType.Q4_0 => KernelTiers.Avx512 ? &Q4_0One512 : &Q4_0One,
             GgmlType.Q5_0 => &Q5_0One,
+            GgmlType.Q4_1 => &Q4_1One,
+            GgmlType.Q5_1 => &Q5_1One,
+            GgmlType.Q2_K => &Q2_KOne,
+            GgmlType.Q3_K => &Q3_KOne,
             GgmlType.Q4_K => &Q4_KOne,
             GgmlType.Q5_K => &Q5_KOne,
             GgmlType.Q6_K => &Q6_KOne,
@@ -50,6 +54,10 @@ internal static unsafe partial class DotFast
             GgmlType.Q8_0 => &Q8_0Many,
             GgmlType.Q4_0 => &Q4_0Many,
             GgmlType.Q5_0 => &Q5_0Many,
+            GgmlType.Q4_1 => &Q4_1Many,
+            GgmlType.Q5_1 => &Q5_1Many,
+            GgmlType.Q2_K => &Q2_KMany,
+            GgmlType.Q3_K => &Q3_KMany,
             GgmlType.Q4_K => &Q4_KMany,
             GgmlType.Q5_K => &Q5_KMany,
             GgmlType.Q6_K => &Q6_KMany,

@@ -26,7 +26,7 @@ internal static unsafe class RowLaneGemmK
     [ThreadStatic] private static float* _acc;
     [ThreadStatic] private static int* _isum;
 
-    private static void Buffers(out Vector256<float>* acc, out Vector256<int>* isum)
+    internal static void Buffers(out Vector256<float>* acc, out Vector256<int>* isum)
     {
         if (_acc == null)
         {
@@ -50,7 +50,7 @@ internal static unsafe class RowLaneGemmK
 
     /// <summary>Bytes <paramref name="b"/>, b+1 of each int32 lane as an int16 pair, zero-extended (or sign-extended).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> BytePair(Vector256<int> x, int b, bool signed)
+    internal static Vector256<short> BytePair(Vector256<int> x, int b, bool signed)
     {
         uint lo = (uint)b, hi = (uint)b + 1;
         // vpshufb indexes within each 128-bit half: dword i's bytes are 4i..4i+3; 0x80 writes a zero.
@@ -242,7 +242,7 @@ internal static unsafe class RowLaneGemmK
 
     /// <summary>isum[k] += s_k · sc for four consecutive tokens' sums (sc: the sub-block scale of each row).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(Vector256<int>* isum, Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
+    internal static void AddScaled(Vector256<int>* isum, Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3,
         Vector256<int> sc)
     {
         isum[0] = Avx2.Add(isum[0], Avx2.MultiplyLow(s0, sc));
@@ -254,7 +254,7 @@ internal static unsafe class RowLaneGemmK
     /// <summary>Σ over 16 values for four tokens (quants 256 bytes apart): 4 vpdpbusd each of W_0..W_3 against the
     /// tokens' broadcast dwords, the four chains interleaved.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Half4(byte* q, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
+    internal static void Half4(byte* q, Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
         out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3)
     {
         s0 = s1 = s2 = s3 = Vector256<int>.Zero;

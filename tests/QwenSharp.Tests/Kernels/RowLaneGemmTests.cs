@@ -12,12 +12,15 @@ namespace QwenSharp.Tests.Kernels;
 /// The integer sum per block is the same in both; only the float order and FMA rounding differ.</summary>
 public class RowLaneGemmTests
 {
-    public static TheoryData<GgmlType> Types => new() { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K };
+    public static TheoryData<GgmlType> Types => new()
+    {
+        GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K,
+    };
 
     [Fact]
     public void CoversTheFormatsAtTheX86Tiers()
     {
-        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K })
             Assert.Equal(KernelTiers.X86, RowLaneGemm.Covers(type));
         Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
     }
