@@ -65,7 +65,7 @@ fi
 
 kernels=(QwenSharp.Tests.Kernels.Arm64KernelTests QwenSharp.Tests.Kernels.FastKernelTwinTests QwenSharp.Tests.Kernels.HalfDotTests
          QwenSharp.Tests.Kernels.RoundActivationsTests QwenSharp.Tests.Kernels.KernelTierTests QwenSharp.Tests.Kernels.SiblingMatMulTests
-         QwenSharp.Tests.Kernels.KvRowsTests QwenSharp.Tests.Kernels.AttentionTests)
+         QwenSharp.Tests.Kernels.KvRowsTests QwenSharp.Tests.Kernels.AttentionTests QwenSharp.Tests.Kernels.LongAttentionTests)
 # MatMulTests and the model tests call llama.cpp's ggml and llama libraries. (QuantizeTests stay on x86: ggml's
 # reference quantizers built for arm64 round some Q4_K/Q5_K scales differently from its x86 build and from ours.)
 with_llama=(QwenSharp.Tests.Kernels.MatMulTests QwenSharp.Tests.Model.LlamaCppFidelityTests.LogitsMatch QwenSharp.Tests.Model.PerplexityTests)

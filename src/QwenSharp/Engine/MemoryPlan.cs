@@ -98,8 +98,10 @@ public sealed record MemoryPlan
     }
 
     /// <summary>The forward pass's buffers for a step of <paramref name="tokens"/> tokens (activations, a MoE layer's
-    /// routing and expert rows, a logits row per sequence, quantized activation copies) and each thread's attention scratch for one context (scores, a tile's
-    /// transposed queries, a KV head's rows widened to f32): an estimate from the shapes, rounded up by a quarter.</summary>
+    /// routing and expert rows, a logits row per sequence, quantized activation copies) and each thread's attention
+    /// scratch: a decode token's scores for one context ([group, context]), a prefill tile's fixed scratch and a block of
+    /// widened rows (nothing else grows with the context: the tiles' softmax is online): an estimate from the shapes,
+    /// rounded up by a quarter.</summary>
     public static long Scratch(Qwen2Config c, int tokens, int sequences, int context, int threads)
     {
         long q = (long)c.NumAttentionHeads * c.HeadDim, kv = c.KeyValueSize;
@@ -107,7 +109,7 @@ public sealed record MemoryPlan
         long activations = (long)tokens * perToken * sizeof(float) + (long)tokens * Math.Max(c.HiddenSize, c.IntermediateSize) * 2;
         long logits = (long)Math.Max(sequences, 1) * c.VocabSize * sizeof(float);
         int group = c.NumAttentionHeads / Math.Max(c.NumKeyValueHeads, 1);
-        long attention = (long)threads * ((long)Math.Max(16, group) * (context + c.HeadDim + 1) + 2L * context * c.HeadDim) * sizeof(float);
+        long attention = (long)threads * ((long)group * context + Kernels.AttentionTile.ScratchFloats(c.HeadDim) + 256L * c.HeadDim) * sizeof(float);
         return (activations + logits + attention) * 5 / 4;
     }
 

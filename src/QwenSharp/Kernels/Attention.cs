@@ -12,11 +12,13 @@ namespace QwenSharp.Kernels;
 /// heads. softmax(q·kᵀ / √d) · v, the max subtracted before exp as every reference does.
 /// <see cref="CausalBatch"/> runs every (tile of tokens, KV head) pair of a forward batch over the worker pool: a
 /// 512-token prefill has 512·513/2 query-key pairs per head. Consecutive tokens of one sequence go together through
-/// <see cref="AttentionTile"/> (their query rows in the lanes of a register); a lone token (decode) goes through
-/// <see cref="AttentionGroup"/> for head sizes 64 and 128, else the per-key path below.
-/// The cache may hold f16, bf16 or q8_0 rows (<see cref="KvCacheType"/>): the group kernel widens each block as it
-/// reaches it (<see cref="KvHeadRows"/>: memory is read at the cache's width, the f32 rows stay in L1); tiles and the
-/// per-key path read a KV head's rows widened once per call into a per-thread run. Arithmetic is f32 throughout.
+/// <see cref="AttentionTile"/> (their query rows in the lanes of registers, the keys consumed block by block with an
+/// online softmax); a lone token (decode) goes through <see cref="AttentionGroup"/> for head sizes 64 and 128, else the
+/// per-key path below, which is also the twin of both and the path of tiers without them (its softmax is online too).
+/// The cache may hold f16, bf16 or q8_0 rows (<see cref="KvCacheType"/>): every path widens a block of rows as it
+/// reaches it into a scratch that stays in L1 (<see cref="KvHeadRows"/>), so memory is read at the cache's width and
+/// no scratch grows with the length except the decode kernel's row of scores per query head ([group, length]).
+/// Arithmetic is f32 throughout.
 /// </summary>
 public static unsafe class Attention
 {
@@ -52,7 +54,6 @@ public static unsafe class Attention
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = null, Positions = &position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = 1,
                 Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
-                Call = Interlocked.Increment(ref _calls),
             };
             for (int kvh = 0; kvh < kvHeads; kvh++) Lone(&job, 0, kvh, s);
         }
@@ -76,7 +77,19 @@ public static unsafe class Attention
     /// <param name="output">[tokens, heads, headDim]</param>
     public static void CausalBatch(ReadOnlySpan<float> queries, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, KvCacheType type,
         ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
-        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool)
+        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool) =>
+        Batch(queries, keys, values, type, tables, offsets, positions, tokens, blockSize, heads, kvHeads, headDim, output, pool, plain: false);
+
+    /// <summary><see cref="CausalBatch(ReadOnlySpan{float}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, KvCacheType, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, int, int, int, int, int, Span{float}, WorkerPool)"/>
+    /// with every token through the per-key path: the plain twin of the tiles and the group kernel.</summary>
+    internal static void CausalBatchPlain(ReadOnlySpan<float> queries, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, KvCacheType type,
+        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
+        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool) =>
+        Batch(queries, keys, values, type, tables, offsets, positions, tokens, blockSize, heads, kvHeads, headDim, output, pool, plain: true);
+
+    private static void Batch(ReadOnlySpan<float> queries, ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, KvCacheType type,
+        ReadOnlySpan<int> tables, ReadOnlySpan<int> offsets, ReadOnlySpan<int> positions, int tokens,
+        int blockSize, int heads, int kvHeads, int headDim, Span<float> output, WorkerPool pool, bool plain)
     {
         if (tokens == 0) return;
         if (offsets.Length < tokens || positions.Length < tokens || queries.Length < (long)tokens * heads * headDim || output.Length < (long)tokens * heads * headDim)
@@ -90,8 +103,7 @@ public static unsafe class Attention
             {
                 Queries = q, Keys = k, Values = v, Output = o, Tables = table, Offsets = offset, Positions = position,
                 BlockSize = blockSize, Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Tokens = tokens,
-                Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim),
-                Call = Interlocked.Increment(ref _calls),
+                Scale = 1f / MathF.Sqrt(headDim), Type = type, RowBytes = type.Bytes((long)kvHeads * headDim), Plain = plain,
             };
             job.Tiles = Tiles(&job, out job.TileStarts);
             int items = job.Tiles * kvHeads;
@@ -106,35 +118,27 @@ public static unsafe class Attention
         public int* Tables, Offsets, Positions;
         public int BlockSize, Heads, KvHeads, HeadDim, Tokens;
         public float Scale;
-        /// <summary>This call's number: widened rows kept from an earlier call are stale (the cache has moved on).</summary>
-        public long Call;
         public KvCacheType Type;
         /// <summary>Bytes of one slot's row (every KV head) in the cache.</summary>
         public long RowBytes;
         /// <summary>[Tiles + 1]: the first token of each tile; a tile of several tokens goes through <see cref="AttentionTile"/>.</summary>
         public int* TileStarts;
         public int Tiles;
+        /// <summary>Every token through the per-key path (the plain twin, for tests).</summary>
+        public bool Plain;
     }
 
     [ThreadStatic] private static float* _scores;
     [ThreadStatic] private static long _scoresLength;
     [ThreadStatic] private static int* _tileStarts;
     [ThreadStatic] private static int _tileStartsLength;
-    // A narrow cache's rows as f32: a block of them for the group kernel; for the others a KV head's whole length,
-    // kept for the thread's next tile of the same call, sequence and head (later tiles of a prefill widen only their
-    // new positions: the items a thread takes are in order, and the KV heads fall to threads in a fixed pattern).
+    // A block of a narrow cache's rows as f32, for the per-key path (the tiles and the group kernel carve theirs from _scores).
     [ThreadStatic] private static float* _blockRows;
     [ThreadStatic] private static long _blockRowsLength;
-    [ThreadStatic] private static float* _headRows;
-    [ThreadStatic] private static long _headRowsLength;
-    [ThreadStatic] private static long _headCall;
-    [ThreadStatic] private static int* _headTable;
-    [ThreadStatic] private static int _headKvh, _headDim, _headWidened;
-    private static long _calls;
-    private static readonly int* ZeroTable = (int*)NativeMemory.AllocZeroed(1, sizeof(int));
 
     /// <summary>Cuts the batch into tiles: runs of consecutive tokens of one sequence (same block table, consecutive
-    /// positions) whose query rows fill at most the 16 lanes of <see cref="AttentionTile"/>; single tokens elsewhere.</summary>
+    /// positions) whose query rows fill at most <see cref="AttentionTile.MaxRows"/> lanes; single tokens elsewhere, and
+    /// everywhere for the plain twin.</summary>
     private static int Tiles(Job* job, out int* starts)
     {
         if (_tileStartsLength < job->Tokens + 1)
@@ -145,7 +149,7 @@ public static unsafe class Attention
         }
         starts = _tileStarts;
         int group = job->Heads / job->KvHeads;
-        int most = AttentionTile.Supported(group, job->HeadDim) ? AttentionTile.Lanes / group : 1;
+        int most = !job->Plain && AttentionTile.Supported(group, job->HeadDim) ? AttentionTile.MaxRows / group : 1;
         int count = 0;
         for (int t = 0; t < job->Tokens;)
         {
@@ -168,7 +172,7 @@ public static unsafe class Attention
         {
             int tile = item / job->KvHeads, kvh = item % job->KvHeads;
             int t = job->TileStarts[tile], n = job->TileStarts[tile + 1] - t, length = job->Positions[t] + n;
-            long need = n == 1 ? (long)group * length : AttentionTile.ScratchFloats(length, job->HeadDim);
+            long need = n == 1 ? (long)group * length : AttentionTile.ScratchFloats(job->HeadDim);
             if (_scoresLength < need)
             {
                 if (_scores != null) NativeMemory.AlignedFree(_scores);
@@ -177,13 +181,13 @@ public static unsafe class Attention
             }
             if (n == 1) Lone(job, t, kvh, _scores);
             else
-            {
-                var kv = Source(job, job->Tables + job->Offsets[t], kvh, length);
                 AttentionTile.Run(job->Queries + t * rowFloats, job->Output + t * rowFloats, n, job->Positions[t], kvh,
-                    job->Heads, job->KvHeads, job->HeadDim, kv.Keys, kv.Values, kv.Stride, kv.Table, kv.BlockSize, job->Scale, _scores);
-            }
+                    job->Heads, job->KvHeads, job->HeadDim, HeadRows(job, job->Keys, kvh), HeadRows(job, job->Values, kvh),
+                    job->Tables + job->Offsets[t], job->BlockSize, job->Scale, _scores);
         }
     }
+
+    private static KvHeadRows HeadRows(Job* job, byte* layer, int kvh) => new(layer, job->RowBytes, job->Type, kvh, job->HeadDim);
 
     /// <summary>A lone token's group of query heads against KV head <paramref name="kvh"/>: <see cref="AttentionGroup"/>
     /// for the head sizes it covers, else the per-key path (its plain twin).</summary>
@@ -191,67 +195,15 @@ public static unsafe class Attention
     {
         int d = job->HeadDim;
         int* table = job->Tables + (job->Offsets == null ? 0 : job->Offsets[t]);
-        if (!AttentionGroup.Supported(d))
+        if (job->Plain || !AttentionGroup.Supported(d))
         {
-            Head(job, t, kvh, scores, Source(job, table, kvh, job->Positions[t] + 1));
+            Head(job, t, kvh, table, scores);
             return;
         }
         int group = job->Heads / job->KvHeads;
         long offset = ((long)t * job->Heads + kvh * group) * d;
-        AttentionGroup.Run(job->Queries + offset, job->Output + offset, group, d,
-            new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d), new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d),
+        AttentionGroup.Run(job->Queries + offset, job->Output + offset, group, d, HeadRows(job, job->Keys, kvh), HeadRows(job, job->Values, kvh),
             table, job->BlockSize, job->Positions[t] + 1, job->Scale, scores, BlockRows((long)job->BlockSize * d));
-    }
-
-    /// <summary>KV head kvh's keys and values of positions 0..length as f32 rows, for the kernels that read them by
-    /// position (tiles, the per-key path).</summary>
-    private struct HeadSource
-    {
-        public float* Keys, Values;
-        public long Stride;
-        public int* Table;
-        public int BlockSize;
-    }
-
-    /// <summary>An f32 cache in place; a narrower one widened, positions 0..length into one run of [capacity, d] each for keys
-    /// and values (the table then maps every position to itself), reusing what this thread widened for the same call,
-    /// block table and KV head.</summary>
-    private static HeadSource Source(Job* job, int* table, int kvh, int length)
-    {
-        int d = job->HeadDim, bs = job->BlockSize;
-        if (job->Type == KvCacheType.F32)
-            return new HeadSource
-            {
-                Keys = (float*)job->Keys + (long)kvh * d, Values = (float*)job->Values + (long)kvh * d,
-                Stride = (long)job->KvHeads * d, Table = table, BlockSize = bs,
-            };
-        long capacity = _headDim == d ? _headRowsLength / (2L * d) : 0;
-        if (capacity < length)
-        {
-            if (_headRows != null) NativeMemory.AlignedFree(_headRows);
-            capacity = Math.Max(length, 2 * capacity);
-            _headRowsLength = 2 * capacity * d;
-            _headRows = (float*)NativeMemory.AlignedAlloc((nuint)(_headRowsLength * sizeof(float)), 64);
-            _headCall = 0;
-        }
-        if (_headCall != job->Call || _headTable != table || _headKvh != kvh || _headDim != d)
-        {
-            _headTable = table;
-            (_headCall, _headKvh, _headDim, _headWidened) = (job->Call, kvh, d, 0);
-        }
-        float* keyRows = _headRows, valueRows = _headRows + capacity * d;
-        var keys = new KvHeadRows(job->Keys, job->RowBytes, job->Type, kvh, d);
-        var values = new KvHeadRows(job->Values, job->RowBytes, job->Type, kvh, d);
-        for (int j = _headWidened; j < length;)
-        {
-            int within = j % bs, n = Math.Min(bs - within, length - j);
-            long slot = (long)table[j / bs] * bs + within;
-            keys.Rows(slot, n, keyRows + (long)j * d, out _);
-            values.Rows(slot, n, valueRows + (long)j * d, out _);
-            j += n;
-        }
-        _headWidened = Math.Max(_headWidened, length);
-        return new HeadSource { Keys = keyRows, Values = valueRows, Stride = d, Table = ZeroTable, BlockSize = (int)capacity };
     }
 
     /// <summary>This thread's scratch for one block of widened rows, at least <paramref name="floats"/> long.</summary>
@@ -266,34 +218,49 @@ public static unsafe class Attention
         return _blockRows;
     }
 
-    /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>, key by key.</summary>
+    /// <summary>The group of query heads of token <paramref name="t"/> that share KV head <paramref name="kvh"/>, key by key
+    /// (the plain twin, and the path of every tier without tiles): block by block of the paged cache, each block widened
+    /// once into L1 for the group, with the online softmax of <see cref="AttentionTile"/> (running max and sum per head,
+    /// the output so far scaled by exp(m_old − m_new)). Scratch: <paramref name="scores"/> of [group, min(length, blockSize)].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Head(Job* job, int t, int kvh, float* scores, HeadSource kv)
+    private static void Head(Job* job, int t, int kvh, int* table, float* scores)
     {
-        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Positions[t] + 1, bs = kv.BlockSize;
-        long stride = kv.Stride;
-        int* table = kv.Table;
+        int d = job->HeadDim, group = job->Heads / job->KvHeads, length = job->Positions[t] + 1, bs = job->BlockSize;
+        int columns = Math.Min(bs, length);
         float* q = job->Queries + ((long)t * job->Heads + kvh * group) * d;
         float* o = job->Output + ((long)t * job->Heads + kvh * group) * d;
         float scale = job->Scale;
+        var keys = HeadRows(job, job->Keys, kvh);
+        var values = HeadRows(job, job->Values, kvh);
+        float* rows = BlockRows((long)bs * d);
+        float* max = stackalloc float[group];
+        float* sum = stackalloc float[group];
+        for (int g = 0; g < group; g++) (max[g], sum[g]) = (float.NegativeInfinity, 0);
+        new Span<float>(o, group * d).Clear();
 
-        // Scores of the whole group, key by key: each key row is read once for the group.
-        for (int j = 0; j < length; j++)
+        for (int j0 = 0; j0 < length; j0 += bs)
         {
-            float* key = kv.Keys + ((long)table[j / bs] * bs + j % bs) * stride;
+            int n = Math.Min(bs, length - j0);
+            long slot = (long)table[j0 / bs] * bs;
+            float* k = keys.Rows(slot, n, rows, out long stride);
             for (int g = 0; g < group; g++)
-                scores[g * length + j] = Dot(q + g * d, key, d) * scale;
+            {
+                float* s = scores + g * columns;
+                float blockMax = float.NegativeInfinity;
+                for (int p = 0; p < n; p++) blockMax = MathF.Max(blockMax, s[p] = Dot(q + g * d, k + p * stride, d) * scale);
+                float newMax = MathF.Max(max[g], blockMax), blockSum = 0;
+                for (int p = 0; p < n; p++) blockSum += s[p] = MathF.Exp(s[p] - newMax);
+                float correction = MathF.Exp(max[g] - newMax);
+                (max[g], sum[g]) = (newMax, sum[g] * correction + blockSum);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + g * d, d), correction, new Span<float>(o + g * d, d));
+            }
+            float* v = values.Rows(slot, n, rows, out stride);
+            for (int p = 0; p < n; p++)
+                for (int g = 0; g < group; g++)
+                    MultiplyAdd(v + p * stride, scores[g * columns + p], o + g * d, d);
         }
         for (int g = 0; g < group; g++)
-            Softmax(new Span<float>(scores + g * length, length));
-
-        new Span<float>(o, group * d).Clear();
-        for (int j = 0; j < length; j++)
-        {
-            float* value = kv.Values + ((long)table[j / bs] * bs + j % bs) * stride;
-            for (int g = 0; g < group; g++)
-                MultiplyAdd(value, scores[g * length + j], o + g * d, d);
-        }
+            TensorPrimitives.Divide(new ReadOnlySpan<float>(o + g * d, d), sum[g], new Span<float>(o + g * d, d));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -66,8 +66,9 @@ public class AttentionTests
 
     /// <summary>A batch as the model sends it: a prefill chunk continuing a sequence at position 20 (tiles of several
     /// tokens, the last one partial), a second prefill from position 0, and a decode token of a third sequence; every
-    /// output against the float64 reference. Query groups 1 to 16 fill 1 to 16 tokens' worth of lanes per tile; a
-    /// head size that is not whole zmm registers (48 is, 40 is not) takes the per-key path.</summary>
+    /// output against the float64 reference. Query groups 1 to 20 fill a tile of up to 64 rows with 3 to 64 tokens, the
+    /// rows of a token straddling sub-tiles of 16 for groups 7 and 20; a head size that is not whole zmm registers (48 is,
+    /// 40 is not) takes the per-key path.</summary>
     [Theory]
     [InlineData(14, 2, 64)] [InlineData(28, 4, 128)] [InlineData(4, 4, 64)] [InlineData(8, 4, 32)] [InlineData(16, 4, 48)]
     [InlineData(16, 2, 16)] [InlineData(16, 1, 64)] [InlineData(20, 1, 32)] [InlineData(14, 2, 40)]
