@@ -14,7 +14,8 @@ namespace QwenSharp.Bench;
 /// engine and the ratio QwenSharp / llama.cpp of the min and of the median.
 /// usage: versus -m model.gguf [-p 512] [-n 128] [-t 2] [-r 3] [-b 8] [-d 0]  (-b: batched decode of that many sequences;
 /// -d: every test after that many tokens in the cache, filled once untimed, as llama-bench's --n-depth;
-/// --llama-avx avx512|avx2|avx|none: llama.cpp's library, by default the one matching QwenSharp's kernel tier)
+/// --llama-avx avx512|avx2|avx|none: llama.cpp's library, by default the one matching QwenSharp's kernel tier;
+/// --quiet-lock DIR: hold that lock directory (<see cref="QuietLock"/>) around the timed runs only)
 /// </summary>
 public sealed class VersusLlamaCpp : IBenchmark
 {
@@ -24,6 +25,7 @@ public sealed class VersusLlamaCpp : IBenchmark
     public int Run(string[] args)
     {
         string model = Arg(args, "-m") ?? throw new ArgumentException("-m <model.gguf> is required");
+        _quietLock = Arg(args, "--quiet-lock");
         int prompt = int.Parse(Arg(args, "-p") ?? "512", CultureInfo.InvariantCulture);
         int gen = int.Parse(Arg(args, "-n") ?? "128", CultureInfo.InvariantCulture);
         int threads = int.Parse(Arg(args, "-t") ?? "2", CultureInfo.InvariantCulture);
@@ -64,6 +66,7 @@ public sealed class VersusLlamaCpp : IBenchmark
         }
         if (batch > 1)
         {
+            using var quiet = QuietLock.Take(_quietLock);
             var one = Times(reps, () => speed.TextGeneration(gen)).Select(s => gen / s).ToArray();
             var many = Times(reps, () => speed.BatchedGeneration(batch, gen)).Select(s => batch * gen / s).ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -72,11 +75,15 @@ public sealed class VersusLlamaCpp : IBenchmark
         return 0;
     }
 
+    /// <summary>--quiet-lock DIR: the timed runs hold this lock (<see cref="QuietLock"/>); the warm-ups and fills do not.</summary>
+    private static string? _quietLock;
+
     /// <summary>Prints the test's line and returns the two medians (tokens/s).</summary>
     private static (double Ours, double Theirs) Report(string test, int tokens, int reps, Func<double> ours, Func<double> theirs)
     {
         ours();
         theirs(); // warm-up, as llama-bench does
+        using var quiet = QuietLock.Take(_quietLock);
         var q = new List<double>();
         var l = new List<double>();
         for (int i = 0; i < reps; i++)

@@ -88,10 +88,15 @@ public sealed record MemoryPlan
         {
             long need = (long)requested * perToken;
             string fits = tokens >= options.BlockSize ? $"; the largest context that fits is {tokens} tokens" : "";
+            if (available is { } free2 && options.KvCacheBytes == null && weightBytes + scratch + Margin(free2) > free2)
+                fits += "; the weights alone exceed the memory available: to run them from the memory map (read from disk as each step needs them), give the KV cache an explicit size (VLLM_CPU_KVCACHE_SPACE)";
             throw new MemoryPlanException(FormattableString.Invariant(
                 $"A context of {requested} tokens needs {Gib(need)} GiB of {type.Name()} KV cache ({perToken} bytes per token), but {source} leaves {Gib(kvBytes)} GiB ({tokens} tokens){Breakdown(plan)}{fits}. Lower --max-model-len, choose a narrower --kv-cache-dtype or free memory."));
         }
-        if (available is { } a && options.KvCacheBytes != null && plan.TotalBytes + Margin(a) > a)
+        // Memory-mapped weights need not all be resident (pages are read from the file as a step touches them, as
+        // llama.cpp runs a model larger than memory), so an explicit budget is refused only when the memory that must be
+        // resident, the KV cache and scratch, cannot fit; weights beyond what is left are stated by Describe.
+        if (available is { } a && options.KvCacheBytes != null && plan.KvBytes + scratch + Margin(a) > a)
             throw new MemoryPlanException(FormattableString.Invariant(
                 $"The model needs weights {Gib(weightBytes)} GiB + KV cache {Gib(plan.KvBytes)} GiB ({tokens} tokens of {type.Name()}) + scratch {Gib(scratch)} GiB = {Gib(plan.TotalBytes)} GiB, plus a margin of {Gib(Margin(a))} GiB; the machine has {Gib(a)} GiB available. Lower {source}, choose a narrower --kv-cache-dtype or free memory."));
         return plan;
@@ -137,6 +142,10 @@ public sealed record MemoryPlan
         return null;
     }
 
+    /// <summary>Whether the weights do not fit in what the KV cache, scratch and margin leave of the available memory:
+    /// they then run from the memory map, read from the file as each step touches them, so the disk bounds the speed.</summary>
+    public bool WeightsExceedMemory => AvailableBytes is { } a && TotalBytes + Margin(a) > a;
+
     /// <summary>The plan as vLLM's start-up lines put it, plus the memory sum.</summary>
     public IEnumerable<string> Describe()
     {
@@ -147,6 +156,9 @@ public sealed record MemoryPlan
             $"KV cache: {Type.Name()}, {KvBytesPerToken} bytes per token; KV cache size: {KvTokens:N0} tokens ({Gib(KvBytes)} GiB)");
         yield return string.Create(CultureInfo.InvariantCulture,
             $"Maximum concurrency for {MaxModelLen:N0} tokens per request: {MaxConcurrency:F2}x (model context {ModelContext:N0})");
+        if (WeightsExceedMemory && AvailableBytes is { } left)
+            yield return FormattableString.Invariant(
+                $"Weights: {Gib(WeightBytes)} GiB do not fit the {Gib(Math.Max(0, left - KvBytes - ScratchBytes - Margin(left)))} GiB left after the KV cache, scratch and margin: they run from the memory map, read from the file as each step needs them, so the disk bounds the speed");
     }
 
     private static string Breakdown(MemoryPlan p) => p.AvailableBytes is { } a && p.BudgetSource == "free memory"

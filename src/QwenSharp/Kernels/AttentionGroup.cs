@@ -44,6 +44,7 @@ internal static unsafe class AttentionGroup
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
             int n = Math.Min(blockSize, length - j0);
+            if (j0 + 2 * blockSize < length) keys.Prefetch((long)table[j0 / blockSize + 2] * blockSize, Math.Min(blockSize, length - j0 - 2 * blockSize));
             float* k = keys.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++) Scores(q + (long)g * d, d, k, stride, n, scale, scores + (long)g * length + j0);
         }
@@ -52,6 +53,7 @@ internal static unsafe class AttentionGroup
         for (int j0 = 0; j0 < length; j0 += blockSize)
         {
             int n = Math.Min(blockSize, length - j0);
+            if (j0 + 2 * blockSize < length) values.Prefetch((long)table[j0 / blockSize + 2] * blockSize, Math.Min(blockSize, length - j0 - 2 * blockSize));
             float* v = values.Rows((long)table[j0 / blockSize] * blockSize, n, rows, out long stride);
             for (int g = 0; g < group; g++)
                 if (d == 64) Values64(scores + (long)g * length + j0, v, stride, n, o + (long)g * d);

@@ -128,4 +128,27 @@ public class MemoryPlanTests
         long buffers = 512L * (64 + 8 * (3584 + 2 * 2560) + 2 * 20480) * sizeof(float);
         Assert.InRange(extra, buffers, buffers * 3 / 2);
     }
+
+    /// <summary>Qwen2-57B-A14B at Q4_K (about 32 GB) on a 24 GB machine: with an explicit KV budget (bench, or the server
+    /// given VLLM_CPU_KVCACHE_SPACE) it runs from the memory map and says so; the KV cache and scratch must still fit; the
+    /// server's automatic budget refuses and names the way to run it from the map.</summary>
+    [Fact]
+    public void WeightsLargerThanMemoryRunFromTheMapWhenTheKvCacheFits()
+    {
+        var moe = Qwen2Config.FromFile(Fixtures.Config("qwen2-57b-a14b-instruct.json"));
+        long weights = 32L * 1000 * 1000 * 1000;
+        var bench = new EngineOptions { MaxModelLen = 1040, MaxNumSeqs = 1, KvCacheBytes = KvCache.BytesPerToken(moe, KvCacheType.F16) * 1056 };
+        var plan = MemoryPlan.Make(moe, weights, bench, 22 * Gib, "bench");
+        Assert.True(plan.WeightsExceedMemory);
+        Assert.Contains(plan.Describe(), line => line.StartsWith("Weights: 29.80 GiB do not fit", StringComparison.Ordinal) && line.Contains("memory map"));
+        Assert.False(MemoryPlan.Make(moe, 4 * Gib, bench, 22 * Gib, "bench").WeightsExceedMemory);
+        Assert.DoesNotContain(MemoryPlan.Make(moe, 4 * Gib, bench, 22 * Gib, "bench").Describe(), line => line.StartsWith("Weights:", StringComparison.Ordinal));
+
+        var tooBig = Assert.Throws<MemoryPlanException>(() => MemoryPlan.Make(moe, weights, bench with { KvCacheBytes = 21 * Gib }, 22 * Gib, "bench"));
+        Assert.Contains("the machine has 22.00 GiB available", tooBig.Message);
+
+        var serve = Assert.Throws<MemoryPlanException>(() => MemoryPlan.Make(moe, weights, new EngineOptions { MaxModelLen = 4096 }, 22 * Gib));
+        Assert.Contains("VLLM_CPU_KVCACHE_SPACE", serve.Message);
+        Assert.Contains("weights 29.80 GiB", serve.Message);
+    }
 }
