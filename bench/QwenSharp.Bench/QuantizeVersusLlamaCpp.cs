@@ -5,7 +5,7 @@ using QwenSharp.Quantization;
 namespace QwenSharp.Bench;
 
 /// <summary>
-/// `quantize IN.gguf TYPE [--threads N] [--runs R]`: wall time of <see cref="GgufQuantizer"/> against llama.cpp's
+/// `quantize IN.gguf TYPE [--threads N] [--runs R] [--quiet-lock DIR]`: wall time of <see cref="GgufQuantizer"/> against llama.cpp's
 /// llama_model_quantize (LLamaSharp 0.30.0, CPU backend) on the same input, threads and type, alternating runs so
 /// both see the same machine; the outputs go to the temp folder and are deleted after each run. Prints each run
 /// and the ratio of the medians (ours / llama.cpp).
@@ -19,16 +19,18 @@ public sealed class QuantizeVersusLlamaCpp : IBenchmark
     {
         if (args.Length < 2)
         {
-            Console.Error.WriteLine("usage: quantize IN.gguf TYPE [--threads N] [--runs R]");
+            Console.Error.WriteLine("usage: quantize IN.gguf TYPE [--threads N] [--runs R] [--quiet-lock DIR]");
             return 1;
         }
         string input = args[0];
         var type = QuantizeFileTypes.Parse(args[1]);
         int threads = 2, runs = 3;
+        string? quietLock = null;
         for (int i = 2; i + 1 < args.Length; i += 2)
         {
             if (args[i] == "--threads") threads = int.Parse(args[i + 1]);
             else if (args[i] == "--runs") runs = int.Parse(args[i + 1]);
+            else if (args[i] == "--quiet-lock") quietLock = args[i + 1];
         }
         NativeApi.llama_empty_call();
         NativeLogConfig.llama_log_set((level, message) => { });
@@ -37,6 +39,7 @@ public sealed class QuantizeVersusLlamaCpp : IBenchmark
         var theirs = new List<double>();
         for (int r = 0; r < runs; r++)
         {
+            using var quiet = QuietLock.Take(quietLock); // each pair of runs holds the lock, released between pairs
             var clock = Stopwatch.StartNew();
             GgufQuantizer.Run(input, output, new QuantizeOptions(type) { Threads = threads });
             ours.Add(clock.Elapsed.TotalSeconds);
