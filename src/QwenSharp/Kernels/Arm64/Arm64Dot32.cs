@@ -76,9 +76,10 @@ internal static unsafe partial class Arm64Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> BlockSum<T>(Vector128<sbyte> x0, Vector128<sbyte> x1, byte* a) where T : struct, IBlock32
     {
-        int q = T.Min ? 4 : 2;
-        var y0 = AdvSimd.LoadVector128((sbyte*)(a + q));
-        var y1 = AdvSimd.LoadVector128((sbyte*)(a + q + 16));
+        // The quants follow Q8_1's d and s, or Q8_0's d (a constant offset per format: a local here cost Q4_0's one-token
+        // loop an instruction at arm64-neon, the JIT no longer turning it upside down).
+        var y0 = AdvSimd.LoadVector128((sbyte*)(T.Min ? a + 4 : a + 2));
+        var y1 = AdvSimd.LoadVector128((sbyte*)(T.Min ? a + 20 : a + 18));
         return T.Small ? Dot32Small(x0, x1, y0, y1) : Dot32(x0, x1, y0, y1);
     }
 
@@ -93,7 +94,8 @@ internal static unsafe partial class Arm64Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float MinTerm(byte* w, byte* a, float* half) => half[*(ushort*)(w + 2)] * half[*(ushort*)(a + 2)];
 
-    /// <summary>One row · one token. Four accumulators, four blocks a step: one fmla chain would wait out its latency
+    /// <summary>One row · one token (the formats without a min; OneMin in Arm64DotMin.cs for the others). Four
+    /// accumulators, four blocks a step: one fmla chain would wait out its latency
     /// on every block. The fp16 table comes as an argument: read from its static field here, the JIT folds the address
     /// into the code and rebuilds it (movz, movk, movk) at every use instead of keeping it in a register.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -103,24 +105,16 @@ internal static unsafe partial class Arm64Dot
         var acc1 = Vector128<float>.Zero;
         var acc2 = Vector128<float>.Zero;
         var acc3 = Vector128<float>.Zero;
-        float mins = 0;
-        int blocks = n / 32, b = 0, wb = T.Bytes, ab = ActBytes<T>();
-        for (; b + 3 < blocks; b += 4, w += 4 * wb, a += 4 * ab)
+        int blocks = n / 32, b = 0, wb = T.Bytes;
+        for (; b + 3 < blocks; b += 4, w += 4 * wb, a += 136)
         {
             acc0 = OneStep<T>(w, a, acc0, half);
-            acc1 = OneStep<T>(w + wb, a + ab, acc1, half);
-            acc2 = OneStep<T>(w + 2 * wb, a + 2 * ab, acc2, half);
-            acc3 = OneStep<T>(w + 3 * wb, a + 3 * ab, acc3, half);
-            if (T.Min) // a tree of adds: one chain would wait on every block
-                mins += (MinTerm(w, a, half) + MinTerm(w + wb, a + ab, half)) + (MinTerm(w + 2 * wb, a + 2 * ab, half) + MinTerm(w + 3 * wb, a + 3 * ab, half));
+            acc1 = OneStep<T>(w + wb, a + 34, acc1, half);
+            acc2 = OneStep<T>(w + 2 * wb, a + 68, acc2, half);
+            acc3 = OneStep<T>(w + 3 * wb, a + 102, acc3, half);
         }
-        for (; b < blocks; b++, w += wb, a += ab)
-        {
-            acc0 = OneStep<T>(w, a, acc0, half);
-            if (T.Min) mins += MinTerm(w, a, half);
-        }
-        float sum = Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
-        return T.Min ? sum + mins : sum;
+        for (; b < blocks; b++, w += wb, a += 34) acc0 = OneStep<T>(w, a, acc0, half);
+        return Vector128.Sum(AdvSimd.Add(AdvSimd.Add(acc0, acc1), AdvSimd.Add(acc2, acc3)));
     }
 
     /// <summary>One row · several tokens: each weight block unpacked once, then met by every token's block.</summary>
@@ -129,7 +123,8 @@ internal static unsafe partial class Arm64Dot
     {
         var acc = stackalloc Vector128<float>[DotFast.MaxTokens];
         float* mins = stackalloc float[DotFast.MaxTokens];
-        for (int t = 0; t < tokens; t++) { acc[t] = Vector128<float>.Zero; mins[t] = 0; }
+        for (int t = 0; t < tokens; t++) acc[t] = Vector128<float>.Zero;
+        if (T.Min) for (int t = 0; t < tokens; t++) mins[t] = 0;
         for (int b = 0; b < n / 32; b++, w += T.Bytes, a += ActBytes<T>())
         {
             T.Load(w, out var x0, out var x1);
@@ -141,7 +136,8 @@ internal static unsafe partial class Arm64Dot
                 if (T.Min) mins[t] += MinTerm(w, at, half);
             }
         }
-        for (int t = 0; t < tokens; t++) y[t] = T.Min ? Vector128.Sum(acc[t]) + mins[t] : Vector128.Sum(acc[t]);
+        if (T.Min) for (int t = 0; t < tokens; t++) y[t] = Vector128.Sum(acc[t]) + mins[t];
+        else for (int t = 0; t < tokens; t++) y[t] = Vector128.Sum(acc[t]);
     }
 
     private static float Q8_0One(byte* w, byte* a, int n) => One<Q8_0Format>(w, a, n, FloatFormats.HalfTable);
