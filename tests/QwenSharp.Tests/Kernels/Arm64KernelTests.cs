@@ -8,12 +8,20 @@ namespace QwenSharp.Tests.Kernels;
 /// The ARM64 kernels at the tier in use (.ci/arm64-tests.sh runs this class once per ARM64 tier under qemu): every
 /// selection point hands them out, and each shape (one token, several tokens, 2 rows × 4 tokens) equals the plain twin
 /// on random blocks and on blocks at the ends of each format's range (Q8_0 quants of −128 and 127, nibbles all 0 or all
-/// 15, every fifth or sixth bit set, scales of −128 and 63) against activations of ±127, where the int16 sums of the
+/// 15, every fifth or sixth bit set, scales of −128 and 63, IQ4 grid levels −127 and 113) against activations of ±127, where the int16 sums of the
 /// NEON-only path come closest to overflowing.
 /// </summary>
 public unsafe class Arm64KernelTests
 {
-    private static readonly GgmlType[] Quantized = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+    /// <summary>Every type `quantize` writes that has a matmul (issue 18).</summary>
+    private static readonly GgmlType[] Quantized =
+    [
+        GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K,
+        GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
+    ];
+
+    /// <summary>The 32-value formats, which also have the 2 rows × 4 tokens kernel.</summary>
+    private static readonly GgmlType[] WithBlock = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.IQ4_NL];
 
     public static TheoryData<GgmlType> Formats => new(Quantized);
 
@@ -29,7 +37,7 @@ public unsafe class Arm64KernelTests
             Assert.Equal((nint)(KernelTiers.Neon ? Arm64Dot.SelectBlock(type) : null), (nint)DotFast.SelectBlock(type));
             Assert.True(DotFast.SelectFour(type, 4096) == null, $"{type}: no four-row kernel on ARM64.");
         }
-        Assert.True(Arm64Dot.SelectBlock(GgmlType.Q8_0) != null && Arm64Dot.SelectBlock(GgmlType.Q4_0) != null && Arm64Dot.SelectBlock(GgmlType.Q5_0) != null);
+        foreach (var type in WithBlock) Assert.True(Arm64Dot.SelectBlock(type) != null, $"{type}: no 2 × 4 block kernel.");
         Assert.Equal(KernelTiers.Neon, HalfDot.Supported);
     }
 

@@ -35,6 +35,29 @@ internal static unsafe class Arm64TestBlocks
                     if (extreme) block[2..].Fill(fill);
                     SetHalf(block, 0, rng);
                     break;
+                case GgmlType.Q4_1:
+                case GgmlType.Q5_1:
+                    if (extreme) block[4..].Fill(fill); // quants 0 or 15 (31)
+                    SetHalf(block, 0, rng);
+                    SetHalf(block, 2, rng);
+                    break;
+                case GgmlType.IQ4_NL:
+                    if (extreme) block[2..].Fill(fill); // grid levels −127 or 113
+                    SetHalf(block, 0, rng);
+                    break;
+                case GgmlType.IQ4_XS:
+                    if (extreme) block[2..].Fill(fill); // scales −32 or 31, grid levels −127 or 113
+                    SetHalf(block, 0, rng);
+                    break;
+                case GgmlType.Q2_K:
+                    if (extreme) block[..80].Fill(fill); // scales and mins 0 or 15, quants 0 or 3
+                    SetHalf(block, 80, rng);
+                    SetHalf(block, 82, rng);
+                    break;
+                case GgmlType.Q3_K:
+                    if (extreme) block[..108].Fill(fill); // scales −32 or 31, quants −4 or 3
+                    SetHalf(block, 108, rng);
+                    break;
                 case GgmlType.Q4_K:
                 case GgmlType.Q5_K:
                     if (extreme) block[4..].Fill(fill); // scales and mins 0 or 63, quants 0 or 15 (31)
@@ -55,8 +78,8 @@ internal static unsafe class Arm64TestBlocks
         }
     }
 
-    /// <summary>An activation row of <paramref name="type"/> (Q8_0 or Q8_K): quants all 127, all −127, alternating, or
-    /// random in [−127, 127]; bsums consistent with the quants.</summary>
+    /// <summary>An activation row of <paramref name="type"/> (Q8_0, Q8_1 or Q8_K): quants all 127, all −127, alternating,
+    /// or random in [−127, 127]; Q8_1's s and Q8_K's bsums consistent with the quants.</summary>
     public static void Activations(GgmlType type, Span<byte> row, Random rng)
     {
         int size = GgmlTypeInfo.BlockBytes(type), values = GgmlTypeInfo.BlockSize(type);
@@ -64,11 +87,21 @@ internal static unsafe class Arm64TestBlocks
         {
             var block = row.Slice(b * size, size);
             int offset = type == GgmlType.Q8_0 ? 2 : 4;
+            int total = 0;
             for (int i = 0; i < values; i++)
-                block[offset + i] = (byte)(sbyte)((b % 4) switch { 0 => 127, 1 => -127, 2 => i % 2 == 0 ? 127 : -127, _ => rng.Next(-127, 128) });
-            if (type == GgmlType.Q8_0)
+            {
+                int q = (b % 4) switch { 0 => 127, 1 => -127, 2 => i % 2 == 0 ? 127 : -127, _ => rng.Next(-127, 128) };
+                block[offset + i] = (byte)(sbyte)q;
+                total += q;
+            }
+            if (type == GgmlType.Q8_0 || type == GgmlType.Q8_1)
             {
                 SetHalf(block, 0, rng);
+                if (type == GgmlType.Q8_1)
+                {
+                    float d = (float)BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(block));
+                    BitConverter.TryWriteBytes(block[2..], BitConverter.HalfToUInt16Bits((Half)(d * total)));
+                }
                 continue;
             }
             BitConverter.TryWriteBytes(block, RandomScale(rng));
@@ -82,11 +115,38 @@ internal static unsafe class Arm64TestBlocks
     }
 
     /// <summary>Σ over the row of the magnitudes the kernels add up: |w_i·a_i| for the 32-value formats (one integer sum
-    /// per block); for the K-quants the scaled quant part and the offset part separately (the kernels sum them apart
-    /// and subtract, so rounding is relative to each).</summary>
+    /// per block) and IQ4_XS; (|d·q_i| + |m|)·|a_i| for Q4_1/Q5_1 (the d·q and m parts are summed apart); for the
+    /// K-quants the scaled quant part and the offset part separately (the kernels sum them apart and subtract, so
+    /// rounding is relative to each).</summary>
     public static double Magnitude(GgmlType type, byte* w, byte* a, int n)
     {
         double sum = 0;
+        if (type is GgmlType.Q4_1 or GgmlType.Q5_1)
+        {
+            var wf = new float[n];
+            Dequantize.Row(type, w, wf);
+            int size = GgmlTypeInfo.BlockBytes(type);
+            for (int i = 0; i < n; i++)
+            {
+                byte* wb = w + i / 32 * size;
+                var ab = (BlockQ8_1*)a + i / 32;
+                float m = FloatFormats.HalfToSingle(*(ushort*)(wb + 2));
+                float da = FloatFormats.HalfToSingle(ab->D);
+                sum += (Math.Abs((double)wf[i] - m) + Math.Abs(m)) * Math.Abs(da * ((sbyte*)&ab->Qs)[i % 32]);
+            }
+            return sum;
+        }
+        if (type == GgmlType.IQ4_XS)
+        {
+            var wf = new float[n];
+            Dequantize.Row(type, w, wf);
+            for (int i = 0; i < n; i++)
+            {
+                var y = (BlockQ8_K*)a + i / 256;
+                sum += Math.Abs((double)wf[i] * y->D * ((sbyte*)&y->Qs)[i % 256]);
+            }
+            return sum;
+        }
         if (GgmlTypeInfo.BlockSize(type) == 32)
         {
             var wf = new float[n];

@@ -7,10 +7,10 @@ namespace QwenSharp.Kernels.Arm64;
 
 /// <summary>
 /// The ARM64 integer dot products of quantized weight rows against 8-bit activations (Q8_0 blocks for Q8_0, Q4_0,
-/// Q5_0; Q8_K for Q4_K, Q5_K, Q6_K), the NEON twin of <see cref="DotFast"/> with the same shapes and method names:
+/// Q5_0, IQ4_NL; Q8_1 for Q4_1, Q5_1; Q8_K for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), the NEON twin of <see cref="DotFast"/> with the same shapes and method names:
 /// <c>One</c> (one row · one token: decode), <c>Many</c> (one row · up to <see cref="DotFast.MaxTokens"/> tokens, each
 /// weight block unpacked once for all of them) and, for the 32-value formats, <c>Block</c> (2 rows · 4 tokens in
-/// registers, Arm64DotBlock.cs). Each is tested against its <see cref="DotPlain"/> twin at both ARM64 tiers.
+/// registers, Arm64DotBlock.cs). Q4_1/Q5_1: Arm64DotMin.cs; Q2_K/Q3_K: Arm64DotK23.cs; IQ4_NL/IQ4_XS: Arm64DotIq4.cs. Each is tested against its <see cref="DotPlain"/> twin at both ARM64 tiers.
 /// <para>Two tiers (<see cref="KernelTiers"/>): arm64-dotprod multiplies 16 byte pairs into 4 int32 lanes with one sdot
 /// (<see cref="Dp.DotProduct(Vector128{int}, Vector128{sbyte}, Vector128{sbyte})"/>); arm64-neon, every ARMv8 CPU,
 /// widens instead: smull + smlal2 multiply 16 pairs into 8 int16 lanes (two products each) and sadalp adds adjacent
@@ -26,9 +26,15 @@ internal static unsafe partial class Arm64Dot
         GgmlType.Q8_0 => &Q8_0One,
         GgmlType.Q4_0 => &Q4_0One,
         GgmlType.Q5_0 => &Q5_0One,
+        GgmlType.Q4_1 => &Q4_1One,
+        GgmlType.Q5_1 => &Q5_1One,
+        GgmlType.Q2_K => &Q2_KOne,
+        GgmlType.Q3_K => &Q3_KOne,
         GgmlType.Q4_K => &Q4_KOne,
         GgmlType.Q5_K => &Q5_KOne,
         GgmlType.Q6_K => &Q6_KOne,
+        GgmlType.IQ4_NL => &IQ4_NLOne,
+        GgmlType.IQ4_XS => &IQ4_XSOne,
         _ => null,
     };
 
@@ -38,9 +44,15 @@ internal static unsafe partial class Arm64Dot
         GgmlType.Q8_0 => &Q8_0Many,
         GgmlType.Q4_0 => &Q4_0Many,
         GgmlType.Q5_0 => &Q5_0Many,
+        GgmlType.Q4_1 => &Q4_1Many,
+        GgmlType.Q5_1 => &Q5_1Many,
+        GgmlType.Q2_K => &Q2_KMany,
+        GgmlType.Q3_K => &Q3_KMany,
         GgmlType.Q4_K => &Q4_KMany,
         GgmlType.Q5_K => &Q5_KMany,
         GgmlType.Q6_K => &Q6_KMany,
+        GgmlType.IQ4_NL => &IQ4_NLMany,
+        GgmlType.IQ4_XS => &IQ4_XSMany,
         _ => null,
     };
 
@@ -50,6 +62,9 @@ internal static unsafe partial class Arm64Dot
         GgmlType.Q8_0 => &Q8_0Block,
         GgmlType.Q4_0 => &Q4_0Block,
         GgmlType.Q5_0 => &Q5_0Block,
+        GgmlType.Q4_1 => &Q4_1Block,
+        GgmlType.Q5_1 => &Q5_1Block,
+        GgmlType.IQ4_NL => &IQ4_NLBlock,
         _ => null,
     };
 
@@ -108,18 +123,28 @@ internal static unsafe partial class Arm64Dot
         hi = AdvSimd.ShiftRightLogical(q, 4);
     }
 
-    /// <summary>Q5_0's fifth bits as the amount to subtract from each nibble: 0 where bit j of <paramref name="qh"/> is
-    /// set, 16 where it is clear, so that nibble − this = (nibble | bit·16) − 16. The 4 bytes of qh are spread so that
+    /// <summary>The fifth bits of a Q5_0/Q5_1 block as byte masks: lane j 0xFF where bit j of <paramref name="qh"/> is set
+    /// (values 0..15 in <paramref name="lo"/>, 16..31 in <paramref name="hi"/>). The 4 bytes of qh are spread so that
     /// lane j holds byte j/8 (tbl), then tested against bit j % 8 (cmtst).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Q5Offsets(uint qh, out Vector128<sbyte> lo, out Vector128<sbyte> hi)
+    internal static void Q5Masks(uint qh, out Vector128<byte> lo, out Vector128<byte> hi)
     {
         var bytes = Vector128.CreateScalarUnsafe(qh).AsByte();
         var spreadLo = Vector128.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         var spreadHi = Vector128.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var bit = Vector128.Create((byte)1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        lo = AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadLo), bit);
+        hi = AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadHi), bit);
+    }
+
+    /// <summary>Q5_0's fifth bits as the amount to subtract from each nibble: 0 where bit j of <paramref name="qh"/> is
+    /// set, 16 where it is clear, so that nibble − this = (nibble | bit·16) − 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Q5Offsets(uint qh, out Vector128<sbyte> lo, out Vector128<sbyte> hi)
+    {
+        Q5Masks(qh, out var mlo, out var mhi);
         var sixteen = Vector128.Create((byte)16);
-        lo = AdvSimd.BitwiseClear(sixteen, AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadLo), bit)).AsSByte();
-        hi = AdvSimd.BitwiseClear(sixteen, AdvSimd.CompareTest(AdvSimd.Arm64.VectorTableLookup(bytes, spreadHi), bit)).AsSByte();
+        lo = AdvSimd.BitwiseClear(sixteen, mlo).AsSByte();
+        hi = AdvSimd.BitwiseClear(sixteen, mhi).AsSByte();
     }
 }

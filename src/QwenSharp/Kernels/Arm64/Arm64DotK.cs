@@ -181,16 +181,8 @@ internal static unsafe partial class Arm64Dot
     /// <summary>Q6_K's 16 int8 scales as int16 (two vectors) and int32 (four vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q6KScales(sbyte* sc, out Vector128<short> s16a, out Vector128<short> s16b,
-        out Vector128<int> s32a, out Vector128<int> s32b, out Vector128<int> s32c, out Vector128<int> s32d)
-    {
-        var s = AdvSimd.LoadVector128(sc);
-        s16a = AdvSimd.SignExtendWideningLower(s.GetLower());
-        s16b = AdvSimd.SignExtendWideningUpper(s);
-        s32a = AdvSimd.SignExtendWideningLower(s16a.GetLower());
-        s32b = AdvSimd.SignExtendWideningUpper(s16a);
-        s32c = AdvSimd.SignExtendWideningLower(s16b.GetLower());
-        s32d = AdvSimd.SignExtendWideningUpper(s16b);
-    }
+        out Vector128<int> s32a, out Vector128<int> s32b, out Vector128<int> s32c, out Vector128<int> s32d) =>
+        Scales16(AdvSimd.LoadVector128(sc), out s16a, out s16b, out s32a, out s32b, out s32c, out s32d);
 
     /// <summary>sumi over one quarter (64 values, groups g0..g0+3) of a Q6_K block against q8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
