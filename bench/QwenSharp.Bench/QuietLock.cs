@@ -26,7 +26,7 @@ internal sealed class QuietLock : IDisposable
             // does not fail there); the shell's `mkdir` used by the others is the same call.
             if (mkdir(path, 0x1ED) == 0)
             {
-                File.WriteAllText(Path.Combine(path, "owner"), $"versus (pid {Environment.ProcessId}) {DateTime.UtcNow:O}\n");
+                File.WriteAllText(Path.Combine(path, "owner"), $"QwenSharp.Bench {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))} (pid {Environment.ProcessId}) {DateTime.UtcNow:O}\n");
                 break;
             }
             Thread.Sleep(5000);
