@@ -130,6 +130,10 @@ public static unsafe class MatMul
         public Sibling S1, S2;
         /// <summary>Every matrix's rows are whole groups of 8: the row-lane panel alone serves them.</summary>
         public bool WholeGroups;
+        /// <summary>The job's first parts that quantize the activations (0: done before the job); the product's parts
+        /// wait for <see cref="Packed"/> to reach it.</summary>
+        public int PackParts;
+        public int Packed;
     }
 
     /// <summary>The pointer-level entry used by the public overloads and by the twin tests
@@ -155,7 +159,10 @@ public static unsafe class MatMul
                 gemm ? FloatPanel.ActivationFloats(tokens, cols) * sizeof(float) : job.ARowBytes * tokens);
             if (!plain && !job.Float && tokens >= RowLaneGemm.MinTokens && RowLaneGemm.Covers(type))
                 job.Panel = Scratch(ref _panel, ref _panelBytes, RowLanePack.Bytes(type, cols, tokens));
+            bool small = (long)allRows * cols * tokens <= SmallProduct;
             if (gemm) pool.Run(&PackShare, &job, Math.Min((tokens + FloatPanel.Tokens - 1) / FloatPanel.Tokens, 4 * pool.ThreadCount));
+            else if (job.Panel != null && tokens > 1 && !small && pool.ThreadCount > 1)
+                job.PackParts = Math.Min(tokens, tokens * (long)cols <= SmallBatchValues ? pool.ThreadCount : 4 * pool.ThreadCount);
             else if (tokens * (long)cols <= Math.Max(cols, SmallBatchValues)) // a few tokens: quantized on this thread
                 for (int t = 0; t < tokens; t++) QuantizeToken(&job, t);
             else pool.Run(&QuantizeShare, &job, Math.Min(tokens, 4 * pool.ThreadCount));
@@ -169,7 +176,10 @@ public static unsafe class MatMul
         // so that a thread that starts late leaves its share to the others. One token (decode) streams its weights
         // from memory and every part starts cold: one part per thread measured 3-7% faster decode (0.5B Q4_0/Q8_0,
         // 7B Q4_0) than four, and a late thread's part is still taken over by the other, unclaimed parts being free.
-        pool.Run(&MultiplyShare, &job, Math.Min(Units(&job), (tokens == 1 ? 1 : 4) * pool.ThreadCount));
+        // With PackParts the activations are quantized by the job's first parts (the row-lane panel, a few tokens to a
+        // part), so the quantization is shared by the threads and costs no hand-off of its own: with 8 tokens it ran on
+        // the calling thread while the other waited.
+        pool.Run(&MultiplyShare, &job, job.PackParts + Math.Min(Units(&job), (tokens == 1 ? 1 : 4) * pool.ThreadCount));
     }
 
     private static byte* Scratch(ref byte* buffer, ref long size, long bytes)
@@ -241,6 +251,21 @@ public static unsafe class MatMul
     private static void MultiplyShare(void* context, int part, int parts)
     {
         var job = (Job*)context;
+        if (job->PackParts > 0)
+        {
+            if (part < job->PackParts)
+            {
+                try { QuantizeShare(context, part, job->PackParts); }
+                finally { Interlocked.Increment(ref job->Packed); } // counted even if it threw: nobody waits forever
+                return;
+            }
+            // The pool hands parts out in order, so every quantizing part has been claimed by a running thread: wait
+            // for those still at work.
+            var spin = new SpinWait();
+            while (Volatile.Read(ref job->Packed) < job->PackParts) spin.SpinOnce(sleep1Threshold: -1);
+            part -= job->PackParts;
+            parts -= job->PackParts;
+        }
         int align = RowAlign(job);
         // Several tokens: parts shrink from first to last (guided), so the thread that takes the last one leaves the
         // other waiting for a small part, not an average one. One token keeps equal parts (one per thread, see Run).

@@ -40,7 +40,9 @@ internal static unsafe class RowLaneQ8Sign
                     // As RowLaneGemm: each row's bytes 512 ahead are asked for now (8 streams outrun the prefetcher).
                     long ahead = b * 34L + 512;
                     if (ahead >= rowBytes) ahead += (RowLaneGemm.Lanes - 1) * rowBytes;
-                    for (int k = 0; k < RowLaneGemm.Lanes; k++) Sse.Prefetch0(wr + ahead + k * rowBytes);
+                    byte* next = wr + ahead;
+                    Sse.Prefetch0(next); Sse.Prefetch0(next + rowBytes); Sse.Prefetch0(next + 2 * rowBytes); Sse.Prefetch0(next + 3 * rowBytes);
+                    Sse.Prefetch0(next + 4 * rowBytes); Sse.Prefetch0(next + 5 * rowBytes); Sse.Prefetch0(next + 6 * rowBytes); Sse.Prefetch0(next + 7 * rowBytes);
                     byte* block = wr + b * 34L;
                     RowLaneGemm.Transpose16(block + 2, rowBytes, out var w0, out var w1, out var w2, out var w3);
                     RowLaneGemm.Transpose16(block + 18, rowBytes, out var w4, out var w5, out var w6, out var w7);

@@ -4,7 +4,9 @@ namespace QwenSharp.Kernels;
 /// A fixed set of threads that run one job at a time. A job is cut into parts (the kernels cut by output rows);
 /// the calling thread and the workers claim parts one by one from a shared counter, so a worker that wakes late
 /// (a busy machine) finds the parts already done and nobody waits for it: only parts actually claimed are
-/// waited for. A job is a function pointer and a context pointer, so running one allocates nothing (no Task,
+/// waited for. Parts are claimed in increasing order, so when part p is claimed every part before it already runs
+/// on some thread: a job may have parts wait for earlier ones (MatMul quantizes its activations in its first parts).
+/// A job is a function pointer and a context pointer, so running one allocates nothing (no Task,
 /// no closure). Jobs from different threads are serialized.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable

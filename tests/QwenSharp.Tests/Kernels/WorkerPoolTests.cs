@@ -42,6 +42,34 @@ public unsafe class WorkerPoolTests
         }
     }
 
+    /// <summary>Part p waits until every earlier part has started (at most 10 s) and records whether they had: with
+    /// parts claimed in increasing order each earlier part is already on a running thread, so none waits in vain.</summary>
+    private static void WaitForEarlierParts(void* context, int part, int parts)
+    {
+        int* started = (int*)context;
+        Volatile.Write(ref started[part], 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int p = 0; p < part; p++)
+            while (Volatile.Read(ref started[p]) == 0)
+            {
+                if (clock.ElapsedMilliseconds > 10_000) { Interlocked.Increment(ref started[64]); return; }
+                Thread.Yield();
+            }
+    }
+
+    [Fact]
+    public void PartsAreClaimedInOrderSoAPartMayWaitForEarlierOnes()
+    {
+        using var pool = new WorkerPool(3);
+        int* started = stackalloc int[65];
+        for (int job = 0; job < 20; job++)
+        {
+            for (int i = 0; i < 64; i++) started[i] = 0;
+            pool.Run(&WaitForEarlierParts, started, 64);
+        }
+        Assert.Equal(0, started[64]);
+    }
+
     [Fact]
     public void RefusesZeroThreads() => Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
 }
