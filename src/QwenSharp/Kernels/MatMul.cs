@@ -17,7 +17,7 @@ namespace QwenSharp.Kernels;
 /// <para>Work is split by output rows over a <see cref="WorkerPool"/>; with several tokens the rows are
 /// visited once per tile of tokens, so each weight row is read once for the whole tile (prefill as GEMM).</para>
 /// </summary>
-public static unsafe class MatMul
+public static unsafe partial class MatMul
 {
     /// <summary>Tokens per tile in the batched path: their activation rows stay in L1/L2 while the rows stream by.</summary>
     private const int TokenTile = DotFast.MaxTokens;

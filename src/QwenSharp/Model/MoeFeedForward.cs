@@ -13,9 +13,14 @@ namespace QwenSharp.Model;
 /// gathered and run through its gate/up/down as one matrix product over its tokens, and the results are added back
 /// weighted. So each expert's weights are read once per step whatever the batch, and a decode step reads only the
 /// experts its tokens chose (llama.cpp's mul_mat_id does the same grouping on the CPU).</para>
+/// <para><b>Decode.</b> A step of one token runs the block as three worker-pool jobs (<see cref="MatMul.MultiplyGroup"/>):
+/// the router with the shared expert's gate/up, then the chosen experts' gate/up, then every down projection; the
+/// grouped path would hand off twice per chosen expert and twice for the shared one. Both give bitwise the same output
+/// (the same kernels on the same rows, the same sums in the same order); <see cref="FusedDecode"/> = false keeps the
+/// grouped path, the twin the tests compare against.</para>
 /// <para><b>Ties.</b> Among experts of equal probability the ones llama.cpp's top-k keeps are kept (see <see cref="TopK"/>).</para>
 /// </summary>
-public sealed class MoeFeedForward
+public sealed unsafe class MoeFeedForward
 {
     private readonly int _hidden, _experts, _topK, _moe, _shared;
     private readonly bool _normalize;
@@ -27,6 +32,7 @@ public sealed class MoeFeedForward
     private readonly int[] _start;    // [num_experts + 1] each expert's first gathered row
     private readonly int[] _fill;     // [num_experts] rows placed so far
     private readonly int[] _order;    // [num_experts] the experts sorted, for top-k
+    private readonly GroupProduct[] _products; // [2 * top_k + 1] one job's products, for a one-token step
     private int[] _rowToken = [];     // [T * top_k] the token each gathered row came from, grouped by expert
     private float[] _rowWeight = [];  // [T * top_k] its routing weight
     private float[] _rows = [];       // [T * top_k, hidden] gathered inputs, then the experts' outputs
@@ -46,12 +52,21 @@ public sealed class MoeFeedForward
         _start = new int[_experts + 1];
         _fill = new int[_experts];
         _order = new int[_experts];
+        _products = new GroupProduct[Math.Max(3, 2 * _topK + 1)];
     }
+
+    /// <summary>One token runs as three jobs (see the class remarks); false: as any other step, the grouped path.</summary>
+    internal bool FusedDecode { get; set; } = true;
 
     /// <summary>dst [T, hidden] = the block's output for the normalised rows <paramref name="xn"/> [T, hidden].</summary>
     public void Apply(Qwen2MoeBlockWeights w, ReadOnlySpan<float> xn, Span<float> dst, int tokens)
     {
         Reserve(tokens);
+        if (tokens == 1 && FusedDecode && 2 * _topK <= MatMul.MaxGroup)
+        {
+            ApplyOne(w, xn, dst);
+            return;
+        }
         int h = _hidden, k = _topK;
         var router = _router.AsSpan(0, tokens * _experts);
         MatMul.Multiply(w.gate, xn, router, tokens);                                      // router logits
@@ -79,6 +94,14 @@ public sealed class MoeFeedForward
         MatMul.MultiplySiblings(xn, tokens, w.shared_expert_gate_proj, sharedGate, w.shared_expert_up_proj, sharedUp);
         SwiGlu.Apply(sharedGate, sharedUp, sharedGate);
         MatMul.Multiply(w.shared_expert_down_proj, sharedGate, dst, tokens);             // shared expert
+        Combine(w, xn, dst, tokens);
+    }
+
+    /// <summary>dst = sigmoid(shared gate · x) · dst (the shared expert's output) + Σ weight · expert(x), row by row.</summary>
+    private void Combine(Qwen2MoeBlockWeights w, ReadOnlySpan<float> xn, Span<float> dst, int tokens)
+    {
+        int h = _hidden, rowCount = tokens * _topK;
+        var rows = _rows.AsSpan(0, rowCount * h);
         for (int t = 0; t < tokens; t++)
         {
             var row = dst.Slice(t * h, h);
@@ -87,6 +110,58 @@ public sealed class MoeFeedForward
         }
         for (int r = 0; r < rowCount; r++)                                                // + Σ weight · expert(x)
             TensorPrimitives.MultiplyAdd(rows.Slice(r * h, h), _rowWeight[r], dst.Slice(_rowToken[r] * h, h), dst.Slice(_rowToken[r] * h, h));
+    }
+
+    /// <summary>
+    /// One token in three jobs: router and shared gate/up (both read only x), the chosen experts' gate/up, then the
+    /// experts' and the shared expert's down projections; the same steps on the same rows as <see cref="Apply"/>'s
+    /// grouped path, which runs each of them as its own job.
+    /// </summary>
+    private void ApplyOne(Qwen2MoeBlockWeights w, ReadOnlySpan<float> xn, Span<float> dst)
+    {
+        int h = _hidden, k = _topK, m = _moe;
+        var products = _products;
+        fixed (float* px = xn)
+        fixed (float* pd = dst)
+        fixed (float* router = _router)
+        fixed (float* rows = _rows)
+        fixed (float* gate = _gate)
+        fixed (float* up = _up)
+        fixed (float* sharedGate = _sharedGate)
+        fixed (float* sharedUp = _sharedUp)
+        {
+            var pool = WorkerPool.Shared;
+            products[0] = new(w.gate, px, h, router, _experts);                            // router logits
+            products[1] = new(w.shared_expert_gate_proj, px, h, sharedGate, _shared);      // shared gate, up
+            products[2] = new(w.shared_expert_up_proj, px, h, sharedUp, _shared);
+            MatMul.MultiplyGroup(products.AsSpan(0, 3), pool);
+            Route(_router.AsSpan(0, _experts), _chosen.AsSpan(0, k), _weight.AsSpan(0, k)); // softmax, top-k
+            Group(1);                                                                     // rows sorted by expert
+
+            int n = 0;
+            for (int e = 0; e < _experts; e++)
+            {
+                int r = _start[e];
+                if (_start[e + 1] == r) continue;                                          // not chosen: not read
+                products[n++] = new(w.experts_gate_proj[e], px, h, gate + r * m, m);       // gate, up
+                products[n++] = new(w.experts_up_proj[e], px, h, up + r * m, m);
+            }
+            MatMul.MultiplyGroup(products.AsSpan(0, n), pool);
+            for (int r = 0; r < k; r++)
+                SwiGlu.Apply(_gate.AsSpan(r * m, m), _up.AsSpan(r * m, m), _gate.AsSpan(r * m, m)); // silu(gate) · up
+            SwiGlu.Apply(_sharedGate.AsSpan(0, _shared), _sharedUp.AsSpan(0, _shared), _sharedGate.AsSpan(0, _shared));
+
+            n = 0;
+            for (int e = 0; e < _experts; e++)
+            {
+                int r = _start[e];
+                if (_start[e + 1] == r) continue;
+                products[n++] = new(w.experts_down_proj[e], gate + r * m, m, rows + r * h, h); // down
+            }
+            products[n++] = new(w.shared_expert_down_proj, sharedGate, _shared, pd, h);    // shared expert's down
+            MatMul.MultiplyGroup(products.AsSpan(0, n), pool);
+        }
+        Combine(w, xn, dst, 1);
     }
 
     /// <summary>Softmax of one token's router logits, then its top-k experts and their weights.</summary>

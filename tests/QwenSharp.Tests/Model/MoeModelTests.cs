@@ -47,6 +47,41 @@ public class MoeModelTests
         for (int i = 1; i < b.Length; i++) AssertClose(aloneB[i], rest.AsSpan((i - 1) * vocab, vocab));
     }
 
+    /// <summary>A one-token step's three jobs (router with shared gate/up, chosen experts' gate/up, all downs) give bitwise
+    /// the grouped path's output: the same kernels on the same rows, the same sums in the same order. "moe" is large
+    /// enough for the jobs to go to the pool, "moe-odd" (rows not whole units of 4) runs them on the calling thread.</summary>
+    [Theory]
+    [InlineData("moe", GgmlType.F32)]
+    [InlineData("moe", GgmlType.Q8_0)]
+    [InlineData("moe", GgmlType.Q4_0)]
+    [InlineData("moe", GgmlType.Q4_K)]
+    [InlineData("moe-odd", GgmlType.Q8_0)]
+    [InlineData("moe-odd", GgmlType.F16)]
+    public void OneTokenInThreeJobsMatchesTheGroupedPathBitwise(string shape, GgmlType type)
+    {
+        using var model = ModelFiles.Load(TinyModels.Gguf(shape, type));
+        int hidden = model.Config.HiddenSize;
+        var fused = new MoeFeedForward(model.Config);
+        var grouped = new MoeFeedForward(model.Config) { FusedDecode = false };
+        var rng = new Random(9);
+        int differing = 0;
+        for (int trial = 0; trial < 8; trial++)
+        {
+            var x = Enumerable.Range(0, hidden).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();
+            foreach (var layer in model.Weights.layers)
+            {
+                var a = new float[hidden];
+                var b = new float[hidden];
+                fused.Apply(layer.mlp!, x, a, 1);
+                grouped.Apply(layer.mlp!, x, b, 1);
+                for (int i = 0; i < hidden; i++)
+                    if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i])) differing++;
+                Assert.Contains(a, v => v != 0);
+            }
+        }
+        Assert.Equal(0, differing);
+    }
+
     /// <summary>The expert pass allocates once, for the largest step it has seen, and then never per step.</summary>
     [Fact]
     public void TheExpertPassAllocatesNothingAfterWarmUp()
