@@ -153,6 +153,7 @@ public static unsafe class GgufQuantizer
         }
         writing.GetAwaiter().GetResult();
     }
+}
 
 /// <summary>
 /// The order llama.cpp's model loader keeps tensors in (its weight_name_comparer), which llama-quantize writes
