@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using QwenSharp.Tensors;
 using static QwenSharp.Kernels.FloatFormats;
 
@@ -11,8 +12,16 @@ namespace QwenSharp.Kernels;
 /// </summary>
 public static unsafe partial class Quantize
 {
+    /// <summary>Whether the K-quant scale searches run eight sub-blocks per vector (QuantizeKLanes.cs) rather than
+    /// through their plain twins: the x86 tiers, where Vector256 is hardware-accelerated.</summary>
+    internal static readonly bool KLanes = KernelTiers.X86 && Vector256.IsHardwareAccelerated;
+
     /// <summary>Quantizes <c>src.Length</c> values (a whole number of blocks) into <paramref name="dst"/>.</summary>
-    public static void Row(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
+    public static void Row(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst) => Row(type, src, dst, KLanes);
+
+    /// <summary><see cref="Row(GgmlType, ReadOnlySpan{float}, Span{byte})"/> with the K-quant searches' plain twins
+    /// (<paramref name="lanes"/> false) or lane kernels chosen by the caller: what the tests compare.</summary>
+    internal static void Row(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst, bool lanes)
     {
         int n = src.Length;
         long need = GgmlTypeInfo.RowBytes(type, n);
@@ -31,9 +40,9 @@ public static unsafe partial class Quantize
                 case GgmlType.Q5_0: for (int b = 0; b < n / 32; b++) Q5_0(x + b * 32, (BlockQ5_0*)y + b); break;
                 case GgmlType.Q5_1: for (int b = 0; b < n / 32; b++) Q5_1(x + b * 32, (BlockQ5_1*)y + b); break;
                 case GgmlType.Q8_0: for (int b = 0; b < n / 32; b++) Q8_0(x + b * 32, (BlockQ8_0*)y + b); break;
-                case GgmlType.Q4_K: for (int b = 0; b < n / 256; b++) Q4_K(x + b * 256, (BlockQ4_K*)y + b); break;
-                case GgmlType.Q5_K: for (int b = 0; b < n / 256; b++) Q5_K(x + b * 256, (BlockQ5_K*)y + b); break;
-                case GgmlType.Q6_K: for (int b = 0; b < n / 256; b++) Q6_K(x + b * 256, (BlockQ6_K*)y + b); break;
+                case GgmlType.Q4_K: for (int b = 0; b < n / 256; b++) Q4_K(x + b * 256, (BlockQ4_K*)y + b, lanes); break;
+                case GgmlType.Q5_K: for (int b = 0; b < n / 256; b++) Q5_K(x + b * 256, (BlockQ5_K*)y + b, lanes); break;
+                case GgmlType.Q6_K: for (int b = 0; b < n / 256; b++) Q6_K(x + b * 256, (BlockQ6_K*)y + b, lanes); break;
                 case GgmlType.Q2_K: for (int b = 0; b < n / 256; b++) Q2_K(x + b * 256, (BlockQ2_K*)y + b); break;
                 case GgmlType.Q3_K: for (int b = 0; b < n / 256; b++) Q3_K(x + b * 256, (BlockQ3_K*)y + b); break;
                 case GgmlType.IQ4_NL: for (int b = 0; b < n / 32; b++) IQ4_NL(x + b * 32, (BlockIQ4_NL*)y + b); break;

@@ -10,12 +10,13 @@ public static unsafe partial class Quantize
 {
     private const float GroupMaxEps = 1e-15f;
 
-    private static void Q4_K(float* x, BlockQ4_K* y) => Q45K(x, (byte*)&y->Scales, &y->D, &y->DMin, 15, y, null);
+    private static void Q4_K(float* x, BlockQ4_K* y, bool lanes) => Q45K(x, (byte*)&y->Scales, &y->D, &y->DMin, 15, y, null, lanes);
 
-    private static void Q5_K(float* x, BlockQ5_K* y) => Q45K(x, (byte*)&y->Scales, &y->D, &y->DMin, 31, null, y);
+    private static void Q5_K(float* x, BlockQ5_K* y, bool lanes) => Q45K(x, (byte*)&y->Scales, &y->D, &y->DMin, 31, null, y, lanes);
 
-    /// <summary>The shared body of quantize_row_q4_K_ref and quantize_row_q5_K_ref (nmax 15 or 31).</summary>
-    private static void Q45K(float* x, byte* packed, ushort* dOut, ushort* dminOut, int nmax, BlockQ4_K* y4, BlockQ5_K* y5)
+    /// <summary>The shared body of quantize_row_q4_K_ref and quantize_row_q5_K_ref (nmax 15 or 31); with
+    /// <paramref name="lanes"/> the searches run eight sub-blocks at a time (QuantizeKLanes.cs), same bytes.</summary>
+    private static void Q45K(float* x, byte* packed, ushort* dOut, ushort* dminOut, int nmax, BlockQ4_K* y4, BlockQ5_K* y5, bool lanes)
     {
         byte* L = stackalloc byte[256];
         byte* laux = stackalloc byte[32];
@@ -23,8 +24,19 @@ public static unsafe partial class Quantize
         float* mins = stackalloc float[8];
         float* scales = stackalloc float[8];
         float maxScale = 0, maxMin = 0;
+        if (lanes)
+        {
+            if (nmax == 15) Qkx2Lanes(x, 15, -1f, 0.1f, 20, L, scales, mins);
+            else Qkx2Lanes(x, 31, -0.5f, 0.1f, 15, L, scales, mins);
+        }
         for (int j = 0; j < 8; j++)
         {
+            if (lanes)
+            {
+                if (scales[j] > maxScale) maxScale = scales[j];
+                if (mins[j] > maxMin) maxMin = mins[j];
+                continue;
+            }
             float sumX2 = 0;
             for (int l = 0; l < 32; l++) sumX2 += x[32 * j + l] * x[32 * j + l];
             float avX = MathF.Sqrt(sumX2 / 32);
@@ -62,6 +74,11 @@ public static unsafe partial class Quantize
             float d = HalfToSingle(*dOut) * sc;
             if (d == 0) continue;
             float dm = HalfToSingle(*dminOut) * m;
+            if (lanes)
+            {
+                LevelsWithMinLanes(x + 32 * j, dm, d, nmax, L + 32 * j);
+                continue;
+            }
             for (int ii = 0; ii < 32; ii++)
             {
                 int l = NearestInt((x[32 * j + ii] + dm) / d);
@@ -174,14 +191,19 @@ public static unsafe partial class Quantize
         return scale;
     }
 
-    private static void Q6_K(float* x, BlockQ6_K* y)
+    private static void Q6_K(float* x, BlockQ6_K* y, bool lanes)
     {
         sbyte* L = stackalloc sbyte[256];
         float* scales = stackalloc float[16];
         float maxScale = 0, maxAbsScale = 0;
+        if (lanes)
+        {
+            QxLanes(x, 32, L, scales);
+            QxLanes(x + 128, 32, L + 128, scales + 8);
+        }
         for (int ib = 0; ib < 16; ib++)
         {
-            float scale = MakeQxQuants(16, 32, x + 16 * ib, L + 16 * ib);
+            float scale = lanes ? scales[ib] : MakeQxQuants(16, 32, x + 16 * ib, L + 16 * ib);
             scales[ib] = scale;
             float abs = MathF.Abs(scale);
             if (abs > maxAbsScale) { maxAbsScale = abs; maxScale = scale; }
@@ -202,6 +224,11 @@ public static unsafe partial class Quantize
         {
             float d = HalfToSingle(y->D) * ys[j];
             if (d == 0) continue;
+            if (lanes)
+            {
+                LevelsSymmetricLanes(x + 16 * j, d, L + 16 * j);
+                continue;
+            }
             for (int ii = 0; ii < 16; ii++)
             {
                 int l = Math.Max(-32, Math.Min(31, NearestInt(x[16 * j + ii] / d)));

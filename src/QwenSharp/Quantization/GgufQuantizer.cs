@@ -107,7 +107,8 @@ public static unsafe class GgufQuantizer
     }
 
     /// <summary>Decodes rows to float and encodes them in <paramref name="type"/>, a chunk of rows at a time across
-    /// the threads; every row is encoded on its own, so the thread count does not change the bytes.</summary>
+    /// the threads; every row is encoded on its own, so the thread count does not change the bytes. Two buffers: a
+    /// chunk is written while the threads encode the next, one write at a time and in order.</summary>
     private static void Convert(TensorView t, GgmlType type, Stream s, int threads)
     {
         int cols = checked((int)t.Columns);
@@ -115,28 +116,42 @@ public static unsafe class GgufQuantizer
         long srcRowBytes = t.RowBytes;
         int rowBytes = checked((int)GgmlTypeInfo.RowBytes(type, cols));
         int chunk = (int)Math.Clamp((16L << 20) / Math.Max(rowBytes, cols * 4L), threads, 1 << 16);
-        var encoded = new byte[(long)Math.Min(chunk, rows) * rowBytes];
+        long bufferBytes = (long)Math.Min(chunk, rows) * rowBytes;
+        byte[][] buffers = [new byte[bufferBytes], rows > chunk ? new byte[bufferBytes] : []];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
         byte* src = t.Pointer;
         var srcType = t.Type;
-        for (long start = 0; start < rows; start += chunk)
+        Task writing = Task.CompletedTask;
+        try
         {
-            int n = (int)Math.Min(chunk, rows - start);
-            int perTask = Math.Max(1, (n + threads * 4 - 1) / (threads * 4));
-            int tasks = (n + perTask - 1) / perTask;
-            long first = start;
-            Parallel.For(0, tasks, parallel, task =>
+            for (long start = 0, c = 0; start < rows; start += chunk, c++)
             {
-                var values = new float[cols];
-                int end = Math.Min(n, (task + 1) * perTask);
-                for (int r = task * perTask; r < end; r++)
+                int n = (int)Math.Min(chunk, rows - start);
+                var encoded = buffers[c & 1];
+                int perTask = Math.Max(1, (n + threads * 4 - 1) / (threads * 4));
+                int tasks = (n + perTask - 1) / perTask;
+                long first = start;
+                Parallel.For(0, tasks, parallel, task =>
                 {
-                    Dequantize.Row(srcType, src + (first + r) * srcRowBytes, values);
-                    Quantize.Row(type, values, encoded.AsSpan(r * rowBytes, rowBytes));
-                }
-            });
-            s.Write(encoded, 0, n * rowBytes);
+                    var values = new float[cols];
+                    int end = Math.Min(n, (task + 1) * perTask);
+                    for (int r = task * perTask; r < end; r++)
+                    {
+                        Dequantize.Row(srcType, src + (first + r) * srcRowBytes, values);
+                        Quantize.Row(type, values, encoded.AsSpan(r * rowBytes, rowBytes));
+                    }
+                });
+                writing.GetAwaiter().GetResult(); // the previous chunk is out (and the other buffer free) before this one goes
+                writing = Task.Run(() => s.Write(encoded, 0, n * rowBytes));
+            }
         }
+        finally
+        {
+            // Whatever failed, the write in flight ends before the caller sees the stream again; its own failure is
+            // thrown below when nothing else was.
+            try { writing.Wait(); } catch (AggregateException) { }
+        }
+        writing.GetAwaiter().GetResult();
     }
 }
 
