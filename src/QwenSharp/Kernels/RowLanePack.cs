@@ -31,6 +31,7 @@ internal static unsafe class RowLanePack
     {
         GgmlType.Q8_0 => KernelTiers.Vnni ? 128 : 0, // without VNNI the weights stay signed (RowLaneQ8Sign)
         GgmlType.Q4_0 => 8,
+        GgmlType.IQ4_NL => KernelTiers.Vnni ? 128 : 0, // the grid moved to 1..241 for vpdpbusd; signed without VNNI (RowLaneIq4.SignRows)
         GgmlType.Q5_0 => 16,
         GgmlType.Q4_1 or GgmlType.Q5_1 => -1,
         _ => throw new NotSupportedException($"No row-lane kernel for {type} weights."),

@@ -15,12 +15,13 @@ public class RowLaneGemmTests
     public static TheoryData<GgmlType> Types => new()
     {
         GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K,
+        GgmlType.IQ4_NL,
     };
 
     [Fact]
     public void CoversTheFormatsAtTheX86Tiers()
     {
-        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.IQ4_NL })
             Assert.Equal(KernelTiers.X86, RowLaneGemm.Covers(type));
         Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
     }
