@@ -12,7 +12,7 @@ namespace QwenSharp.Kernels;
 /// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
 /// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
 /// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; IQ4_NL in
-/// <see cref="RowLaneIq4"/>; Q4_K, Q5_K and Q6_K in <see cref="RowLaneGemmK"/>, Q2_K and Q3_K in <see cref="RowLaneGemmK23"/>; Q8_0 without AVX-VNNI in <see cref="RowLaneQ8Sign"/>. Other formats keep the
+/// <see cref="RowLaneIq4"/>, IQ4_XS in <see cref="RowLaneIq4Xs"/>; Q4_K, Q5_K and Q6_K in <see cref="RowLaneGemmK"/>, Q2_K and Q3_K in <see cref="RowLaneGemmK23"/>; Q8_0 without AVX-VNNI in <see cref="RowLaneQ8Sign"/>. Other formats keep the
 /// <see cref="DotFast"/> kernels. Without VNNI each vpdpbusd is vpmaddubsw + vpmaddwd + vpaddd, as in llama.cpp's AVX2 path.
 /// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
 /// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
@@ -44,7 +44,7 @@ internal static unsafe class RowLaneGemm
     public static bool Covers(GgmlType type) =>
         KernelTiers.X86 &&
         type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q2_K
-        or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_NL;
+        or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_NL or GgmlType.IQ4_XS;
 
     /// <summary>Tokens a step of the token loop takes: four chains of vpdpbusd interleaved.</summary>
     public const int TokenStep = 4;
@@ -69,6 +69,7 @@ internal static unsafe class RowLaneGemm
             case GgmlType.Q5_1: Rows<Q5_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.IQ4_NL when KernelTiers.Vnni: Rows<RowLaneIq4.IQ4_NLRows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.IQ4_NL: RowLaneIq4.SignRows(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.IQ4_XS: RowLaneIq4Xs.Rows(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q2_K: RowLaneGemmK23.Q2_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q3_K: RowLaneGemmK23.Q3_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_K: RowLaneGemmK.Q4_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;

@@ -39,7 +39,7 @@ internal static unsafe class RowLaneGemmK
 
     /// <summary>Dword at <paramref name="p"/> of each of 8 rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dwords(byte* p, long rowBytes) => Vector256.Create(
+    internal static Vector256<int> Dwords(byte* p, long rowBytes) => Vector256.Create(
         *(int*)p, *(int*)(p + rowBytes), *(int*)(p + 2 * rowBytes), *(int*)(p + 3 * rowBytes),
         *(int*)(p + 4 * rowBytes), *(int*)(p + 5 * rowBytes), *(int*)(p + 6 * rowBytes), *(int*)(p + 7 * rowBytes));
 

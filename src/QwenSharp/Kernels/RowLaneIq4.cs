@@ -14,13 +14,14 @@ namespace QwenSharp.Kernels;
 /// would saturate at 2·241·127, so <see cref="SignRows"/> does what <see cref="RowLaneQ8Sign"/> does for Q8_0 (and
 /// ggml's AVX2 IQ4_NL dot per block): |w| (at most 127) is the unsigned operand and the activation takes w's sign
 /// (vpsignb; no grid value is 0). Each block's integer sum is exact either way, equal to the twin's
-/// (<see cref="DotPlain"/>'s IQ4_NL); <see cref="RowLanePack"/> writes the matching offset (128, or 0).</para>
+/// (<see cref="DotPlain"/>'s IQ4_NL); <see cref="RowLanePack"/> writes the matching offset (128, or 0). IQ4_XS, the
+/// same grid in super-blocks with 6-bit group scales: <see cref="RowLaneIq4Xs"/>.</para>
 /// </summary>
 internal static unsafe class RowLaneIq4
 {
     /// <summary>kvalues_iq4nl + 128, in both 128-bit lanes for vpshufb.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> GridUnsigned()
+    internal static Vector256<byte> GridUnsigned()
     {
         var grid = Vector128.Create((byte)1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241);
         return Vector256.Create(grid, grid);
@@ -28,7 +29,7 @@ internal static unsafe class RowLaneIq4
 
     /// <summary>kvalues_iq4nl (ggml-common.h), in both 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> GridSigned()
+    internal static Vector256<sbyte> GridSigned()
     {
         var grid = Vector128.Create((sbyte)-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
         return Vector256.Create(grid, grid);
@@ -36,7 +37,7 @@ internal static unsafe class RowLaneIq4
 
     /// <summary>|kvalues_iq4nl|, in both 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> GridMagnitude()
+    internal static Vector256<byte> GridMagnitude()
     {
         var grid = Vector128.Create((byte)127, 104, 83, 65, 49, 35, 22, 10, 1, 13, 25, 38, 53, 69, 89, 113);
         return Vector256.Create(grid, grid);
@@ -129,16 +130,17 @@ internal static unsafe class RowLaneIq4
         }
     }
 
-    /// <summary>|W_g| against dword g of four tokens' quants, each signed by W_g (q: token 0's quants, 32 bytes apart).</summary>
+    /// <summary>|W_g| against dword g of four tokens' quants, each signed by W_g (q: token 0's quants, the tokens
+    /// <paramref name="step"/> bytes apart: 32 in the Q8_0 panel, 256 in the Q8_K one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step4(ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
-        Vector256<byte> magnitude, Vector256<sbyte>* signed, int g, byte* q)
+    internal static void Step4(ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
+        Vector256<byte> magnitude, Vector256<sbyte>* signed, int g, byte* q, int step = 32)
     {
         var wg = signed[g];
         s0 = Product(s0, magnitude, wg, *(int*)(q + 4 * g));
-        s1 = Product(s1, magnitude, wg, *(int*)(q + 32 + 4 * g));
-        s2 = Product(s2, magnitude, wg, *(int*)(q + 64 + 4 * g));
-        s3 = Product(s3, magnitude, wg, *(int*)(q + 96 + 4 * g));
+        s1 = Product(s1, magnitude, wg, *(int*)(q + step + 4 * g));
+        s2 = Product(s2, magnitude, wg, *(int*)(q + 2 * step + 4 * g));
+        s3 = Product(s3, magnitude, wg, *(int*)(q + 3 * step + 4 * g));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
