@@ -11,8 +11,8 @@ namespace QwenSharp.Kernels;
 /// and one 32-value block the rows' quants are transposed once into 8 registers W_g (lane r = quants 4g..4g+3 of row r,
 /// as unsigned bytes q), and then every token of the tile costs 8 vpdpbusd against a broadcast dword of its
 /// activations, one conversion, one multiply and one FMA for 8 rows at once (the dot form pays that per row·token pair,
-/// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; Q4_K and
-/// Q6_K in <see cref="RowLaneGemmK"/>, Q2_K and Q3_K in <see cref="RowLaneGemmK23"/>; Q8_0 without AVX-VNNI in <see cref="RowLaneQ8Sign"/>. Other formats keep the
+/// plus a horizontal sum). Q8_0, Q4_0, Q5_0 (value d·(q − offset)) and Q4_1, Q5_1 (value d·q + m) here; IQ4_NL in
+/// <see cref="RowLaneIq4"/>, IQ4_XS in <see cref="RowLaneIq4Xs"/>; Q4_K, Q5_K and Q6_K in <see cref="RowLaneGemmK"/>, Q2_K and Q3_K in <see cref="RowLaneGemmK23"/>; Q8_0 without AVX-VNNI in <see cref="RowLaneQ8Sign"/>. Other formats keep the
 /// <see cref="DotFast"/> kernels. Without VNNI each vpdpbusd is vpmaddubsw + vpmaddwd + vpaddd, as in llama.cpp's AVX2 path.
 /// <para>Each block's integer sum is exact and equal to the plain twin's: the accumulator starts at −offset·Σa (Σa of
 /// the token's block, precomputed when packing), so Σ(q − offset)·a comes out of the vpdpbusd chain; then
@@ -44,7 +44,7 @@ internal static unsafe class RowLaneGemm
     public static bool Covers(GgmlType type) =>
         KernelTiers.X86 &&
         type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q2_K
-        or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q6_K;
+        or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_NL or GgmlType.IQ4_XS;
 
     /// <summary>Tokens a step of the token loop takes: four chains of vpdpbusd interleaved.</summary>
     public const int TokenStep = 4;
@@ -67,16 +67,20 @@ internal static unsafe class RowLaneGemm
             case GgmlType.Q5_0: Rows<Q5_0Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_1: Rows<Q4_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q5_1: Rows<Q5_1Rows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.IQ4_NL when KernelTiers.Vnni: Rows<RowLaneIq4.IQ4_NLRows>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.IQ4_NL: RowLaneIq4.SignRows(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.IQ4_XS: RowLaneIq4Xs.Rows(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q2_K: RowLaneGemmK23.Q2_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q3_K: RowLaneGemmK23.Q3_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q4_K: RowLaneGemmK.Q4_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
+            case GgmlType.Q5_K: RowLaneGemmK.Q5_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             case GgmlType.Q6_K: RowLaneGemmK.Q6_K(w, rowBytes, r0, r1, rows, cols, panel, tokens, y); break;
             default: throw new NotSupportedException($"No row-lane kernel for {type} weights.");
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TFormat>(byte* w, long rowBytes, int r0, int r1, int rows, int cols,
+    internal static void Rows<TFormat>(byte* w, long rowBytes, int r0, int r1, int rows, int cols,
         byte* panel, int tokens, float* y) where TFormat : struct, IRowBlock
     {
         if (_acc == null) _acc = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(TileTokens * 32, 64);
@@ -172,7 +176,7 @@ internal static unsafe class RowLaneGemm
 
     /// <summary>One block of 8 consecutive rows in a format: the quants as W_0..W_7 (lane r = unsigned quants
     /// 4g..4g+3 of row r, value = d·(q − offset)) and the 8 row scales d.</summary>
-    private interface IRowBlock
+    internal interface IRowBlock
     {
         static abstract int BlockBytes { get; }
 
@@ -302,7 +306,7 @@ internal static unsafe class RowLaneGemm
 
     /// <summary>16 bytes of nibbles at <paramref name="qs"/> of 8 rows: low nibbles are values 0..15, high 16..31.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Nibbles(byte* qs, long rowBytes,
+    internal static void Nibbles(byte* qs, long rowBytes,
         out Vector256<byte> w0, out Vector256<byte> w1, out Vector256<byte> w2, out Vector256<byte> w3,
         out Vector256<byte> w4, out Vector256<byte> w5, out Vector256<byte> w6, out Vector256<byte> w7)
     {

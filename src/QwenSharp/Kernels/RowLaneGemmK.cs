@@ -6,13 +6,13 @@ using static QwenSharp.Kernels.RowLaneGemm;
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// The row-lane GEMM (see <see cref="RowLaneGemm"/>) for Q4_K and Q6_K weights against Q8_K activations: per group of
+/// The row-lane GEMM (see <see cref="RowLaneGemm"/>) for Q4_K, Q5_K and Q6_K weights against Q8_K activations: per group of
 /// 8 rows and 32 values the quants are transposed into W_0..W_7 and each token costs 8 vpdpbusd, then the sub-block
 /// scales multiply the integer sums (vpmulld, 8 rows at once) into a per-token int32 super-block sum, exactly as
 /// <see cref="DotPlain.KQuant"/> forms it:
 /// <list type="bullet">
-/// <item>Q4_K: y += y.d·(d·Σ_s sc_s·dot_s − dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)); the min term by 4 vpdpwssd of the rows'
-/// int16 mins against the token's pair sums.</item>
+/// <item>Q4_K, Q5_K: y += y.d·(d·Σ_s sc_s·dot_s − dmin·Σ_j m_j·(bsum_2j + bsum_2j+1)); the min term by 4 vpdpwssd of the
+/// rows' int16 mins against the token's pair sums.</item>
 /// <item>Q6_K: q = 0..63 unsigned, value d·sc_g·(q − 32): y += y.d·d·(Σ_g sc_g·dot_g − 32·Σ_g sc_g·bsum_g); the offset
 /// term by 8 vpdpwssd of the rows' int16 scales against the token's bsums.</item>
 /// </list>
@@ -39,7 +39,7 @@ internal static unsafe class RowLaneGemmK
 
     /// <summary>Dword at <paramref name="p"/> of each of 8 rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Dwords(byte* p, long rowBytes) => Vector256.Create(
+    internal static Vector256<int> Dwords(byte* p, long rowBytes) => Vector256.Create(
         *(int*)p, *(int*)(p + rowBytes), *(int*)(p + 2 * rowBytes), *(int*)(p + 3 * rowBytes),
         *(int*)(p + 4 * rowBytes), *(int*)(p + 5 * rowBytes), *(int*)(p + 6 * rowBytes), *(int*)(p + 7 * rowBytes));
 
@@ -62,9 +62,27 @@ internal static unsafe class RowLaneGemmK
         return signed ? Avx2.ShiftRightArithmetic(pair, 8) : pair;
     }
 
+    public static void Q4_K(byte* w, long rowBytes, int r0, int r1, int rows, int cols, byte* panel, int tokens, float* y) =>
+        Q4OrQ5_K<Four>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y);
+
+    public static void Q5_K(byte* w, long rowBytes, int r0, int r1, int rows, int cols, byte* panel, int tokens, float* y) =>
+        Q4OrQ5_K<Five>(w, rowBytes, r0, r1, rows, cols, panel, tokens, y);
+
+    private struct Four;
+    private struct Five;
+
+    /// <summary>Q4_K (144-byte blocks: d, dmin, 12 bytes of scales and mins, 128 of nibbles) or, with
+    /// <typeparamref name="TBits"/> = <see cref="Five"/>, Q5_K (176 bytes: the same with 32 bytes of fifth bits before the
+    /// nibbles; value j of sub-block s takes bit s of qh[j] as its bit 4, as dequantize_row_q5_K: quants up to 31,
+    /// 2·31·127 within int16). A type argument, not a flag, so that the JIT compiles each format's loop on its own: with
+    /// a runtime flag Q4_K's GEMM measured 15-25% slower.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Q4_K(byte* w, long rowBytes, int r0, int r1, int rows, int cols, byte* panel, int tokens, float* y)
+    private static void Q4OrQ5_K<TBits>(byte* w, long rowBytes, int r0, int r1, int rows, int cols, byte* panel, int tokens, float* y)
+        where TBits : struct
     {
+        bool five = typeof(TBits) == typeof(Five);
+        long blockBytes = five ? 176 : 144;
+        var m5 = Vector256.Create((byte)0x10);
         Buffers(out var acc, out var isum);
         int blocks = cols / 256;
         byte* recordsAll = panel + (long)Padded(tokens) * blocks * 256;
@@ -79,7 +97,7 @@ internal static unsafe class RowLaneGemmK
                 for (int t = 0; t < count; t++) acc[t] = Vector256<float>.Zero;
                 for (int b = 0; b < blocks; b++)
                 {
-                    byte* blk = w + r * rowBytes + b * 144L;
+                    byte* blk = w + r * rowBytes + b * blockBytes;
                     // The 12 packed bytes of 6-bit scales and mins (get_scale_min_k4), 8 rows a lane each.
                     var u0 = Dwords(blk + 4, rowBytes);
                     var u1 = Dwords(blk + 8, rowBytes);
@@ -91,7 +109,7 @@ internal static unsafe class RowLaneGemmK
                     var scHi = Avx2.Or(Avx2.And(u2, k2), Avx2.ShiftLeftLogical(Avx2.And(Avx2.ShiftRightLogical(u0, 6), k3), 4));
                     var mnLo = Avx2.And(u1, k1);
                     var mnHi = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(u2, 4), k2), Avx2.ShiftLeftLogical(Avx2.And(Avx2.ShiftRightLogical(u1, 6), k3), 4));
-                    byte* qs = blk + 16;
+                    byte* qs = blk + (five ? 48 : 16);
                     byte* qb = quants + (long)b * stride * 256;
                     for (int t = 0; t < stride; t++) isum[t] = Vector256<int>.Zero;
                     for (int s = 0; s < 8; s++)
@@ -108,6 +126,16 @@ internal static unsafe class RowLaneGemmK
                         }
                         w0 = Avx2.And(w0, m4); w1 = Avx2.And(w1, m4); w2 = Avx2.And(w2, m4); w3 = Avx2.And(w3, m4);
                         w4 = Avx2.And(w4, m4); w5 = Avx2.And(w5, m4); w6 = Avx2.And(w6, m4); w7 = Avx2.And(w7, m4);
+                        if (five)
+                        {
+                            // Bit s of each qh byte moved to bit 4 by a 16-bit shift (a byte's bit s lands on its own bit 4).
+                            Transpose16(blk + 16, rowBytes, out var h0, out var h1, out var h2, out var h3);
+                            Transpose16(blk + 32, rowBytes, out var h4, out var h5, out var h6, out var h7);
+                            w0 = Avx2.Or(w0, Fifth(h0, s, m5)); w1 = Avx2.Or(w1, Fifth(h1, s, m5));
+                            w2 = Avx2.Or(w2, Fifth(h2, s, m5)); w3 = Avx2.Or(w3, Fifth(h3, s, m5));
+                            w4 = Avx2.Or(w4, Fifth(h4, s, m5)); w5 = Avx2.Or(w5, Fifth(h5, s, m5));
+                            w6 = Avx2.Or(w6, Fifth(h6, s, m5)); w7 = Avx2.Or(w7, Fifth(h7, s, m5));
+                        }
                         var sc = Byte(s < 4 ? scLo : scHi, s & 3);
                         byte* q = qb + 32 * s;
                         for (int t = 0; t < stride; t += TokenStep, q += TokenStep * 256)
@@ -228,6 +256,16 @@ internal static unsafe class RowLaneGemmK
                 for (int t = 0; t < count; t++) Avx.Store(yr + (long)t * rows, acc[t]);
             }
         }
+    }
+
+    /// <summary>Bit <paramref name="s"/> of each byte of <paramref name="qh"/> as that byte's bit 4 (0x10 or 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Fifth(Vector256<byte> qh, int s, Vector256<byte> m5)
+    {
+        var moved = s <= 4
+            ? Avx2.ShiftLeftLogical(qh.AsUInt16(), Vector128.CreateScalar((ushort)(4 - s)))
+            : Avx2.ShiftRightLogical(qh.AsUInt16(), Vector128.CreateScalar((ushort)(s - 4)));
+        return Avx2.And(moved.AsByte(), m5);
     }
 
     /// <summary>Q6_K's unsigned 6-bit quants: the nibble of <paramref name="ql"/> at <paramref name="nibbleShift"/> and the

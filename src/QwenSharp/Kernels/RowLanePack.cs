@@ -23,7 +23,7 @@ internal static unsafe class RowLanePack
         ? (long)RowLaneGemm.Padded(tokens) * (cols / 256) * (256 + RowLaneGemmK.RecordBytes)
         : (long)RowLaneGemm.Padded(tokens) * (cols / 32) * 40;
 
-    private static bool IsK(GgmlType type) => type is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q6_K;
+    private static bool IsK(GgmlType type) => type is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.IQ4_XS;
 
     /// <summary>The q of the unsigned weight quants, value = d·(q − offset), per weight format; none (−1) for the
     /// formats with a min, value d·q + m, whose Q8_1 activations carry s = d_a·Σa instead.</summary>
@@ -31,6 +31,7 @@ internal static unsafe class RowLanePack
     {
         GgmlType.Q8_0 => KernelTiers.Vnni ? 128 : 0, // without VNNI the weights stay signed (RowLaneQ8Sign)
         GgmlType.Q4_0 => 8,
+        GgmlType.IQ4_NL => KernelTiers.Vnni ? 128 : 0, // the grid moved to 1..241 for vpdpbusd; signed without VNNI (RowLaneIq4.SignRows)
         GgmlType.Q5_0 => 16,
         GgmlType.Q4_1 or GgmlType.Q5_1 => -1,
         _ => throw new NotSupportedException($"No row-lane kernel for {type} weights."),

@@ -15,14 +15,16 @@ public class RowLaneGemmTests
     public static TheoryData<GgmlType> Types => new()
     {
         GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K,
+        GgmlType.IQ4_NL, GgmlType.Q5_K, GgmlType.IQ4_XS,
     };
 
     [Fact]
     public void CoversTheFormatsAtTheX86Tiers()
     {
-        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS })
             Assert.Equal(KernelTiers.X86, RowLaneGemm.Covers(type));
-        Assert.False(RowLaneGemm.Covers(GgmlType.Q5_K));
+        foreach (var type in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16 })
+            Assert.False(RowLaneGemm.Covers(type));
     }
 
     /// <summary>The 512-bit Q8_0 transposition (what AVX-512 machines run) against the two 256-bit transposes and the
