@@ -61,7 +61,7 @@ public class MoeModelTests
     {
         using var model = ModelFiles.Load(TinyModels.Gguf(shape, type));
         int hidden = model.Config.HiddenSize;
-        var fused = new MoeFeedForward(model.Config);
+        var fused = new MoeFeedForward(model.Config) { FusedDecode = true };
         var grouped = new MoeFeedForward(model.Config) { FusedDecode = false };
         var rng = new Random(9);
         int differing = 0;
