@@ -42,7 +42,8 @@ public sealed class VersusLlamaCpp : IBenchmark
         // folios of the page cache, which stream 3x faster on this VM than the 4 KB pages a plain read leaves there.
         speed.TextGeneration(1);
         // llama.cpp's library for the same instruction set as our tier (its AVX2 build against our avx2 and avx-vnni tiers:
-        // LLamaSharp ships no AVX-VNNI build), unless --llama-avx names one.
+        // LLamaSharp ships no AVX-VNNI build; its avx512 build, which has no vpdpbusd, against avx512 and avx512-vnni),
+        // unless --llama-avx names one.
         var level = (Arg(args, "--llama-avx") ?? (KernelTiers.Avx512 ? "avx512" : KernelTiers.X86 ? "avx2" : "none")) switch
         {
             "avx512" => AvxLevel.Avx512,
