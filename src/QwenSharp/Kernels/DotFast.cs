@@ -97,6 +97,15 @@ internal static unsafe partial class DotFast
         return Avx2.CompareEqual(x, Vector256<byte>.AllBitsSet);
     }
 
+    /// <summary>How far ahead of the weights being read the one-row decode kernels fetch. Rows follow each other in
+    /// memory, so near a row's end this fetches the next row's start. Without it the hardware prefetchers fell behind
+    /// on Ice Lake: decode of the one-row formats ran at 0.75–0.95× llama.cpp's there.</summary>
+    internal const int AheadBytes = 2048;
+
+    /// <summary>Fetches the cache line <see cref="AheadBytes"/> past <paramref name="w"/>: one call per 64 bytes read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void FetchAhead(byte* w) => Sse.Prefetch0(w + AheadBytes);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Scale(byte* weightBlock, byte* actBlock) =>
         FloatFormats.HalfTable[*(ushort*)weightBlock] * FloatFormats.HalfTable[*(ushort*)actBlock];
@@ -123,6 +132,7 @@ internal static unsafe partial class DotFast
         int blocks = n / 32, b = 0;
         for (; b + 3 < blocks; b += 4, w += 136, a += 136)
         {
+            FetchAhead(w); FetchAhead(w + 64); FetchAhead(w + 128);
             acc0 = Q8_0Block(w, a, acc0, half);
             acc1 = Q8_0Block(w + 34, a + 34, acc1, half);
             acc2 = Q8_0Block(w + 68, a + 68, acc2, half);

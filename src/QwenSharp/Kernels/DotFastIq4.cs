@@ -42,6 +42,7 @@ internal static unsafe partial class DotFast
         int blocks = n / 32, b = 0;
         for (; b + 3 < blocks; b += 4, w += 72, a += 136)
         {
+            FetchAhead(w); FetchAhead(w + 64);
             acc0 = IQ4_NLBlock(w, a, acc0, half, grid);
             acc1 = IQ4_NLBlock(w + 18, a + 34, acc1, half, grid);
             acc2 = IQ4_NLBlock(w + 36, a + 68, acc2, half, grid);
@@ -95,6 +96,7 @@ internal static unsafe partial class DotFast
         var acc = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++, w += 136, a += 292)
         {
+            FetchAhead(w); FetchAhead(w + 64); FetchAhead(w + 128);
             // Two chains of integer sums (even and odd groups) so that one multiply need not wait for the other.
             var sum0 = Vector256<int>.Zero;
             var sum1 = Vector256<int>.Zero;

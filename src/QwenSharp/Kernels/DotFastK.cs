@@ -62,6 +62,7 @@ internal static unsafe partial class DotFast
         var m4 = Vector256.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ4_K), a += sizeof(BlockQ8_K))
         {
+            FetchAhead(w); FetchAhead(w + 64); FetchAhead(w + 128);
             var x = (BlockQ4_K*)w;
             var y = (BlockQ8_K*)a;
             Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
@@ -102,6 +103,7 @@ internal static unsafe partial class DotFast
         var m4 = Vector256.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ5_K), a += sizeof(BlockQ8_K))
         {
+            FetchAhead(w); FetchAhead(w + 64); FetchAhead(w + 128);
             var x = (BlockQ5_K*)w;
             var y = (BlockQ8_K*)a;
             Q4KScaleWords((byte*)&x->Scales, out ulong sc, out ulong mn);
@@ -151,6 +153,7 @@ internal static unsafe partial class DotFast
         float off = 0;
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ6_K), a += sizeof(BlockQ8_K))
         {
+            FetchAhead(w); FetchAhead(w + 64); FetchAhead(w + 128); FetchAhead(w + 192);
             var x = (BlockQ6_K*)w;
             var y = (BlockQ8_K*)a;
             sbyte* sc = (sbyte*)&x->Scales;

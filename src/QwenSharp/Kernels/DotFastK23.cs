@@ -80,6 +80,7 @@ internal static unsafe partial class DotFast
         Vector256<byte> k0 = PairMask(0), k1 = PairMask(1), k2 = PairMask(2), k3 = PairMask(3);
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ2_K), a += sizeof(BlockQ8_K))
         {
+            FetchAhead(w); FetchAhead(w + 64);
             var x = (BlockQ2_K*)w;
             var y = (BlockQ8_K*)a;
             var packed = Sse2.LoadVector128((byte*)&x->Scales);
@@ -129,6 +130,7 @@ internal static unsafe partial class DotFast
         Vector256<byte> k0 = PairMask(0), k1 = PairMask(1), k2 = PairMask(2), k3 = PairMask(3);
         for (int b = 0; b < n / 256; b++, w += sizeof(BlockQ3_K), a += sizeof(BlockQ8_K))
         {
+            FetchAhead(w); FetchAhead(w + 64);
             var x = (BlockQ3_K*)w;
             var y = (BlockQ8_K*)a;
             var scales16 = Q3KScales(x);

@@ -62,11 +62,15 @@ internal static unsafe partial class DotFast
 
     /// <summary>Four consecutive rows (w, w + rowBytes, ...) · one token: y[0..3]. Each activation block is loaded
     /// and its scale converted once for the four rows (Q4_0: also its 8·a term), and the four rows stream side by
-    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols).</summary>
+    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols). Q5_0, Q4_1, Q5_1:
+    /// DotFastFour.cs.</summary>
     public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type, int cols) =>
         !Supported ? null
         : type == GgmlType.Q4_0 ? (KernelTiers.Avx512 ? &Q4_0Four512 : &Q4_0Four)
         : type == GgmlType.Q8_0 && cols >= Q8_0FourMinCols ? &Q8_0Four
+        : type == GgmlType.Q5_0 ? &Q5_0Four
+        : type == GgmlType.Q4_1 ? &Q4_1Four
+        : type == GgmlType.Q5_1 ? &Q5_1Four
         : null;
 
     /// <summary>Q8_0 rows at least this long go four at a time. Measured streaming every layer from memory on 2

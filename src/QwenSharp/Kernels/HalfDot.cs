@@ -12,7 +12,7 @@ namespace QwenSharp.Kernels;
 /// 127, which is exact for normals and subnormals alike. Exponent 31 (inf, NaN) would come out finite, so the
 /// loop keeps the largest exponent|mantissa seen and a row holding one is redone by <see cref="Plain"/>
 /// (weights never hold them; the answer stays right if they do). Twin: <see cref="Plain"/>.
-/// <para>At 256 bits (the AVX2 tiers) the sign rides along instead of being put back: the halves sign-extended and
+/// <para>At both widths the sign rides along instead of being put back: the halves sign-extended and
 /// shifted left by 13 hold the sign in bit 31 (and copies of it in bits 28-30, which one AND clears), exponent|mantissa
 /// in bits 13-27, so AND, multiply and FMA are all a value costs beside its load; the inf/NaN watch runs on the
 /// 16-bit halves, sixteen at a time.</para>
@@ -32,36 +32,38 @@ internal static unsafe class HalfDot
         var acc1 = Vector512<float>.Zero;
         var acc2 = Vector512<float>.Zero;
         var acc3 = Vector512<float>.Zero;
-        var top = Vector512<int>.Zero;
-        var mask = Vector512.Create(0x7fff);
-        var sign = Vector512.Create(int.MinValue).AsSingle();
+        var top = Vector512<short>.Zero;
+        var magnitude = Vector512.Create((short)0x7fff);
+        var keep = Vector512.Create(unchecked((int)0x8FFFE000));
         var rebias = Vector512.Create(5.192296858534828e33f); // 2^112
         int i = 0;
-        // Four independent FMA chains, 64 values (128 bytes of weights) a step.
+        // Four independent FMA chains, 64 values (128 bytes of weights) a step, the stream fetched ahead.
         for (; i + 64 <= n; i += 64)
         {
-            acc0 = Step(w + i, a + i, acc0, ref top, mask, sign, rebias);
-            acc1 = Step(w + i + 16, a + i + 16, acc1, ref top, mask, sign, rebias);
-            acc2 = Step(w + i + 32, a + i + 32, acc2, ref top, mask, sign, rebias);
-            acc3 = Step(w + i + 48, a + i + 48, acc3, ref top, mask, sign, rebias);
+            Sse.Prefetch0(w + i + Ahead);
+            Sse.Prefetch0(w + i + Ahead + 32);
+            top = Avx512BW.Max(top, Avx512F.And(Avx512F.LoadVector512((short*)(w + i)), magnitude));
+            top = Avx512BW.Max(top, Avx512F.And(Avx512F.LoadVector512((short*)(w + i + 32)), magnitude));
+            acc0 = Avx512F.FusedMultiplyAdd(Load16(w + i, keep, rebias), Avx512F.LoadVector512(a + i), acc0);
+            acc1 = Avx512F.FusedMultiplyAdd(Load16(w + i + 16, keep, rebias), Avx512F.LoadVector512(a + i + 16), acc1);
+            acc2 = Avx512F.FusedMultiplyAdd(Load16(w + i + 32, keep, rebias), Avx512F.LoadVector512(a + i + 32), acc2);
+            acc3 = Avx512F.FusedMultiplyAdd(Load16(w + i + 48, keep, rebias), Avx512F.LoadVector512(a + i + 48), acc3);
         }
-        for (; i + 16 <= n; i += 16) acc0 = Step(w + i, a + i, acc0, ref top, mask, sign, rebias);
         float sum = Vector512.Sum(Avx512F.Add(Avx512F.Add(acc0, acc1), Avx512F.Add(acc2, acc3)));
         for (; i < n; i++) sum += half[w[i]] * a[i];
-        if (Vector512.GreaterThanAny(top, Vector512.Create(0x7bff))) return Plain(w, a, n);
+        if (Vector512.GreaterThanAny(top, Vector512.Create((short)0x7bff))) return Plain(w, a, n);
         return sum;
     }
 
+    /// <summary>How far ahead the weight stream is fetched, in halves (see DotFast.FetchAhead).</summary>
+    private const int Ahead = DotFast.AheadBytes / 2;
+
+    /// <summary>Sixteen halves as f32 (finite ones exactly), as <see cref="Load8"/> at 512 bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Step(ushort* w, float* a, Vector512<float> acc, ref Vector512<int> top,
-        Vector512<int> mask, Vector512<float> sign, Vector512<float> rebias)
+    private static Vector512<float> Load16(ushort* w, Vector512<int> keep, Vector512<float> rebias)
     {
         var h = Avx512F.ConvertToVector512Int32(Avx.LoadVector256((short*)w));
-        var em = Avx512F.And(h, mask);
-        top = Avx512F.Max(top, em);
-        var f = Avx512F.Multiply(Avx512F.ShiftLeftLogical(em, 13).AsSingle(), rebias);
-        f = Vector512.ConditionalSelect(sign, h.AsSingle(), f);
-        return Avx512F.FusedMultiplyAdd(f, Avx512F.LoadVector512(a), acc);
+        return Avx512F.Multiply(Avx512F.And(Avx512F.ShiftLeftLogical(h, 13), keep).AsSingle(), rebias);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -80,6 +82,7 @@ internal static unsafe class HalfDot
         // Four FMA chains, 32 values (64 bytes of weights) a step.
         for (; i + 32 <= n; i += 32)
         {
+            Sse.Prefetch0(w + i + Ahead);
             top = Avx2.Max(top, Avx2.And(Avx.LoadVector256((short*)(w + i)), magnitude));
             top = Avx2.Max(top, Avx2.And(Avx.LoadVector256((short*)(w + i + 16)), magnitude));
             acc0 = Fma.MultiplyAdd(Load8(w + i, keep, rebias), Avx.LoadVector256(a + i), acc0);
