@@ -5,12 +5,12 @@ using System.Runtime.Intrinsics.X86;
 namespace QwenSharp.Kernels;
 
 /// <summary>
-/// Decode's four-rows-at-a-time kernels for Q5_0, Q4_1 and Q5_1 at 256 bits (every x86 tier), as
+/// Decode's four-rows-at-a-time kernels for Q5_0, Q4_1, Q5_1 and IQ4_NL at 256 bits (every x86 tier), as
 /// <see cref="Q4_0Four"/>: each activation block is loaded, and its scale (and Q5_0's 16·a pairs, Q4_1/Q5_1's s)
 /// converted, once for the four rows, four rows' chains run side by side, and the next four rows are fetched
 /// ahead. One row at a time, a block paid two table lookups for the activation's scale and one FMA chain carried
 /// every block (Q4_1, Q5_1: also one scalar chain of min terms), which left Ice Lake's decode of these formats at
-/// 0.87–0.96× llama.cpp's. Each row's blocks are summed in the one-row kernel's order. Twins: the
+/// 0.78–0.96× llama.cpp's. Each row's blocks are summed in the one-row kernel's order. Twins: the
 /// <see cref="DotPlain"/> kernels, via FastKernelTwinTests' four-row test.
 /// </summary>
 internal static unsafe partial class DotFast
@@ -120,6 +120,46 @@ internal static unsafe partial class DotFast
     {
         var p = DotU8S8(Vector256<int>.Zero, T.Load(w), aq);
         mins += half[*(ushort*)(w + 2)] * sa;
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * da), acc);
+    }
+
+    /// <summary>IQ4_NL · Q8_0 for four rows: |w| · sign(a, w) per row (see DotFastIq4.cs), the activation block and
+    /// its scale read once for the four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void IQ4_NLFour(byte* w, long rowBytes, byte* a, int n, float* y)
+    {
+        float* half = FloatFormats.HalfTable;
+        var grid = Iq4Grid();
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        var acc2 = Vector256<float>.Zero;
+        var acc3 = Vector256<float>.Zero;
+        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        int blocks = n / 32;
+        for (int b = 0; b < blocks; b++, a += 34)
+        {
+            var aq = Avx.LoadVector256((sbyte*)(a + 2));
+            float da = half[*(ushort*)a];
+            long o = (long)b * 18;
+            byte* next = w + 4 * rowBytes + 4 * o;
+            Sse.Prefetch0(next);
+            Sse.Prefetch0(next + 64);
+            acc0 = Iq4NlRow(w + o, aq, da, acc0, half, grid);
+            acc1 = Iq4NlRow(w1 + o, aq, da, acc1, half, grid);
+            acc2 = Iq4NlRow(w2 + o, aq, da, acc2, half, grid);
+            acc3 = Iq4NlRow(w3 + o, aq, da, acc3, half, grid);
+        }
+        y[0] = Vector256.Sum(acc0);
+        y[1] = Vector256.Sum(acc1);
+        y[2] = Vector256.Sum(acc2);
+        y[3] = Vector256.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Iq4NlRow(byte* w, Vector256<sbyte> aq, float da, Vector256<float> acc, float* half, Vector256<sbyte> grid)
+    {
+        var wq = Iq4Weights(w + 2, grid);
+        var p = DotU8S8(Vector256<int>.Zero, Avx2.Abs(wq), Avx2.Sign(aq, wq));
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(half[*(ushort*)w] * da), acc);
     }
 }

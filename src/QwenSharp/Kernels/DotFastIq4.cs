@@ -29,6 +29,11 @@ internal static unsafe partial class DotFast
     private static Vector256<int> SignedDot(Vector256<sbyte> w, sbyte* a) =>
         DotU8S8(Vector256<int>.Zero, Avx2.Abs(w), Avx2.Sign(Avx.LoadVector256(a), w));
 
+    /// <summary>Σ w·a · scale over a group, as int32 lanes: the int16 pair sums of |w| · sign(a, w) times the scale by vpmaddwd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> ScaledPairs(Vector256<sbyte> w, sbyte* a, int scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(Avx.LoadVector256(a), w)), Vector256.Create((short)scale));
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float IQ4_NLOne(byte* w, byte* a, int n)
     {
@@ -102,10 +107,20 @@ internal static unsafe partial class DotFast
             var sum1 = Vector256<int>.Zero;
             for (int ib = 0; ib < 8; ib += 2)
             {
-                var p0 = SignedDot(Iq4Weights(w + 8 + 16 * ib, grid), (sbyte*)(a + 4 + 32 * ib));
-                var p1 = SignedDot(Iq4Weights(w + 8 + 16 * (ib + 1), grid), (sbyte*)(a + 4 + 32 * (ib + 1)));
-                sum0 = Avx2.Add(sum0, Avx2.MultiplyLow(p0, Vector256.Create(Iq4XsScale(w, ib))));
-                sum1 = Avx2.Add(sum1, Avx2.MultiplyLow(p1, Vector256.Create(Iq4XsScale(w, ib + 1))));
+                if (KernelTiers.Vnni)
+                {
+                    var p0 = SignedDot(Iq4Weights(w + 8 + 16 * ib, grid), (sbyte*)(a + 4 + 32 * ib));
+                    var p1 = SignedDot(Iq4Weights(w + 8 + 16 * (ib + 1), grid), (sbyte*)(a + 4 + 32 * (ib + 1)));
+                    sum0 = Avx2.Add(sum0, Avx2.MultiplyLow(p0, Vector256.Create(Iq4XsScale(w, ib))));
+                    sum1 = Avx2.Add(sum1, Avx2.MultiplyLow(p1, Vector256.Create(Iq4XsScale(w, ib + 1))));
+                }
+                else
+                {
+                    // Without VNNI the int16 pair sums are at hand: vpmaddwd by the scale (as ggml's AVX2 kernel) does
+                    // the pairing and the scaling in one instruction, where vpmulld costs two (|pair·scale·2| < 2^21).
+                    sum0 = Avx2.Add(sum0, ScaledPairs(Iq4Weights(w + 8 + 16 * ib, grid), (sbyte*)(a + 4 + 32 * ib), Iq4XsScale(w, ib)));
+                    sum1 = Avx2.Add(sum1, ScaledPairs(Iq4Weights(w + 8 + 16 * (ib + 1), grid), (sbyte*)(a + 4 + 32 * (ib + 1)), Iq4XsScale(w, ib + 1)));
+                }
             }
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(sum0, sum1)), Vector256.Create(half[*(ushort*)w] * *(float*)a), acc);
         }

@@ -62,7 +62,7 @@ internal static unsafe partial class DotFast
 
     /// <summary>Four consecutive rows (w, w + rowBytes, ...) · one token: y[0..3]. Each activation block is loaded
     /// and its scale converted once for the four rows (Q4_0: also its 8·a term), and the four rows stream side by
-    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols). Q5_0, Q4_1, Q5_1:
+    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols). Q5_0, Q4_1, Q5_1, IQ4_NL:
     /// DotFastFour.cs.</summary>
     public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type, int cols) =>
         !Supported ? null
@@ -71,6 +71,7 @@ internal static unsafe partial class DotFast
         : type == GgmlType.Q5_0 ? &Q5_0Four
         : type == GgmlType.Q4_1 ? &Q4_1Four
         : type == GgmlType.Q5_1 ? &Q5_1Four
+        : type == GgmlType.IQ4_NL ? &IQ4_NLFour
         : null;
 
     /// <summary>Q8_0 rows at least this long go four at a time. Measured streaming every layer from memory on 2

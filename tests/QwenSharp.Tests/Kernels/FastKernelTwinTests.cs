@@ -47,7 +47,7 @@ public class FastKernelTwinTests
         }
     }
 
-    /// <summary>Decode's four-rows-at-a-time kernels (Q4_0, Q5_0, Q4_1, Q5_1 always, Q8_0 from 2,048 columns) against the plain twin,
+    /// <summary>Decode's four-rows-at-a-time kernels (Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL always, Q8_0 from 2,048 columns) against the plain twin,
     /// with row counts that leave 0..3 rows to the one-row kernel.</summary>
     [Theory]
     [InlineData(GgmlType.Q8_0)]
@@ -55,6 +55,7 @@ public class FastKernelTwinTests
     [InlineData(GgmlType.Q5_0)]
     [InlineData(GgmlType.Q4_1)]
     [InlineData(GgmlType.Q5_1)]
+    [InlineData(GgmlType.IQ4_NL)]
     public unsafe void FourRowDecodeMatchesPlainForLongRows(GgmlType type)
     {
         using var pool = new WorkerPool(1);
