@@ -82,7 +82,11 @@ public class MoeModelTests
         Assert.Equal(0, differing);
     }
 
-    /// <summary>The expert pass allocates once, for the largest step it has seen, and then never per step.</summary>
+    /// <summary>The expert pass allocates once, for the largest step it has seen, and then never per step. The shared
+    /// worker pool hands parts to whichever thread claims them first, so the calling thread may meet a kind of part (and
+    /// size its thread-local scratch for it) only in a later round on a loaded machine: rounds of steps of 1..8 tokens
+    /// run until one allocates nothing on this thread (a per-step allocation never lets that happen), then three more
+    /// rounds must allocate nothing either.</summary>
     [Fact]
     public void TheExpertPassAllocatesNothingAfterWarmUp()
     {
@@ -94,10 +98,16 @@ public class MoeModelTests
         var x = Enumerable.Range(0, 8 * hidden).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
         var y = new float[8 * hidden];
         moe.Apply(block, x, y, 8);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int tokens = 1; tokens <= 8; tokens++)
-            moe.Apply(block, x.AsSpan(0, tokens * hidden), y.AsSpan(0, tokens * hidden), tokens);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        long Round()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int tokens = 1; tokens <= 8; tokens++)
+                moe.Apply(block, x.AsSpan(0, tokens * hidden), y.AsSpan(0, tokens * hidden), tokens);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        int warmUp = 1;
+        while (Round() != 0) Assert.True(++warmUp <= 10, "Every round of steps allocates on the calling thread.");
+        for (int i = 0; i < 3; i++) Assert.Equal(0, Round());
     }
 
     /// <summary>convert_hf_to_gguf.py's layout: general.architecture qwen2moe, the expert keys, and per layer one stack per
