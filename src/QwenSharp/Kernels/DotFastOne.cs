@@ -62,87 +62,22 @@ internal static unsafe partial class DotFast
 
     /// <summary>Four consecutive rows (w, w + rowBytes, ...) · one token: y[0..3]. Each activation block is loaded
     /// and its scale converted once for the four rows (Q4_0: also its 8·a term), and the four rows stream side by
-    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols). Q5_0, Q4_1, Q5_1, IQ4_NL:
-    /// DotFastFour.cs.</summary>
+    /// side. Null where there is no such kernel (Q8_0 rows shorter than Q8_0FourMinCols). The 256-bit loop for every
+    /// format: DotFastFour.cs.</summary>
     public static delegate*<byte*, long, byte*, int, float*, void> SelectFour(GgmlType type, int cols) =>
         !Supported ? null
-        : type == GgmlType.Q4_0 ? (KernelTiers.Avx512 ? &Q4_0Four512 : &Q4_0Four)
-        : type == GgmlType.Q8_0 && cols >= Q8_0FourMinCols ? &Q8_0Four
-        : type == GgmlType.Q5_0 ? &Q5_0Four
-        : type == GgmlType.Q4_1 ? &Q4_1Four
-        : type == GgmlType.Q5_1 ? &Q5_1Four
-        : type == GgmlType.IQ4_NL ? &IQ4_NLFour
+        : type == GgmlType.Q4_0 ? (KernelTiers.Avx512 ? &Q4_0Four512 : &Four<Q4_0Rows>)
+        : type == GgmlType.Q8_0 && cols >= Q8_0FourMinCols ? &Four<Q8_0Rows>
+        : type == GgmlType.Q5_0 ? &Four<Q5_0Rows>
+        : type == GgmlType.Q4_1 ? &Four<Q4_1Rows>
+        : type == GgmlType.Q5_1 ? &Four<Q5_1Rows>
+        : type == GgmlType.IQ4_NL ? &Four<Iq4NlRows>
         : null;
 
     /// <summary>Q8_0 rows at least this long go four at a time. Measured streaming every layer from memory on 2
     /// threads: the 7B's down_proj (18,944 columns) 24 -> 33 GB/s and its 3,584-column matrices unchanged or better;
     /// the 0.5B's 896-column rows 5% slower that way, so they stay one at a time.</summary>
     private const int Q8_0FourMinCols = 2048;
-
-    /// <summary>Q8_0 · Q8_0 for four rows side by side: each activation block and its scale read once for the four.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q8_0Four(byte* w, long rowBytes, byte* a, int n, float* y)
-    {
-        float* half = FloatFormats.HalfTable;
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        int blocks = n / 32;
-        for (int b = 0; b < blocks; b++, a += 34)
-        {
-            var aq = Avx.LoadVector256((sbyte*)(a + 2));
-            float da = half[*(ushort*)a];
-            long o = (long)b * 34;
-            byte* next = w + 4 * rowBytes + 4 * o; // the next four rows, fetched as fast as these are read (see Q4_0Four512)
-            Sse.Prefetch0(next);
-            Sse.Prefetch0(next + 64);
-            acc0 = Q8_0Row(w + o, aq, da, acc0, half);
-            acc1 = Q8_0Row(w1 + o, aq, da, acc1, half);
-            acc2 = Q8_0Row(w2 + o, aq, da, acc2, half);
-            acc3 = Q8_0Row(w3 + o, aq, da, acc3, half);
-        }
-        y[0] = Vector256.Sum(acc0);
-        y[1] = Vector256.Sum(acc1);
-        y[2] = Vector256.Sum(acc2);
-        y[3] = Vector256.Sum(acc3);
-    }
-
-    /// <summary>Q4_0 · Q8_0 for four rows side by side at 256 bits (the AVX2 tiers): each activation block, its scale and
-    /// its 8·a pairs (the q − 8 offset, in int16 as Q4_0RowPair does) computed once for the four rows, so a row's block
-    /// costs its nibbles, vpmaddubsw, vpsubw, vpmaddwd, a conversion and an FMA.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4_0Four(byte* w, long rowBytes, byte* a, int n, float* y)
-    {
-        float* half = FloatFormats.HalfTable; // read once, outside the loop (see Q4_0One)
-        var eight = Vector256.Create((byte)8);
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        byte* w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        int blocks = n / 32;
-        for (int b = 0; b < blocks; b++, a += 34)
-        {
-            var aq = Avx.LoadVector256((sbyte*)(a + 2));
-            var a8 = Avx2.MultiplyAddAdjacent(eight, aq);
-            float da = half[*(ushort*)a];
-            long o = (long)b * 18;
-            // The next four rows ahead, as fast as these are read: 72 bytes of them per block (see Q4_0Four512).
-            byte* next = w + 4 * rowBytes + 4 * o;
-            Sse.Prefetch0(next);
-            Sse.Prefetch0(next + 64);
-            acc0 = Q4_0Row(w + o, aq, a8, da, acc0, half);
-            acc1 = Q4_0Row(w1 + o, aq, a8, da, acc1, half);
-            acc2 = Q4_0Row(w2 + o, aq, a8, da, acc2, half);
-            acc3 = Q4_0Row(w3 + o, aq, a8, da, acc3, half);
-        }
-        y[0] = Vector256.Sum(acc0);
-        y[1] = Vector256.Sum(acc1);
-        y[2] = Vector256.Sum(acc2);
-        y[3] = Vector256.Sum(acc3);
-    }
 
     /// <summary>One Q4_0 block: (q·a − 8·a) in int16 pairs (|pair| ≤ 2·8·128, no saturation), then summed to int32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
